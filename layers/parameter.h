@@ -1,0 +1,33 @@
+// A named parameter of a layer: its value and the gradient that backward accumulates into.
+// Parameter handles share storage with the layer's own tensors, so an optimizer that updates
+// `value` in place updates the layer.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace recur {
+
+struct Parameter {
+  std::string name;  // PyTorch state_dict name, e.g. "rnn.weight_ih_l0"
+  Tensor value;
+  Tensor grad;  // same shape and dtype as value; undefined for buffers
+  bool requires_grad = true;  // false: a buffer (saved in state_dict, never trained)
+};
+
+using ParameterList = std::vector<Parameter>;
+
+// Tensors by name, as in a PyTorch state_dict or a safetensors file.
+using TensorMap = std::map<std::string, Tensor>;
+
+// Prefixes every name with `prefix` + "." (no dot when prefix is empty).
+inline ParameterList prefixed(ParameterList params, const std::string& prefix) {
+  if (prefix.empty()) return params;
+  for (Parameter& p : params) p.name = prefix + "." + p.name;
+  return params;
+}
+
+}  // namespace recur
