@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "core/half.h"
 
@@ -52,6 +53,6 @@ struct DTypeOf<uint8_t> {
   static constexpr DType value = DType::u8;
 };
 template <class T>
-inline constexpr DType dtype_of = DTypeOf<T>::value;
+inline constexpr DType dtype_of = DTypeOf<std::remove_cv_t<T>>::value;
 
 }  // namespace recur

@@ -29,8 +29,8 @@ class Error : public std::runtime_error {
 
 // RECUR_CHECK(cond, "fmt", args...): throws recur::Error with the formatted message when cond is
 // false. The message is only formatted on failure.
-#define RECUR_CHECK(cond, ...)                                               \
-  do {                                                                       \
+#define RECUR_CHECK(cond, ...)                                                       \
+  do {                                                                               \
     if (!(cond)) ::recur::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
   } while (0)
 

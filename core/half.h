@@ -41,7 +41,9 @@ RECUR_HOST_DEVICE bf16 to_bf16(float f) {
   return out;
 }
 
-RECUR_HOST_DEVICE float to_float(bf16 h) { return bits_float(static_cast<uint32_t>(h.bits) << 16); }
+RECUR_HOST_DEVICE float to_float(bf16 h) {
+  return bits_float(static_cast<uint32_t>(h.bits) << 16);
+}
 
 RECUR_HOST_DEVICE f16 to_f16(float f) {
   uint32_t u = float_bits(f);

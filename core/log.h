@@ -16,15 +16,18 @@ void log_message(LogLevel level, const std::string& message);
 
 template <class... Args>
 void log_debug(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() <= LogLevel::debug) log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() <= LogLevel::debug)
+    log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void log_info(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() <= LogLevel::info) log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() <= LogLevel::info)
+    log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
 }
 template <class... Args>
 void log_warn(fmt::format_string<Args...> f, Args&&... args) {
-  if (log_level() <= LogLevel::warn) log_message(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
+  if (log_level() <= LogLevel::warn)
+    log_message(LogLevel::warn, fmt::format(f, std::forward<Args>(args)...));
 }
 
 }  // namespace recur

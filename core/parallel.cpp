@@ -4,8 +4,12 @@
 
 namespace recur {
 
-int num_threads() { return omp_get_max_threads(); }
-void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : 1); }
+int num_threads() {
+  return omp_get_max_threads();
+}
+void set_num_threads(int n) {
+  omp_set_num_threads(n > 0 ? n : 1);
+}
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   if (n <= 0) return;

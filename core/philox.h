@@ -42,9 +42,10 @@ RECUR_HOST_DEVICE float uint_to_unit_float(uint32_t bits) {
 // Element i of a tensor uses block i / 4, lane i % 4.
 RECUR_HOST_DEVICE void philox_uniform4(uint64_t seed, uint32_t stream, uint32_t step,
                                        uint64_t block, float out[4]) {
-  Philox4 counter = {{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), stream,
-                      step}};
-  Philox4 r = philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  Philox4 counter = {
+      {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), stream, step}};
+  Philox4 r =
+      philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   for (int i = 0; i < 4; ++i) out[i] = uint_to_unit_float(r.v[i]);
 }
 

@@ -46,26 +46,47 @@ void check_cpu(const Tensor& t, const char* what) {
 // Reads element i (as double) from typed memory.
 double load(const std::byte* p, DType dtype) {
   switch (dtype) {
-    case DType::f32: return *reinterpret_cast<const float*>(p);
-    case DType::f64: return *reinterpret_cast<const double*>(p);
-    case DType::bf16: return to_float(*reinterpret_cast<const bf16*>(p));
-    case DType::f16: return to_float(*reinterpret_cast<const f16*>(p));
-    case DType::i32: return *reinterpret_cast<const int32_t*>(p);
-    case DType::i64: return static_cast<double>(*reinterpret_cast<const int64_t*>(p));
-    case DType::u8: return *reinterpret_cast<const uint8_t*>(p);
+    case DType::f32:
+      return *reinterpret_cast<const float*>(p);
+    case DType::f64:
+      return *reinterpret_cast<const double*>(p);
+    case DType::bf16:
+      return to_float(*reinterpret_cast<const bf16*>(p));
+    case DType::f16:
+      return to_float(*reinterpret_cast<const f16*>(p));
+    case DType::i32:
+      return *reinterpret_cast<const int32_t*>(p);
+    case DType::i64:
+      return static_cast<double>(*reinterpret_cast<const int64_t*>(p));
+    case DType::u8:
+      return *reinterpret_cast<const uint8_t*>(p);
   }
   return 0;
 }
 
 void store(std::byte* p, DType dtype, double v) {
   switch (dtype) {
-    case DType::f32: *reinterpret_cast<float*>(p) = static_cast<float>(v); break;
-    case DType::f64: *reinterpret_cast<double*>(p) = v; break;
-    case DType::bf16: *reinterpret_cast<bf16*>(p) = to_bf16(static_cast<float>(v)); break;
-    case DType::f16: *reinterpret_cast<f16*>(p) = to_f16(static_cast<float>(v)); break;
-    case DType::i32: *reinterpret_cast<int32_t*>(p) = static_cast<int32_t>(v); break;
-    case DType::i64: *reinterpret_cast<int64_t*>(p) = static_cast<int64_t>(v); break;
-    case DType::u8: *reinterpret_cast<uint8_t*>(p) = static_cast<uint8_t>(v); break;
+    case DType::f32:
+      *reinterpret_cast<float*>(p) = static_cast<float>(v);
+      break;
+    case DType::f64:
+      *reinterpret_cast<double*>(p) = v;
+      break;
+    case DType::bf16:
+      *reinterpret_cast<bf16*>(p) = to_bf16(static_cast<float>(v));
+      break;
+    case DType::f16:
+      *reinterpret_cast<f16*>(p) = to_f16(static_cast<float>(v));
+      break;
+    case DType::i32:
+      *reinterpret_cast<int32_t*>(p) = static_cast<int32_t>(v);
+      break;
+    case DType::i64:
+      *reinterpret_cast<int64_t*>(p) = static_cast<int64_t>(v);
+      break;
+    case DType::u8:
+      *reinterpret_cast<uint8_t*>(p) = static_cast<uint8_t>(v);
+      break;
   }
 }
 
@@ -175,8 +196,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   int64_t r = dim();
   RECUR_CHECK(d >= 0 && d < r, "select: dimension {} out of range for shape {}", d, shape_str());
   RECUR_CHECK(index >= 0 && index < shape_[d],
-              "select: index {} out of bounds for dimension {} of shape {}", index, d,
-              shape_str());
+              "select: index {} out of bounds for dimension {} of shape {}", index, d, shape_str());
   Tensor t = *this;
   t.offset_ += index * strides_[d];
   t.shape_.erase(t.shape_.begin() + d);
@@ -224,8 +244,8 @@ Tensor Tensor::to(DType dtype) const {
 }
 
 void Tensor::copy_from(const Tensor& src) {
-  RECUR_CHECK(src.shape_ == shape_, "copy_from: expected a source of shape {}, got {}",
-              shape_str(), src.shape_str());
+  RECUR_CHECK(src.shape_ == shape_, "copy_from: expected a source of shape {}, got {}", shape_str(),
+              src.shape_str());
   check_cpu(*this, "copy_from");
   check_cpu(src, "copy_from");
   size_t es = dtype_size(dtype_);
@@ -259,8 +279,8 @@ void Tensor::fill(double value) {
 int64_t Tensor::offset_of(const int64_t* index) const {
   int64_t o = offset_;
   for (size_t d = 0; d < shape_.size(); ++d) {
-    RECUR_CHECK(index[d] >= 0 && index[d] < shape_[d], "index {} out of bounds for dimension {} of {}",
-                index[d], d, shape_str());
+    RECUR_CHECK(index[d] >= 0 && index[d] < shape_[d],
+                "index {} out of bounds for dimension {} of {}", index[d], d, shape_str());
     o += index[d] * strides_[d];
   }
   return o;

@@ -68,7 +68,7 @@ class Tensor {
   // Copies.
   Tensor contiguous() const;  // *this when already contiguous
   Tensor clone() const;
-  Tensor to(DType dtype) const;  // converts elements (a copy, even for the same dtype)
+  Tensor to(DType dtype) const;       // converts elements (a copy, even for the same dtype)
   void copy_from(const Tensor& src);  // same shape; converts dtype
   void fill(double value);
   void zero() { fill(0.0); }

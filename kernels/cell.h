@@ -31,6 +31,8 @@ inline int64_t cell_cache_blocks(CellKind cell) {
   return cell == CellKind::lstm || cell == CellKind::gru ? 4 : 1;
 }
 
-inline bool cell_has_c(CellKind cell) { return cell == CellKind::lstm; }
+inline bool cell_has_c(CellKind cell) {
+  return cell == CellKind::lstm;
+}
 
 }  // namespace recur

@@ -16,10 +16,18 @@
 namespace recur {
 namespace cell_math {
 
-RECUR_HOST_DEVICE float exp_(float x) { return expf(x); }
-RECUR_HOST_DEVICE double exp_(double x) { return exp(x); }
-RECUR_HOST_DEVICE float tanh_(float x) { return tanhf(x); }
-RECUR_HOST_DEVICE double tanh_(double x) { return tanh(x); }
+RECUR_HOST_DEVICE float exp_(float x) {
+  return expf(x);
+}
+RECUR_HOST_DEVICE double exp_(double x) {
+  return exp(x);
+}
+RECUR_HOST_DEVICE float tanh_(float x) {
+  return tanhf(x);
+}
+RECUR_HOST_DEVICE double tanh_(double x) {
+  return tanh(x);
+}
 
 template <class T>
 RECUR_HOST_DEVICE T sigmoid(T x) {

@@ -20,18 +20,18 @@ struct CellStepFwd {
   const int64_t* lengths = nullptr;  // [B] or null (all rows valid)
   const T* xp = nullptr;             // [B,G] row stride ld_xp; W_ih x_t, no bias
   int64_t ld_xp = 0;
-  const T* hp = nullptr;        // [B,G] contiguous; W_hh h_{t-1}, no bias
-  const T* b_ih = nullptr;      // [G]
-  const T* b_hh = nullptr;      // [G]
-  const T* h_prev = nullptr;    // [B,H] state (not lstm; the lstm state is c and m is new)
-  const T* c_prev = nullptr;    // [B,H] lstm cell state
-  const T* leak = nullptr;      // [H] leaky
-  T* h = nullptr;               // [B,H] row stride ld_h: new h (lstm: m = o tanh(c)); masked
-  int64_t ld_h = 0;             //   rows get h_prev (lstm: m_prev, see below)
-  const T* m_prev = nullptr;    // [B,H] lstm only: masked rows copy it into h (may be null
-                                //   when the layer fixes masked rows itself, as projection does)
-  T* c = nullptr;               // [B,H] lstm new cell state
-  T* cache = nullptr;           // [B, cell_cache_blocks * H] or null (inference)
+  const T* hp = nullptr;      // [B,G] contiguous; W_hh h_{t-1}, no bias
+  const T* b_ih = nullptr;    // [G]
+  const T* b_hh = nullptr;    // [G]
+  const T* h_prev = nullptr;  // [B,H] state (not lstm; the lstm state is c and m is new)
+  const T* c_prev = nullptr;  // [B,H] lstm cell state
+  const T* leak = nullptr;    // [H] leaky
+  T* h = nullptr;             // [B,H] row stride ld_h: new h (lstm: m = o tanh(c)); masked
+  int64_t ld_h = 0;           //   rows get h_prev (lstm: m_prev, see below)
+  const T* m_prev = nullptr;  // [B,H] lstm only: masked rows copy it into h (may be null
+                              //   when the layer fixes masked rows itself, as projection does)
+  T* c = nullptr;             // [B,H] lstm new cell state
+  T* cache = nullptr;         // [B, cell_cache_blocks * H] or null (inference)
 };
 
 template <class T>
@@ -48,11 +48,11 @@ struct CellStepBwd {
   const T* leak = nullptr;           // [H] leaky
   T* dxp = nullptr;                  // [B,G] row stride ld_dxp: gradient of W_ih x_t (+ b_ih)
   int64_t ld_dxp = 0;
-  T* dhp = nullptr;                  // [B,G] contiguous: gradient of W_hh h' (+ b_hh)
-  T* dh_prev = nullptr;              // [B,H] written: the direct (non-GEMM) part of dh_{t-1},
-                                     //   dh itself for masked rows, 0 where there is none
-  T* dc_prev = nullptr;              // [B,H] lstm: written
-  T* dleak_rows = nullptr;           // [B,H] leaky: accumulated (+=) d(a) per row
+  T* dhp = nullptr;         // [B,G] contiguous: gradient of W_hh h' (+ b_hh)
+  T* dh_prev = nullptr;     // [B,H] written: the direct (non-GEMM) part of dh_{t-1},
+                            //   dh itself for masked rows, 0 where there is none
+  T* dc_prev = nullptr;     // [B,H] lstm: written
+  T* dleak_rows = nullptr;  // [B,H] leaky: accumulated (+=) d(a) per row
 };
 
 // CPU reference, threaded over the batch. T is float or double.

@@ -14,7 +14,7 @@ namespace recur {
 struct Parameter {
   std::string name;  // PyTorch state_dict name, e.g. "rnn.weight_ih_l0"
   Tensor value;
-  Tensor grad;  // same shape and dtype as value; undefined for buffers
+  Tensor grad;                // same shape and dtype as value; undefined for buffers
   bool requires_grad = true;  // false: a buffer (saved in state_dict, never trained)
 };
 

@@ -12,10 +12,14 @@ namespace recur {
 
 namespace {
 
-bool row_valid(const int64_t* lengths, int64_t b, int64_t t) { return !lengths || t < lengths[b]; }
+bool row_valid(const int64_t* lengths, int64_t b, int64_t t) {
+  return !lengths || t < lengths[b];
+}
 
 // Rows per parallel chunk: keep at least ~16K units of work per thread.
-int64_t row_grain(int64_t H) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(H, 1)); }
+int64_t row_grain(int64_t H) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(H, 1));
+}
 
 template <class T>
 void fwd_row(CellKind cell, const CellStepFwd<T>& a, int64_t b) {

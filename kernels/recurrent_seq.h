@@ -1,0 +1,83 @@
+// One direction of one recurrent layer over a whole sequence: the unit the engines implement.
+// The Recurrent layer (layers/recurrent.h) stacks layers and directions on top of it.
+//
+// Forward: the input projection of all T steps as one GEMM, then per step the recurrent GEMM and
+// the fused pointwise cell step (kernels/cell_step.h); for an LSTM with projection, one more GEMM
+// h = W_hr m. Backward runs the steps in reverse with one pointwise step and the recurrent GEMMs,
+// then forms the weight gradients as large GEMMs over all steps after the loop.
+//
+// Shapes: B batch, T time, I input, H hidden, S state (H, or P with projection), G gate rows.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "kernels/cell.h"
+
+namespace recur {
+
+struct SeqConfig {
+  CellKind cell = CellKind::lstm;
+  int64_t input_size = 0;   // I
+  int64_t hidden_size = 0;  // H
+  int64_t proj_size = 0;    // P (lstm only); 0: no projection, S = H
+  bool reverse = false;     // run from each sequence's last valid step back to t = 0
+  int64_t state_size() const { return proj_size > 0 ? proj_size : hidden_size; }
+  int64_t gate_rows() const { return cell_gates(cell) * hidden_size; }
+};
+
+// Weights of one direction, PyTorch layout. Biases may be undefined (bias=False).
+struct SeqParams {
+  Tensor w_ih;  // [G,I]
+  Tensor w_hh;  // [G,S]
+  Tensor b_ih;  // [G] or undefined
+  Tensor b_hh;  // [G] or undefined
+  Tensor w_hr;  // [P,H] lstm projection, or undefined
+  Tensor leak;  // [H] leaky, or undefined
+};
+
+// Gradients of SeqParams, accumulated (+=). Undefined members are not computed.
+struct SeqParamGrads {
+  Tensor w_ih, w_hh, b_ih, b_hh, w_hr, leak;
+};
+
+// What the training forward keeps for backward, indexed by processing step s (t = s forward,
+// t = T-1-s reverse). Allocated by recurrent_seq_fwd when requested.
+struct SeqSaved {
+  Tensor cache;  // [T,B,W] cell activations (W = cell_cache_blocks * H)
+  Tensor hs;     // [T+1,B,S] state before step s (hs[0] = h0), and the last state
+  Tensor cs;     // [T+1,B,H] lstm cell states
+  Tensor ms;     // [T,B,H] lstm with projection: m = o tanh(c) (zero at padded steps)
+};
+
+struct SeqForward {
+  const Tensor* x = nullptr;  // [B,T,I] contiguous
+  Tensor h0;                  // [B,S] or undefined (zeros)
+  Tensor c0;                  // [B,H] lstm, or undefined (zeros)
+  Tensor lengths;             // [B] i64 in [1,T], or undefined (all T)
+  Tensor y;                   // [B,T,Y] contiguous; this direction writes columns
+  int64_t y_col = 0;          //   [y_col, y_col+S), zero at padded steps
+  Tensor h_n;                 // [B,S] contiguous: state at each sequence's end
+  Tensor c_n;                 // [B,H] lstm
+  SeqSaved* saved = nullptr;  // filled for training; null for inference
+};
+
+struct SeqBackward {
+  const Tensor* x = nullptr;        // [B,T,I] the forward's input
+  Tensor lengths;                   // as in the forward
+  const SeqSaved* saved = nullptr;  // from the training forward
+  Tensor dy;                        // [B,T,Y] or undefined; columns [dy_col, dy_col+S) are ours
+  int64_t dy_col = 0;
+  Tensor dh_n;  // [B,S] or undefined
+  Tensor dc_n;  // [B,H] or undefined
+  Tensor dx;    // [B,T,I] accumulated (+=), or undefined (not needed)
+  Tensor dh0;   // [B,S] written, or undefined
+  Tensor dc0;   // [B,H] written, or undefined
+  SeqParamGrads grads;
+};
+
+// CPU reference engine, f32 and f64 (the dtype of x and the weights).
+void recurrent_seq_fwd_ref(const SeqConfig& config, const SeqParams& params, SeqForward& args);
+void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
+
+}  // namespace recur

@@ -1,0 +1,78 @@
+#include "layers/linear.h"
+
+#include <cmath>
+
+#include "core/random.h"
+#include "kernels/gemm.h"
+
+namespace recur {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool bias, DType dtype, uint64_t seed)
+    : in_(in_features), out_(out_features), dtype_(dtype) {
+  RECUR_CHECK(in_features >= 1 && out_features >= 1,
+              "linear: expected positive in/out features, got {} and {}", in_features,
+              out_features);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+  weight_ = {"weight", Tensor::empty({out_, in_}, dtype), Tensor::zeros({out_, in_}, dtype), true};
+  fill_uniform(weight_.value, -bound, bound, seed, 0);
+  if (bias) {
+    bias_ = {"bias", Tensor::empty({out_}, dtype), Tensor::zeros({out_}, dtype), true};
+    fill_uniform(bias_.value, -bound, bound, seed, 1);
+  }
+}
+
+ParameterList Linear::parameters() {
+  ParameterList p{weight_};
+  if (bias_.value.defined()) p.push_back(bias_);
+  return p;
+}
+
+nlohmann::json Linear::config() const {
+  return {{"in_features", in_}, {"out_features", out_}, {"bias", bias_.value.defined()}};
+}
+
+std::vector<Tensor> Linear::forward(const std::vector<Tensor>& inputs,
+                                    const ForwardOptions& options) {
+  RECUR_CHECK(inputs.size() == 1, "linear: expected 1 input, got {}", inputs.size());
+  const Tensor& x = inputs[0];
+  check_cpu_dtype(x, dtype_, "linear input");
+  RECUR_CHECK(x.dim() >= 1 && x.size(-1) == in_, "linear input: expected [..., {}], got {}", in_,
+              x.shape_str());
+  const int64_t N = x.numel() / in_;
+  Tensor x2 = x.contiguous().reshape({N, in_});
+  Tensor y = Tensor::empty({N, out_}, dtype_);
+  if (bias_.value.defined()) {
+    for (int64_t n = 0; n < N; ++n) y.select(0, n).copy_from(bias_.value);
+    gemm(x2, false, weight_.value, true, y, 1.0, 1.0);
+  } else {
+    gemm(x2, false, weight_.value, true, y);
+  }
+  Shape out_shape = x.shape();
+  out_shape.back() = out_;
+  if (options.keep_for_backward) {
+    saved_x_ = x2;
+    saved_shape_ = x.shape();
+  }
+  return {y.reshape(out_shape)};
+}
+
+std::vector<Tensor> Linear::backward(const std::vector<Tensor>& grad_outputs) {
+  RECUR_CHECK(saved_x_.defined(), "linear backward: no saved forward");
+  const int64_t N = saved_x_.size(0);
+  Tensor dx = Tensor::zeros(saved_shape_, dtype_);
+  Tensor dy = input_or_none(grad_outputs, 0);
+  if (dy.defined()) {
+    check_cpu_dtype(dy, dtype_, "linear output gradient");
+    RECUR_CHECK(dy.numel() == N * out_, "linear output gradient: expected {} elements, got {}",
+                N * out_, dy.shape_str());
+    Tensor dy2 = dy.contiguous().reshape({N, out_});
+    gemm(dy2, true, saved_x_, false, weight_.grad, 1.0, 1.0);  // dW += dy^T x
+    if (bias_.value.defined()) add_column_sums(dy2, bias_.grad);
+    Tensor dx2 = dx.reshape({N, in_});
+    gemm(dy2, false, weight_.value, false, dx2);  // dx = dy W
+  }
+  saved_x_ = Tensor();
+  return {dx};
+}
+
+}  // namespace recur

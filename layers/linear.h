@@ -1,0 +1,33 @@
+// Linear: y = x W^T + b over the last dimension, as torch.nn.Linear (weight [out,in], bias [out]).
+//   x [..., in] -> y [..., out]
+#pragma once
+
+#include "layers/layer.h"
+
+namespace recur {
+
+class Linear : public Layer {
+ public:
+  // Parameters start as PyTorch's: uniform(-1/sqrt(in), 1/sqrt(in)) for weight and bias.
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, DType dtype = DType::f32,
+         uint64_t seed = 0);
+
+  std::string kind() const override { return "linear"; }
+  std::vector<Tensor> forward(const std::vector<Tensor>& inputs,
+                              const ForwardOptions& options) override;
+  std::vector<Tensor> backward(const std::vector<Tensor>& grad_outputs) override;
+  ParameterList parameters() override;
+  nlohmann::json config() const override;
+
+  Parameter& weight() { return weight_; }
+  Parameter& bias() { return bias_; }
+
+ private:
+  int64_t in_, out_;
+  DType dtype_;
+  Parameter weight_, bias_;
+  Tensor saved_x_;  // [N, in]
+  Shape saved_shape_;
+};
+
+}  // namespace recur
