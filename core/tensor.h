@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,6 +92,9 @@ class Tensor {
   DType dtype_ = DType::f32;
   Device device_;
 };
+
+// Tensors by name, as in a PyTorch state_dict or a safetensors file.
+using TensorMap = std::map<std::string, Tensor>;
 
 // One expected dimension for check_shape: a fixed size, or any size given a name ("B").
 struct Dim {

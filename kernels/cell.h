@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/host_device.h"
+
 namespace recur {
 
 enum class CellKind { rnn_tanh, rnn_relu, leaky, gru, lstm };
@@ -21,17 +23,17 @@ const char* cell_name(CellKind cell);
 CellKind cell_from_name(const std::string& name);
 
 // Gate blocks per unit: G = cell_gates(cell) * H.
-inline int64_t cell_gates(CellKind cell) {
+RECUR_HOST_DEVICE constexpr int64_t cell_gates(CellKind cell) {
   return cell == CellKind::lstm ? 4 : cell == CellKind::gru ? 3 : 1;
 }
 
 // Values per unit the training forward keeps for backward (the "cache" row is this times H):
 // rnn_*: h; leaky: u = tanh(pre); gru: r, z, n, U_n h' + b_hn; lstm: i, f, g, o.
-inline int64_t cell_cache_blocks(CellKind cell) {
+RECUR_HOST_DEVICE constexpr int64_t cell_cache_blocks(CellKind cell) {
   return cell == CellKind::lstm || cell == CellKind::gru ? 4 : 1;
 }
 
-inline bool cell_has_c(CellKind cell) {
+RECUR_HOST_DEVICE constexpr bool cell_has_c(CellKind cell) {
   return cell == CellKind::lstm;
 }
 

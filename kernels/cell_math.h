@@ -136,16 +136,18 @@ RECUR_HOST_DEVICE T lstm_fwd(const T* xp, const T* hp, const T* b_ih, const T* b
 }
 
 // dm: gradient reaching m = o tanh(c); dc_next: gradient reaching c from step t+1.
-// Writes d(pre) of the four gate blocks of unit j (the same for both sides) and dc_prev.
+// Writes d(pre) of the four gate blocks of unit j to both sides (they are equal) and dc_prev.
 template <class T>
 RECUR_HOST_DEVICE void lstm_bwd(T dm, T dc_next, const LstmCache<T>& k, T c_prev, T c, int64_t H,
-                                int64_t j, T* dpre, T* dc_prev) {
+                                int64_t j, T* dxp, T* dhp, T* dc_prev) {
   T tc = tanh_(c);
   T dc = dc_next + dm * k.o * (T(1) - tc * tc);
-  dpre[j] = dc * k.g * k.i * (T(1) - k.i);
-  dpre[H + j] = dc * c_prev * k.f * (T(1) - k.f);
-  dpre[2 * H + j] = dc * k.i * (T(1) - k.g * k.g);
-  dpre[3 * H + j] = dm * tc * k.o * (T(1) - k.o);
+  T d[4] = {dc * k.g * k.i * (T(1) - k.i), dc * c_prev * k.f * (T(1) - k.f),
+            dc * k.i * (T(1) - k.g * k.g), dm * tc * k.o * (T(1) - k.o)};
+  for (int g = 0; g < 4; ++g) {
+    dxp[g * H + j] = d[g];
+    dhp[g * H + j] = d[g];
+  }
   *dc_prev = dc * k.f;
 }
 

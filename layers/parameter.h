@@ -20,8 +20,6 @@ struct Parameter {
 
 using ParameterList = std::vector<Parameter>;
 
-// Tensors by name, as in a PyTorch state_dict or a safetensors file.
-using TensorMap = std::map<std::string, Tensor>;
 
 // Prefixes every name with `prefix` + "." (no dot when prefix is empty).
 inline ParameterList prefixed(ParameterList params, const std::string& prefix) {

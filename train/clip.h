@@ -1,0 +1,19 @@
+// Gradient clipping by global L2 norm, as torch.nn.utils.clip_grad_norm_(params, max_norm,
+// error_if_nonfinite=True).
+#pragma once
+
+#include "layers/parameter.h"
+
+namespace recur {
+
+// The L2 norm of all gradients of `params` taken together (entries with requires_grad and a
+// defined grad; f32 or f64 CPU tensors, contiguous), accumulated in double.
+double grad_norm(const ParameterList& params);
+
+// Scales those gradients in place by clip_coef = max_norm / (total_norm + 1e-6) when clip_coef < 1
+// and returns total_norm, the norm before clipping (0 when no entry has a gradient).
+// ASSUMPTION: max_norm is finite and > 0. A nan or inf total norm throws recur::Error ("gradient
+// norm is nan/inf") with every gradient untouched, so a training loop can skip the step.
+double clip_grad_norm(const ParameterList& params, double max_norm);
+
+}  // namespace recur
