@@ -36,10 +36,18 @@ void run(benchmark::State& state, CellKind cell, bool train) {
   state.counters["H"] = static_cast<double>(H);
 }
 
-void lstm_inference(benchmark::State& s) { run(s, CellKind::lstm, false); }
-void lstm_training(benchmark::State& s) { run(s, CellKind::lstm, true); }
-void gru_inference(benchmark::State& s) { run(s, CellKind::gru, false); }
-void gru_training(benchmark::State& s) { run(s, CellKind::gru, true); }
+void lstm_inference(benchmark::State& s) {
+  run(s, CellKind::lstm, false);
+}
+void lstm_training(benchmark::State& s) {
+  run(s, CellKind::lstm, true);
+}
+void gru_inference(benchmark::State& s) {
+  run(s, CellKind::gru, false);
+}
+void gru_training(benchmark::State& s) {
+  run(s, CellKind::gru, true);
+}
 
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t h : {256, 512})

@@ -21,7 +21,6 @@
 
 namespace recur {
 
-
 // The contents of a safetensors file: its tensors and the header's "__metadata__" strings.
 struct SafetensorsFile {
   TensorMap tensors;

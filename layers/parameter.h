@@ -20,7 +20,6 @@ struct Parameter {
 
 using ParameterList = std::vector<Parameter>;
 
-
 // Prefixes every name with `prefix` + "." (no dot when prefix is empty).
 inline ParameterList prefixed(ParameterList params, const std::string& prefix) {
   if (prefix.empty()) return params;
