@@ -52,7 +52,7 @@ void gru_training(benchmark::State& s) {
 void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t h : {256, 512})
     for (int64_t batch : {1, 32, 64}) b->Args({batch, h});
-  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 }
 
 BENCHMARK(lstm_inference)->Apply(shapes);

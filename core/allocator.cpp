@@ -1,19 +1,122 @@
 #include "core/allocator.h"
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 
 namespace recur {
+
+namespace {
+
+constexpr size_t kCachedMin = size_t{1} << 20;    // smaller blocks go straight to malloc
+constexpr size_t kCachedRound = size_t{1} << 16;  // large sizes round up to 64 KiB
+
+size_t limit_from_env() {
+  const char* mb = std::getenv("RECUR_CPU_CACHE_MB");
+  if (mb && *mb) return static_cast<size_t>(std::strtoull(mb, nullptr, 10)) << 20;
+  return size_t{2} << 30;
+}
+
+struct BlockCache {
+  std::mutex mutex;
+  std::multimap<size_t, void*> free_blocks;  // size -> block
+  CpuMemoryStats stats;
+  size_t limit = limit_from_env();
+
+  void trim_to(size_t target) {  // caller holds the mutex
+    while (stats.cached > target && !free_blocks.empty()) {
+      auto largest = std::prev(free_blocks.end());
+      stats.cached -= largest->first;
+      std::free(largest->second);
+      free_blocks.erase(largest);
+    }
+  }
+};
+
+// Never destroyed: tensors freed during static destruction still find it.
+BlockCache& cache() {
+  static BlockCache* c = new BlockCache();
+  return *c;
+}
+
+void* aligned(size_t rounded, size_t bytes) {
+  void* p = std::aligned_alloc(kCpuAlignment, rounded);
+  RECUR_CHECK(p != nullptr, "out of CPU memory: could not allocate {} bytes", bytes);
+  return p;
+}
+
+}  // namespace
 
 std::shared_ptr<std::byte> allocate_cpu(size_t bytes) {
   // aligned_alloc wants a size that is a multiple of the alignment (and non-zero to be portable).
   size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
   if (rounded == 0) rounded = kCpuAlignment;
   RECUR_CHECK(rounded >= bytes, "CPU allocation of {} bytes overflows size_t", bytes);
-  void* p = std::aligned_alloc(kCpuAlignment, rounded);
-  RECUR_CHECK(p != nullptr, "out of CPU memory: could not allocate {} bytes", bytes);
-  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+  if (rounded < kCachedMin) {
+    return std::shared_ptr<std::byte>(static_cast<std::byte*>(aligned(rounded, bytes)),
+                                      [](std::byte* q) { std::free(q); });
+  }
+  rounded = (rounded + kCachedRound - 1) / kCachedRound * kCachedRound;
+  BlockCache& c = cache();
+  void* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.free_blocks.find(rounded);
+    if (it != c.free_blocks.end()) {
+      p = it->second;
+      c.free_blocks.erase(it);
+      c.stats.cached -= rounded;
+      ++c.stats.reused;
+    }
+  }
+  if (!p) {
+    try {
+      p = aligned(rounded, bytes);
+    } catch (const Error&) {
+      release_cpu_cache();  // cached blocks of other sizes may make room
+      p = aligned(rounded, bytes);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.stats.in_use += rounded;
+    if (c.stats.in_use > c.stats.peak_in_use) c.stats.peak_in_use = c.stats.in_use;
+  }
+  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [rounded](std::byte* q) {
+    BlockCache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.stats.in_use -= rounded;
+    if (rounded > c.limit) {
+      std::free(q);
+      return;
+    }
+    c.trim_to(c.limit - rounded);
+    c.free_blocks.emplace(rounded, q);
+    c.stats.cached += rounded;
+  });
+}
+
+CpuMemoryStats cpu_memory_stats() {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  return cache().stats;
+}
+
+size_t cpu_cache_limit() {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  return cache().limit;
+}
+
+void set_cpu_cache_limit(size_t bytes) {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().limit = bytes;
+  cache().trim_to(bytes);
+}
+
+void release_cpu_cache() {
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().trim_to(0);
 }
 
 }  // namespace recur

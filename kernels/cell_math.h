@@ -12,18 +12,29 @@
 #include <cstdint>
 
 #include "core/host_device.h"
+#include "kernels/cpu/fast_math.h"
 
 namespace recur {
 namespace cell_math {
 
+// float: the GPU's own expf/tanhf; on the CPU, the vectorisable forms of kernels/cpu/fast_math.h.
+// double (gradient checks, parity references): the C library's.
 RECUR_HOST_DEVICE float exp_(float x) {
+#if defined(__CUDA_ARCH__)
   return expf(x);
+#else
+  return fast_math::exp(x);
+#endif
 }
 RECUR_HOST_DEVICE double exp_(double x) {
   return exp(x);
 }
 RECUR_HOST_DEVICE float tanh_(float x) {
+#if defined(__CUDA_ARCH__)
   return tanhf(x);
+#else
+  return fast_math::tanh(x);
+#endif
 }
 RECUR_HOST_DEVICE double tanh_(double x) {
   return tanh(x);

@@ -20,9 +20,15 @@ template <CellKind Cell, class T>
 void fwd_rows(const CellStepFwd<T>& a) {
   parallel_for(a.B, row_grain(a.H), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      const bool valid = step_valid(a.lengths, b, a.t);
+      if (!step_valid(a.lengths, b, a.t)) {
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_fwd_padding<Cell>(a, b, j);
+      } else if (a.cache) {
 #pragma omp simd
-      for (int64_t j = 0; j < a.H; ++j) cell_unit_fwd<Cell>(a, b, j, valid);
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_fwd_valid<Cell, true>(a, b, j);
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_fwd_valid<Cell, false>(a, b, j);
+      }
     }
   });
 }
@@ -31,9 +37,12 @@ template <CellKind Cell, class T>
 void bwd_rows(const CellStepBwd<T>& a) {
   parallel_for(a.B, row_grain(a.H), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      const bool valid = step_valid(a.lengths, b, a.t);
+      if (!step_valid(a.lengths, b, a.t)) {
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_padding<Cell>(a, b, j);
+      } else {
 #pragma omp simd
-      for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd<Cell>(a, b, j, valid);
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_valid<Cell>(a, b, j);
+      }
     }
   });
 }

@@ -1,0 +1,62 @@
+#include "core/allocator.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "core/error.h"
+
+namespace recur {
+namespace {
+
+TEST(CpuAllocator, AlignsEveryBlockIncludingEmptyOnes) {
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{63}, size_t{4096}, size_t{3} << 20}) {
+    auto p = allocate_cpu(bytes);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p.get()) % kCpuAlignment, 0u) << bytes;
+  }
+}
+
+TEST(CpuAllocator, ReusesLargeBlocksOfTheSameSizeAndTracksUse) {
+  release_cpu_cache();
+  const size_t bytes = size_t{5} << 20;
+  CpuMemoryStats before = cpu_memory_stats();
+  std::byte* first;
+  {
+    auto a = allocate_cpu(bytes);
+    first = a.get();
+    EXPECT_GE(cpu_memory_stats().in_use, before.in_use + bytes);
+  }
+  EXPECT_GE(cpu_memory_stats().cached, bytes);
+  auto b = allocate_cpu(bytes);
+  EXPECT_EQ(b.get(), first);
+  EXPECT_EQ(cpu_memory_stats().reused, before.reused + 1);
+  b.reset();
+  release_cpu_cache();
+  EXPECT_EQ(cpu_memory_stats().cached, 0u);
+}
+
+TEST(CpuAllocator, CacheStaysWithinItsLimit) {
+  release_cpu_cache();
+  const size_t old_limit = cpu_cache_limit();
+  set_cpu_cache_limit(size_t{3} << 20);
+  { auto a = allocate_cpu(size_t{2} << 20), b = allocate_cpu(size_t{2} << 20); }
+  EXPECT_LE(cpu_memory_stats().cached, size_t{3} << 20);
+  { auto big = allocate_cpu(size_t{8} << 20); }  // larger than the limit: not cached
+  EXPECT_LE(cpu_memory_stats().cached, size_t{3} << 20);
+  set_cpu_cache_limit(old_limit);
+  release_cpu_cache();
+}
+
+TEST(CpuAllocator, ImpossibleSizesThrowNamingTheSize) {
+  try {
+    allocate_cpu(size_t{1} << 62);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("4611686018427387904 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace recur
