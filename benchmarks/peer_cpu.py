@@ -9,7 +9,6 @@ forward 2*B*T*(I+H)*G, forward+backward three times that.
 """
 import argparse
 import json
-import os
 import time
 
 import torch
@@ -52,11 +51,13 @@ def time_case(cell, train, B, H, min_time):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch.set_num_threads(n); 0 keeps PyTorch's own default")
     ap.add_argument("--min-time", type=float, default=0.5)
     ap.add_argument("--filter", default="", help="only names containing this text")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     results = []
     for cell in ("lstm", "gru"):
         for train in (False, True):

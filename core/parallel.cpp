@@ -1,31 +1,134 @@
 #include "core/parallel.h"
 
-#include <omp.h>
+#include <sched.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace recur {
 
+namespace {
+
+int default_threads() {
+  if (const char* env = std::getenv("RECUR_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+std::atomic<int> g_threads{default_threads()};
+thread_local bool t_inside_job = false;
+
+// Workers 1..n-1 wait for a job generation to change, run their chunk, and count down.
+class Pool {
+ public:
+  ~Pool() { resize(0); }
+
+  void run(int threads, int64_t n, const std::function<void(int64_t, int64_t)>& body) {
+    std::lock_guard<std::mutex> serial(run_mutex_);  // one job at a time
+    if (static_cast<int>(workers_.size()) != threads - 1) resize(threads - 1);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      body_ = &body;
+      n_ = n;
+      chunks_ = threads;
+      pending_ = threads - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    run_chunk(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_chunk(int id) {
+    const int64_t chunk = (n_ + chunks_ - 1) / chunks_;
+    const int64_t begin = id * chunk, end = begin + chunk < n_ ? begin + chunk : n_;
+    if (begin >= end) return;
+    t_inside_job = true;
+    try {
+      (*body_)(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    t_inside_job = false;
+  }
+
+  void worker(int id) {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      run_chunk(id);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  void resize(int workers) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    generation_ = 0;
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker(i + 1); });
+  }
+
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int64_t, int64_t)>* body_ = nullptr;
+  int64_t n_ = 0;
+  int chunks_ = 1, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+Pool& pool() {
+  static Pool p;
+  return p;
+}
+
+}  // namespace
+
 int num_threads() {
-  return omp_get_max_threads();
+  return g_threads.load();
 }
 void set_num_threads(int n) {
-  omp_set_num_threads(n > 0 ? n : 1);
+  g_threads.store(n > 0 ? n : 1);
 }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   if (n <= 0) return;
-  if (n <= grain || omp_get_max_threads() == 1 || omp_in_parallel()) {
+  int threads = num_threads();
+  if (n <= grain || threads <= 1 || t_inside_job) {
     body(0, n);
     return;
   }
-#pragma omp parallel
-  {
-    int64_t threads = omp_get_num_threads();
-    int64_t id = omp_get_thread_num();
-    int64_t chunk = (n + threads - 1) / threads;
-    int64_t begin = id * chunk;
-    int64_t end = begin + chunk < n ? begin + chunk : n;
-    if (begin < end) body(begin, end);
-  }
+  if (n < threads) threads = static_cast<int>(n);
+  pool().run(threads, n, body);
 }
 
 }  // namespace recur

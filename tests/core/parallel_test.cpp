@@ -1,0 +1,64 @@
+#include "core/parallel.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+namespace recur {
+namespace {
+
+TEST(ParallelFor, CoversTheRangeExactlyOnceWithAnyThreadCount) {
+  const int saved = num_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    set_num_threads(threads);
+    for (int64_t n : {1, 5, 64, 1000}) {
+      std::vector<std::atomic<int>> hits(n);
+      parallel_for(n, 0, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) hits[i]++;
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << threads << " " << n;
+    }
+  }
+  set_num_threads(saved);
+}
+
+TEST(ParallelFor, SmallRangesAndNestedCallsRunOnTheCaller) {
+  const int saved = num_threads();
+  set_num_threads(4);
+  int calls = 0;
+  parallel_for(10, 100, [&](int64_t begin, int64_t end) {
+    ++calls;
+    EXPECT_EQ(begin, 0);
+    EXPECT_EQ(end, 10);
+  });
+  EXPECT_EQ(calls, 1);
+  std::atomic<int> inner{0};
+  parallel_for(8, 0, [&](int64_t, int64_t) {
+    parallel_for(100, 0, [&](int64_t begin, int64_t end) {
+      EXPECT_EQ(end - begin, 100);  // serial inside a job
+      inner++;
+    });
+  });
+  EXPECT_EQ(inner.load(), 4);
+  set_num_threads(saved);
+}
+
+TEST(ParallelFor, RethrowsAnExceptionFromAnyChunk) {
+  const int saved = num_threads();
+  set_num_threads(3);
+  EXPECT_THROW(parallel_for(30, 0,
+                            [](int64_t begin, int64_t) {
+                              if (begin > 0) throw std::runtime_error("chunk failed");
+                            }),
+               std::runtime_error);
+  // The pool still works afterwards.
+  std::atomic<int> sum{0};
+  parallel_for(30, 0, [&](int64_t begin, int64_t end) { sum += static_cast<int>(end - begin); });
+  EXPECT_EQ(sum.load(), 30);
+  set_num_threads(saved);
+}
+
+}  // namespace
+}  // namespace recur
