@@ -19,40 +19,14 @@
 
 #include "core/atomic_file.h"
 #include "core/mapped_file.h"
+#include "support/scratch_dir.h"
 
 namespace recur {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ScratchDir;
 using Bytes = std::vector<uint8_t>;
-
-// A fresh directory under the test temp dir, removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = ::testing::TempDir() + "recur_safetensors_XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buf.data();
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  // Names of the entries in the directory, sorted.
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_))
-      names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  std::string path_;
-};
 
 Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -131,7 +105,7 @@ Tensor pattern(const Shape& shape, DType dtype, int seed = 0) {
 // ---------------------------------------------------------------- round trips
 
 TEST(Safetensors, RoundTripsEveryDtypeIncludingEmptyScalarAndStridedTensors) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   TensorMap tensors;
   tensors["f32"] = pattern({2, 3}, DType::f32);
   tensors["f64"] = pattern({3}, DType::f64, 1);
@@ -166,7 +140,7 @@ TEST(Safetensors, RoundTripsEveryDtypeIncludingEmptyScalarAndStridedTensors) {
 }
 
 TEST(Safetensors, WritesTheSameBytesEveryTime) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   TensorMap tensors{{"b", pattern({3}, DType::f32)}, {"a", pattern({2}, DType::i64)}};
   write_safetensors(dir.file("1"), tensors, {{"k", "v"}});
   write_safetensors(dir.file("2"), tensors, {{"k", "v"}});
@@ -174,7 +148,7 @@ TEST(Safetensors, WritesTheSameBytesEveryTime) {
 }
 
 TEST(Safetensors, MetadataRoundTripsIncludingCharactersJsonEscapes) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::map<std::string, std::string> metadata{{"format", "pt"},
                                               {"quote\"back\\slash", "line\nbreak\ttab"},
                                               {"unicode", "h\xc3\xa9llo \xe2\x9c\x93"},
@@ -199,7 +173,7 @@ TEST(Safetensors, ParsedTensorsViewTheBufferWithoutCopying) {
 }
 
 TEST(Safetensors, WritingToAReadTensorLeavesTheFileUnchanged) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("x.safetensors");
   write_safetensors(path, {{"x", Tensor::full({4}, 1.0, DType::f32)}});
   Bytes before = read_bytes(path);
@@ -213,7 +187,7 @@ TEST(Safetensors, WritingToAReadTensorLeavesTheFileUnchanged) {
 }
 
 TEST(Safetensors, ReadTensorsOutliveTheFileBeingReplaced) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("x.safetensors");
   write_safetensors(path, {{"x", Tensor::full({3}, 1.0, DType::f64)}});
   Tensor old_x = read_safetensors(path).tensors.at("x");
@@ -226,7 +200,7 @@ TEST(Safetensors, ReadTensorsOutliveTheFileBeingReplaced) {
 
 // The reference writer's own test vectors (huggingface/safetensors, tensor.rs).
 TEST(Safetensors, MatchesReferenceBytesForOneTensor) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   Tensor attn = Tensor::from_vector<float>({0, 1, 2, 3, 4, 5}, {1, 2, 3});
   write_safetensors(dir.file("a"), {{"attn.0", attn}});
   const Bytes expected = {64,  0,   0,   0,   0,   0,   0,   0,   123, 34,  97,  116, 116, 110,
@@ -248,7 +222,7 @@ TEST(Safetensors, MatchesReferenceBytesForOneTensor) {
 }
 
 TEST(Safetensors, MatchesReferenceBytesForEmptyFilesAndMetadata) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   write_safetensors(dir.file("empty"), {});
   EXPECT_EQ(read_bytes(dir.file("empty")),
             (Bytes{8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32}));
@@ -260,7 +234,7 @@ TEST(Safetensors, MatchesReferenceBytesForEmptyFilesAndMetadata) {
 }
 
 TEST(Safetensors, OrdersDataWidestDtypeFirstThenByNameAsTheReferenceWriter) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   TensorMap tensors{{"a", Tensor::from_vector<uint8_t>({1, 2, 3}, {3})},
                     {"b", Tensor::from_vector<float>({1.0f}, {1})},
                     {"c", Tensor::from_vector<int64_t>({-1}, {1})},
@@ -300,7 +274,7 @@ TEST(Safetensors, ParsesUnpaddedHeaderAndCopiesMisalignedTensors) {
     EXPECT_EQ(x.to_vector(), (std::vector<double>{1.5, -2.0}));
     EXPECT_EQ(file.tensors.at("y").to_vector(), (std::vector<double>{7, 9}));
   }
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   write_bytes(dir.file("unpadded"), bytes);
   SafetensorsFile file = read_safetensors(dir.file("unpadded"));
   EXPECT_EQ(file.tensors.at("x").to_vector(), (std::vector<double>{1.5, -2.0}));
@@ -419,7 +393,7 @@ Bytes sample_file(const ScratchDir& dir) {
 }
 
 TEST(SafetensorsCorrupt, EveryTruncationOfAValidFileThrows) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   const Bytes full = sample_file(dir);
   ASSERT_EQ(parse(full).tensors.size(), 5u);
   for (size_t length = 0; length < full.size(); ++length) {
@@ -437,7 +411,7 @@ TEST(SafetensorsCorrupt, EveryTruncationOfAValidFileThrows) {
 }
 
 TEST(SafetensorsCorrupt, RandomDamageThrowsOrYieldsTensorsInsideTheBuffer) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   const Bytes full = sample_file(dir);
   std::mt19937 rng(20240611);
   const uint8_t interesting[] = {0, '"', ',', '-', '0', '1', '9', '[', ']', '{', '}', ' ', 0xff};
@@ -463,7 +437,7 @@ TEST(SafetensorsCorrupt, RandomDamageThrowsOrYieldsTensorsInsideTheBuffer) {
 }
 
 TEST(SafetensorsCorrupt, WriterRejectsTensorsAndStringsItCannotStore) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("x.safetensors");
   Tensor t = pattern({2}, DType::f32);
   expect_error([&] { write_safetensors(path, {{"x", Tensor()}}); }, {path, "'x' is undefined"});
@@ -484,7 +458,7 @@ TEST(SafetensorsCorrupt, WriterRejectsTensorsAndStringsItCannotStore) {
 // ---------------------------------------------------------------- memory-mapped files
 
 TEST(SafetensorsMappedFile, MapsContentsAndEmptyFiles) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   write_bytes(dir.file("abc"), as_bytes("abc"));
   MappedFile abc(dir.file("abc"));
   ASSERT_EQ(abc.size(), 3u);
@@ -503,7 +477,7 @@ TEST(SafetensorsMappedFile, MapsContentsAndEmptyFiles) {
 }
 
 TEST(SafetensorsMappedFile, MissingUnreadableAndDirectoryPathsAreClearErrors) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   expect_error([&] { MappedFile m(dir.file("missing")); },
                {dir.file("missing"), "No such file or directory"});
   expect_error([&] { read_safetensors(dir.file("missing")); }, {"cannot open", "missing"});
@@ -518,7 +492,7 @@ TEST(SafetensorsMappedFile, MissingUnreadableAndDirectoryPathsAreClearErrors) {
 // ---------------------------------------------------------------- atomic writes
 
 TEST(SafetensorsAtomicFile, ReplacesTheTargetAndLeavesNoTemporary) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("target");
   write_bytes(path, as_bytes("old contents"));
   write_file_atomic(path, [&](AtomicFileWriter& out) {
@@ -536,7 +510,7 @@ TEST(SafetensorsAtomicFile, ReplacesTheTargetAndLeavesNoTemporary) {
 }
 
 TEST(SafetensorsAtomicFile, FailedWriteKeepsTheOldFileAndRemovesTheTemporary) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("good.safetensors");
   write_safetensors(path, {{"x", pattern({16}, DType::f32)}});
   const Bytes before = read_bytes(path);
@@ -562,7 +536,7 @@ TEST(SafetensorsAtomicFile, FailedWriteKeepsTheOldFileAndRemovesTheTemporary) {
 }
 
 TEST(SafetensorsAtomicFile, StreamsWritesLargerAndSmallerThanItsBuffer) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   Bytes expected;
   std::mt19937 rng(7);
   for (size_t size : {size_t{1}, size_t{1000}, size_t{3} << 20, size_t{7}, (size_t{1} << 20) - 3,
@@ -581,7 +555,7 @@ TEST(SafetensorsAtomicFile, StreamsWritesLargerAndSmallerThanItsBuffer) {
 }
 
 TEST(SafetensorsAtomicFile, KeepsThePermissionsOfTheFileItReplaces) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string path = dir.file("private");
   write_bytes(path, as_bytes("x"));
   ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
@@ -592,7 +566,7 @@ TEST(SafetensorsAtomicFile, KeepsThePermissionsOfTheFileItReplaces) {
 }
 
 TEST(SafetensorsAtomicFile, MissingOrReadOnlyDirectoryIsAClearError) {
-  ScratchDir dir;
+  ScratchDir dir("recur_safetensors");
   std::string missing = dir.file("no_such_dir/file");
   expect_error([&] { write_file_atomic(missing, [](AtomicFileWriter&) {}); },
                {missing, "no_such_dir", "No such file or directory"});

@@ -21,38 +21,13 @@
 
 #include "core/log.h"
 #include "core/safetensors.h"
+#include "support/scratch_dir.h"
 
 namespace recur {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under the test temp dir, removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = ::testing::TempDir() + "recur_checkpoint_XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = buf.data();
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_))
-      names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 // Silences the warning a load prints when it recovers from an interrupted save, for its scope.
 class QuietLog {
@@ -132,7 +107,7 @@ Checkpoint make_checkpoint(int version, int64_t hidden = 8) {
 // ---------------------------------------------------------------- save and load
 
 TEST(Checkpoint, RoundTripsModelConfigOptimizerStateAndExtra) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("model.safetensors");
   Checkpoint saved = make_checkpoint(1);
   save_checkpoint(path, saved);
@@ -160,7 +135,7 @@ TEST(Checkpoint, RoundTripsModelConfigOptimizerStateAndExtra) {
 }
 
 TEST(Checkpoint, EmptyOptimizerStateAndNullJsonRoundTrip) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   Checkpoint c;
   c.model["w"] = versioned({2, 2}, DType::f32, 1);
   save_checkpoint(dir.file("c"), c);
@@ -171,7 +146,7 @@ TEST(Checkpoint, EmptyOptimizerStateAndNullJsonRoundTrip) {
 }
 
 TEST(Checkpoint, LoadsTheModelAloneWithoutItsOptimizerFile) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("c.safetensors");
   Checkpoint saved = make_checkpoint(1);
   save_checkpoint(path, saved);
@@ -186,7 +161,7 @@ TEST(Checkpoint, LoadsTheModelAloneWithoutItsOptimizerFile) {
 }
 
 TEST(Checkpoint, PlainSafetensorsFilesAreNotCheckpoints) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string plain = dir.file("plain.safetensors");
   write_safetensors(plain, {{"w", versioned({2}, DType::f32, 1)}});
   expect_error([&] { load_checkpoint(plain); },
@@ -199,7 +174,7 @@ TEST(Checkpoint, PlainSafetensorsFilesAreNotCheckpoints) {
 }
 
 TEST(Checkpoint, BadOrMissingConfigIsAClearError) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("c");
   write_safetensors(path, {},
                     {{"format", kCheckpointFormat}, {"checkpoint_id", "1"}, {"config", "{bad"}});
@@ -214,7 +189,7 @@ TEST(Checkpoint, BadOrMissingConfigIsAClearError) {
 }
 
 TEST(Checkpoint, OptimizerStateFromAnotherSaveIsDetected) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string first = dir.file("first"), second = dir.file("second");
   Checkpoint a = make_checkpoint(1), b = make_checkpoint(2);
   save_checkpoint(first, a);
@@ -229,7 +204,7 @@ TEST(Checkpoint, OptimizerStateFromAnotherSaveIsDetected) {
 // The state a kill leaves between writing the new optimizer file and the new model file.
 TEST(Checkpoint, InterruptedSaveFallsBackToThePreviousOptimizerState) {
   QuietLog quiet;
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("c"), other = dir.file("other");
   Checkpoint a = make_checkpoint(1), b = make_checkpoint(2);
   save_checkpoint(path, a);
@@ -245,7 +220,7 @@ TEST(Checkpoint, InterruptedSaveFallsBackToThePreviousOptimizerState) {
 }
 
 TEST(Checkpoint, FailedSaveKeepsTheOldCheckpointLoadable) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("c");
   Checkpoint a = make_checkpoint(1);
   save_checkpoint(path, a);
@@ -268,7 +243,7 @@ TEST(Checkpoint, FailedSaveKeepsTheOldCheckpointLoadable) {
 // at random moments; whatever is on disk must load and equal one of the two exactly.
 TEST(Checkpoint, SurvivesSigkillAtRandomMomentsOfASave) {
   QuietLog quiet;
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   std::string path = dir.file("run.safetensors");
   const Checkpoint a = make_checkpoint(1, 128), b = make_checkpoint(2, 128);  // ~1 MiB a save
   save_checkpoint(path, a);
@@ -379,7 +354,7 @@ TEST(Checkpoint, StrictLoadRejectsUnexpectedTensorsAndNonStrictIgnoresThem) {
 }
 
 TEST(Checkpoint, SavedStateDictRestoresParameters) {
-  ScratchDir dir;
+  ScratchDir dir("recur_checkpoint");
   ParameterList params = make_params();
   load_state_dict(params, matching_state(7));
   Checkpoint c;
