@@ -1,14 +1,35 @@
-// The subcommands of the recur program; each registers its options on the CLI11 app and runs
-// when chosen.
+// The subcommands of the recur program. Each registers its options on the CLI11 app and returns
+// the function that runs it after parsing; that function returns the exit status (2 for bad
+// input, with one clear line on stderr).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace recur::app {
 
-// Adds `recur demo`; the returned function runs it (after parsing) and returns the exit status.
 std::function<int()> add_demo_command(CLI::App& app);
+std::function<int()> add_train_command(CLI::App& app);
+std::function<int()> add_generate_command(CLI::App& app);
+std::function<int()> add_score_command(CLI::App& app);
+
+// The options every compute command takes, checked against what this build can run: throws
+// recur::Error naming what is not available ("--device cuda: this recur has no GPU engine yet").
+struct ComputeOptions {
+  std::string device = "auto";    // auto | cpu | cuda
+  std::string engine = "auto";    // auto | reference | fused | cudnn
+  std::string precision = "f32";  // f32 | bf16 | f16
+  int threads = 0;                // CPU threads (0: all)
+};
+void add_compute_options(CLI::App* cmd, ComputeOptions& o);
+// Validates and applies (thread count); returns a one-line description ("cpu, reference, f32").
+std::string apply_compute_options(const ComputeOptions& o);
+
+// Resolves --corpus: an existing file path is used as is; a known corpus name (emails, austen,
+// sotu, moby-dick) is looked up in the cache and fetched by python_tools/datasets.py when
+// missing. Throws naming the problem otherwise.
+std::string resolve_corpus(const std::string& corpus);
 
 }  // namespace recur::app

