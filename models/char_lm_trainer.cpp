@@ -1,5 +1,6 @@
 #include "models/char_lm_trainer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -245,18 +246,20 @@ TrainStepResult CharLMTrainer::step() {
 }
 
 double CharLMTrainer::evaluate() {
-  TbpttBatcher val(*corpus_, val_range_, train_.batch, train_.bptt);
+  // Fewer streams when the held-out split is small, so every stream has text to read.
+  const int64_t rows = std::clamp<int64_t>(val_range_.bytes() / (4 * train_.bptt), 1, train_.batch);
+  TbpttBatcher val(*corpus_, val_range_, rows, train_.bptt);
   model_->set_training(false);
   RecurrentState state;
   SoftmaxCrossEntropy xent(kIgnore);
   double nats = 0;
   int64_t tokens = 0;
   while (val.epoch() < 1 && (train_.val_tokens == 0 || tokens < train_.val_tokens)) {
-    TextBatch batch = val.next();
-    // Rows already past their first pass do not count twice.
+    // A row counts its first pass only: once that is complete its later batches are ignored.
     const std::vector<int64_t> passes = val.rows_epochs();
+    TextBatch batch = val.next();
     int64_t* targets = batch.targets.data<int64_t>();
-    for (int64_t b = 0; b < train_.batch; ++b) {
+    for (int64_t b = 0; b < rows; ++b) {
       if (passes[b] >= 1)
         for (int64_t t = 0; t < train_.bptt; ++t) targets[b * train_.bptt + t] = kIgnore;
       if (batch.reset[b]) reset_state_row(state, b);

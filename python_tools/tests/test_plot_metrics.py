@@ -28,6 +28,12 @@ pm = _load("recur_plot_metrics", "plot_metrics.py")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+try:
+    import matplotlib  # noqa: F401  (only the plotting tests need it)
+    HAVE_MATPLOTLIB = True
+except ImportError:
+    HAVE_MATPLOTLIB = False
+
 
 def synthetic_lines(steps=200, eval_every=50):
     lines = []
@@ -111,6 +117,7 @@ class ReadMetricsTest(unittest.TestCase):
             pm.read_metrics(self.path)
 
 
+@unittest.skipUnless(HAVE_MATPLOTLIB, "python3-matplotlib is not installed")
 class PlotTest(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
