@@ -2,7 +2,7 @@
 # scripts/run.sh — the main job, from a fresh clone: train a byte-level LSTM language model on
 # real emails for a few minutes, then let it write an email.
 #
-#   bash scripts/run.sh                 # about 4 minutes of training on this machine's CPU
+#   bash scripts/run.sh                 # about 5 minutes of training on this machine's CPU
 #   RECUR_TRAIN_TIME=20m bash scripts/run.sh     # longer training writes better emails
 #   bash scripts/run.sh demo [options]  # the small forecasting demo instead (recur demo)
 #
@@ -38,9 +38,9 @@ if [[ "${1:-}" == "demo" ]]; then
 fi
 
 RUN="runs/emails-$(date +%Y%m%d-%H%M%S)"
-echo "==================== [train] $RECUR train --corpus emails (${RECUR_TRAIN_TIME:-4m})" >&2
-"$RECUR" train --corpus emails --out "$RUN" --time "${RECUR_TRAIN_TIME:-4m}" --steps 100000 \
-  --embed 64 --hidden 384 --layers 2 --batch 32 --bptt 128 --lr 3e-3 --schedule constant \
+echo "==================== [train] $RECUR train --corpus emails (${RECUR_TRAIN_TIME:-5m})" >&2
+"$RECUR" train --corpus emails --out "$RUN" --time "${RECUR_TRAIN_TIME:-5m}" --steps 100000 \
+  --embed 48 --hidden 512 --layers 1 --batch 32 --bptt 96 --lr 4e-3 --schedule constant \
   --eval-every 250 --val-tokens 65536 "$@"
 echo "==================== [generate] an email from $RUN/best.safetensors" >&2
 "$RECUR" generate --model "$RUN/best.safetensors" --prime "Hi all," --length 1200 \

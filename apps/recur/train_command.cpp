@@ -66,12 +66,14 @@ std::string format_seconds(double s) {
 class Progress {
  public:
   explicit Progress(int64_t total) : total_(total), tty_(::isatty(2)) {}
-  void update(const TrainStepResult& r, double tokens_per_s, double eta_s, bool force) {
+  // fraction: how much of the run is done (steps, or time when a budget ends it sooner).
+  void update(const TrainStepResult& r, double fraction, double tokens_per_s, double eta_s,
+              bool force) {
     const auto now = std::chrono::steady_clock::now();
     if (!tty_ && !force && now - last_ < std::chrono::seconds(5)) return;
     last_ = now;
     const int width = 20;
-    const int filled = static_cast<int>(width * r.step / std::max<int64_t>(total_, 1));
+    const int filled = static_cast<int>(width * std::min(1.0, std::max(0.0, fraction)));
     std::string bar(filled, '#');
     bar.resize(width, '.');
     std::fprintf(stderr, "%sstep %lld/%lld [%s] %.0f tok/s  loss %.4f  bpc %.3f  lr %.2e  ETA %s%s",
@@ -133,7 +135,9 @@ int run_train(TrainOptions& o) {
     double eta = per_step * static_cast<double>(tc.steps - r.step);
     if (budget > 0) eta = std::min(eta, std::max(0.0, budget - elapsed));
     const bool last = r.step == tc.steps || (budget > 0 && elapsed >= budget) || g_interrupted;
-    progress.update(r, tokens_per_s, eta, last || r.step % tc.eval_every == 0);
+    double fraction = static_cast<double>(r.step) / static_cast<double>(tc.steps);
+    if (budget > 0) fraction = std::max(fraction, elapsed / budget);
+    progress.update(r, fraction, tokens_per_s, eta, last || r.step % tc.eval_every == 0);
     if (r.step % 10 == 0 || last)
       trainer->log_metrics({{"step", r.step},
                             {"kind", "train"},
