@@ -250,9 +250,9 @@ class TextCorpus:
 
     def offset_of(self, index):
         """The byte offset where token `index` starts (nbytes for index == ntokens)."""
-        if self.starts is None or index >= self.ntokens:
-            return self.nbytes if index >= self.ntokens else int(index)
-        return int(self.starts[index])
+        if index >= self.ntokens:
+            return self.nbytes
+        return int(index) if self.starts is None else int(self.starts[index])
 
     def index_of(self, offset):
         """The index of the first token starting at or after byte `offset`."""

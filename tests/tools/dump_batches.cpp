@@ -95,7 +95,8 @@ int run(int argc, char** argv) {
   recur::TbpttBatcher vb(corpus, val, rows, bptt);
   nlohmann::json val_shards = nlohmann::json::array();
   for (const recur::TextRange& r : vb.shards()) val_shards.push_back(range_json(r));
-  std::printf("%s\n", nlohmann::json({{"val_rows", rows}, {"val_shards", val_shards}}).dump().c_str());
+  std::printf("%s\n",
+              nlohmann::json({{"val_rows", rows}, {"val_shards", val_shards}}).dump().c_str());
   int64_t counted = 0;
   while (vb.epoch() < 1 && (val_tokens == 0 || counted < val_tokens)) {
     const std::vector<int64_t> passes = vb.rows_epochs();
