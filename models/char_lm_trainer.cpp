@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/safetensors.h"
 #include "layers/loss.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
@@ -86,7 +87,8 @@ nlohmann::json CharLMTrainConfig::to_json() const {
           {"eval_every", eval_every},
           {"val_tokens", val_tokens},
           {"checkpoint_every", checkpoint_every},
-          {"seed", seed}};
+          {"seed", seed},
+          {"init", init}};
 }
 
 CharLMTrainConfig CharLMTrainConfig::from_json(const nlohmann::json& j) {
@@ -108,6 +110,7 @@ CharLMTrainConfig CharLMTrainConfig::from_json(const nlohmann::json& j) {
     c.val_tokens = j.at("val_tokens").get<int64_t>();
     c.checkpoint_every = j.at("checkpoint_every").get<int64_t>();
     c.seed = j.at("seed").get<uint64_t>();
+    c.init = j.value("init", std::string());
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("training config {}: {}", j.dump(), e.what());
   }
@@ -138,6 +141,13 @@ CharLMTrainer::CharLMTrainer(const CharLMConfig& model, const CharLMTrainConfig&
   CharLMConfig m = model;
   m.vocab = vocab_->size();
   model_ = std::make_unique<CharLM>(m, train_.seed);
+  if (!train_.init.empty()) {  // e.g. the weights a PyTorch run started from
+    try {
+      load_state_dict(model_->parameters(), read_safetensors(train_.init).tensors);
+    } catch (const Error& e) {
+      RECUR_FAIL("--init {}: {}", train_.init, e.what());
+    }
+  }
   build_optimizer();
   write_file_atomic(metrics_path(out_dir_), [](AtomicFileWriter&) {});
 }

@@ -40,6 +40,7 @@ struct CharLMTrainConfig {
   int64_t val_tokens = 1 << 18;  // validation tokens per evaluation (0: the whole split)
   int64_t checkpoint_every = 200;
   uint64_t seed = 1;
+  std::string init;  // optional: start from these weights (a checkpoint or a plain state_dict)
 
   void validate() const;
   nlohmann::json to_json() const;

@@ -110,6 +110,10 @@ def parse_args(argv):
     p.add_argument("--packed", action="store_true",
                    help="run every batch through pack_padded_sequence (the same training, "
                         "3-4x slower on the CPU; see Trainer)")
+    p.add_argument("--init", metavar="FILE",
+                   help="start from these weights (safetensors: a recur checkpoint or a state_dict)")
+    p.add_argument("--save-init", metavar="FILE",
+                   help="write the initial weights (safetensors) for `recur train --init`")
     p.add_argument("--eval-checkpoint", metavar="FILE",
                    help="evaluate a recur checkpoint under its run's settings and exit")
     args = p.parse_args(argv)
@@ -373,6 +377,15 @@ def train(torch, args):
     metrics = os.path.join(out, "metrics.jsonl")
     open(metrics, "w").close()
     trainer = Trainer(torch, args, corpus_path, packed=args.packed)
+    st = _load("recur_safetensors_io", "safetensors_io.py")
+    if args.init:
+        tensors, _ = st.read(args.init)
+        trainer.model.load_state_dict(
+            {k: torch.from_numpy(np.ascontiguousarray(v)).float() for k, v in tensors.items()},
+            strict=True)
+    if args.save_init:
+        st.write(args.save_init,
+                 {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()})
     a = args
     config = dict(vars(a), corpus=corpus_path, vocab=trainer.vocab, torch=torch.__version__,
                   threads=torch.get_num_threads())

@@ -215,6 +215,9 @@ std::function<int()> add_train_command(CLI::App& app) {
   cmd->add_option("--checkpoint-every", o->train.checkpoint_every, "checkpoint every N steps")
       ->capture_default_str();
   cmd->add_option("--seed", o->train.seed, "seed of weights and dropout")->capture_default_str();
+  cmd->add_option("--init", o->train.init,
+                  "start from these weights (a recur checkpoint or a PyTorch state_dict saved as "
+                  "safetensors)");
   cmd->add_option("--out", o->out, "run folder (default runs/<corpus>)");
   cmd->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
   add_compute_options(cmd, o->compute);
