@@ -19,10 +19,13 @@
 
 #include "core/atomic_file.h"
 #include "core/mapped_file.h"
+#include "support/expect_error.h"
 #include "support/scratch_dir.h"
 
 namespace recur {
 namespace {
+
+using ::recur::testing::expect_error;
 
 namespace fs = std::filesystem;
 using testing::ScratchDir;
@@ -63,20 +66,6 @@ std::shared_ptr<std::byte> exact_copy(const Bytes& bytes, size_t shift = 0) {
 
 SafetensorsFile parse(const Bytes& bytes, size_t shift = 0) {
   return parse_safetensors(exact_copy(bytes, shift), bytes.size(), "test buffer");
-}
-
-// Runs f, expecting a recur::Error whose message contains every fragment.
-template <class F>
-void expect_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected recur::Error mentioning '" << *fragments.begin() << "'";
-  } catch (const Error& e) {
-    std::string message = e.what();
-    for (const std::string& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos)
-          << "message '" << message << "' does not mention '" << fragment << "'";
-  }
 }
 
 void expect_parse_error(const std::string& header, const Bytes& data,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "support/expect_error.h"
 
 namespace recur::testing {
 
@@ -51,20 +52,6 @@ inline const std::vector<std::string>& multibyte_pool() {
   static const std::vector<std::string> pool = {
       "a", "b", " ", "\n", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80"};
   return pool;
-}
-
-// Runs f, expecting a recur::Error whose message contains every fragment.
-template <class F>
-void expect_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected recur::Error mentioning '" << *fragments.begin() << "'";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const std::string& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos)
-          << "message '" << message << "' does not mention '" << fragment << "'";
-  }
 }
 
 }  // namespace recur::testing

@@ -3,21 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "layers/recurrent.h"
+#include "support/expect_error.h"
 
 namespace recur {
 namespace {
 
-// Runs f, expecting recur::Error whose message contains `needle`.
-template <class F>
-void expect_error(F f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning: " << needle;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-        << "message: " << e.what() << "\nexpected to contain: " << needle;
-  }
-}
+using ::recur::testing::expect_error;
 
 RecurrentConfig lstm_config() {
   RecurrentConfig c;

@@ -21,10 +21,13 @@
 
 #include "core/log.h"
 #include "core/safetensors.h"
+#include "support/expect_error.h"
 #include "support/scratch_dir.h"
 
 namespace recur {
 namespace {
+
+using ::recur::testing::expect_error;
 
 namespace fs = std::filesystem;
 using testing::ScratchDir;
@@ -38,20 +41,6 @@ class QuietLog {
  private:
   LogLevel saved_;
 };
-
-// Runs f, expecting a recur::Error whose message contains every fragment.
-template <class F>
-void expect_error(F f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected recur::Error mentioning '" << *fragments.begin() << "'";
-  } catch (const Error& e) {
-    std::string message = e.what();
-    for (const std::string& fragment : fragments)
-      EXPECT_NE(message.find(fragment), std::string::npos)
-          << "message '" << message << "' does not mention '" << fragment << "'";
-  }
-}
 
 // A tensor whose every element depends on `version` and its index.
 Tensor versioned(const Shape& shape, DType dtype, int version) {

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "layers/parameter.h"
+#include "support/expect_error.h"
 
 namespace recur::test {
 
@@ -86,15 +87,6 @@ inline void expect_bitwise_equal(const Tensor& a, const Tensor& b, const std::st
   EXPECT_EQ(a.to_vector(), b.to_vector()) << what;
 }
 
-// Expects `f` to throw recur::Error whose message contains `needle`.
-inline void expect_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected recur::Error containing \"" << needle << "\", got no exception";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-        << "message \"" << e.what() << "\" lacks \"" << needle << "\"";
-  }
-}
+using ::recur::testing::expect_error;
 
 }  // namespace recur::test
