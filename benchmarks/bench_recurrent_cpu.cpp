@@ -1,7 +1,8 @@
-// CPU benchmark of the Recurrent layer (reference engine): inference forward and training
-// forward+backward for LSTM and GRU at B in {1, 32, 64}, T = 100, I = H in {256, 512}.
-// Reports GFLOP/s counting the GEMM work only (the same formula benchmarks/peer_cpu.py uses for
-// PyTorch): forward 2*B*T*(I+H)*G, forward+backward three times that.
+// CPU benchmark of the Recurrent layer (reference engine) under Google Benchmark, for profiling by
+// hand: inference forward and training forward+backward for LSTM and GRU at B in {1, 32, 64},
+// T = 100, I = H in {256, 512}. The recorded comparisons with PyTorch come from benchmarks/run.sh
+// (bench_suite.cpp + bench_peers.py). Reports GFLOP/s counting the GEMM work only, as bench_suite
+// does: forward 2*B*T*(I+H)*G, forward+backward three times that.
 #include <benchmark/benchmark.h>
 
 #include "core/random.h"

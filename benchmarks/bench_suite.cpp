@@ -1,0 +1,415 @@
+// bench_suite: recur's side of benchmarks/run.sh. Times, on one device, every measurement the
+// suite compares with its peers and prints them as one JSON object (schema below);
+// benchmarks/bench_peers.py reads that object and times PyTorch on exactly the same cases.
+//
+//   bench_suite [--mode quick|full] [--device cpu|cuda] [--filter REGEX] [--out FILE]
+//
+// Sections (each row's "section"):
+//   gemm      the machine's GEMM ceiling: OpenBLAS cblas_sgemm, square N = 4096, row-major.
+//   layer     the Recurrent layer (layers/recurrent.h) per cell, inference forward and training
+//             forward+backward (dx and parameter gradients), over the sweep of --mode.
+//   stream    streaming latency: B = 1, one time step per call, state carried (generation).
+//   generate  CharLM (E=128 H=512 L=2 V=256, LSTM) generate() at B = 1: characters per second.
+//
+// GFLOP/s counts GEMM work only: per layer and direction 2*B*T*(I_l+H)*G (I_0 = I, I_l = D*H for
+// l > 0; G = gate rows: 4H lstm, 3H gru, H rnn/leaky); training counts three times that (forward,
+// the backward's dh/dx GEMMs, the weight-gradient GEMMs). benchmarks/bench_peers.py counts the
+// same. Pointwise work, the bias adds and the softmax are not counted.
+//
+// Timing: wall clock (steady_clock). Each case runs once to warm up (more while the warm-up has
+// taken under 0.1 s), then repeats until it has at least --min-reps runs and --min-time seconds,
+// or --max-reps runs; the row reports the median and the spread (min, quartiles). The CPU engine
+// needs no cache flush between runs: the working sets of these shapes are far beyond L2 except
+// at the smallest, where a warm cache is also what a real caller sees.
+//
+// --device cuda exits with status 2: this build has no GPU engine yet (see docs/PERFORMANCE.md).
+#include <cblas.h>
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/parallel.h"
+#include "core/random.h"
+#include "layers/recurrent.h"
+#include "models/char_lm_inference.h"
+
+namespace recur {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Budget {
+  double min_time = 0.5;  // seconds of timed runs per case, at least
+  int min_reps = 5;
+  int max_reps = 50;
+};
+
+struct Stats {
+  double median = 0, min = 0, p25 = 0, p75 = 0;
+  int reps = 0;
+  json to_json() const {
+    return {{"median", median}, {"min", min}, {"p25", p25}, {"p75", p75}, {"reps", reps}};
+  }
+};
+
+double quantile(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+double seconds_of(const std::function<void()>& once) {
+  const auto t0 = Clock::now();
+  once();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Seconds per call of once(): warm-up, then the median of the timed runs.
+Stats time_it(const std::function<void()>& once, const Budget& b) {
+  double warm = seconds_of(once);
+  while (warm < 0.1) warm += seconds_of(once);
+  std::vector<double> runs;
+  double total = 0;
+  while (static_cast<int>(runs.size()) < b.max_reps &&
+         (static_cast<int>(runs.size()) < b.min_reps || total < b.min_time)) {
+    runs.push_back(seconds_of(once));
+    total += runs.back();
+  }
+  std::sort(runs.begin(), runs.end());
+  Stats s;
+  s.reps = static_cast<int>(runs.size());
+  s.median = quantile(runs, 0.5);
+  s.min = runs.front();
+  s.p25 = quantile(runs, 0.25);
+  s.p75 = quantile(runs, 0.75);
+  return s;
+}
+
+// ---------------------------------------------------------------- the sweep
+
+struct LayerCase {
+  CellKind cell;
+  bool train;
+  int64_t B, H, T, L, D;
+  std::string name() const {
+    return fmt::format("layer/{}/{}/B{}/H{}/T{}/L{}/D{}", cell_name(cell),
+                       train ? "training" : "inference", B, H, T, L, D);
+  }
+};
+
+// GEMM flops of one call, as the header says.
+double layer_flops(const LayerCase& c) {
+  const double G = static_cast<double>(cell_gates(c.cell) * c.H);
+  double f = 0;
+  for (int64_t l = 0; l < c.L; ++l) {
+    const double I = static_cast<double>(l == 0 ? c.H : c.D * c.H);
+    f += 2.0 * c.D * c.B * c.T * (I + c.H) * G;
+  }
+  return f * (c.train ? 3.0 : 1.0);
+}
+
+// A generous estimate of the bytes one call holds at once (f32): per layer and direction the
+// input projection (G), and in training the cache, the states and their gradients; plus the
+// input, output and their gradients. Cases beyond 60% of MemAvailable are skipped, not run.
+double layer_bytes(const LayerCase& c) {
+  const double g = static_cast<double>(cell_gates(c.cell));
+  const double per_dir = c.train ? g + static_cast<double>(cell_cache_blocks(c.cell)) + 4 : g + 1;
+  const double streams = (c.train ? c.L * c.D : c.D) * per_dir + 4.0 * c.D + 2;
+  return 4.0 * static_cast<double>(c.B * c.T * c.H) * streams;
+}
+
+double mem_available_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  while (f >> key >> kb) {
+    if (key == "MemAvailable:") return kb * 1024;
+    f.ignore(256, '\n');
+  }
+  return 1e18;  // unknown: do not skip
+}
+
+const CellKind kCells[] = {CellKind::rnn_tanh, CellKind::leaky, CellKind::gru, CellKind::lstm};
+
+std::vector<LayerCase> layer_cases(const std::string& mode) {
+  std::vector<LayerCase> out;
+  if (mode == "quick") {
+    for (CellKind cell : kCells)
+      for (bool train : {false, true})
+        for (int64_t H : {256, 512})
+          for (int64_t B : {1, 8, 64}) out.push_back({cell, train, B, H, 64, 1, 1});
+    for (bool train : {false, true}) out.push_back({CellKind::lstm, train, 64, 512, 64, 2, 2});
+  } else {
+    for (CellKind cell : kCells)
+      for (bool train : {false, true})
+        for (int64_t L : {1, 2})
+          for (int64_t D : {1, 2})
+            for (int64_t T : {64, 256, 1024})
+              for (int64_t H : {256, 512, 1024, 2048})
+                for (int64_t B : {1, 8, 32, 64, 256}) out.push_back({cell, train, B, H, T, L, D});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- sections
+
+json gemm_row(int64_t N, const Budget& b) {
+  std::vector<float> A(static_cast<size_t>(N * N)), Bm(A.size()), C(A.size());
+  for (size_t i = 0; i < A.size(); ++i) {
+    A[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f - 0.5f;
+    Bm[i] = static_cast<float>((i * 104729) % 1000) * 1e-3f - 0.5f;
+  }
+  const int n = static_cast<int>(N);
+  Stats s = time_it(
+      [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A.data(), n,
+                    Bm.data(), n, 0.0f, C.data(), n);
+      },
+      b);
+  const double flops = 2.0 * N * N * N;
+  return {{"section", "gemm"},
+          {"name", fmt::format("gemm/sgemm/N{}", N)},
+          {"impl", "OpenBLAS cblas_sgemm"},
+          {"N", N},
+          {"seconds", s.to_json()},
+          {"ms", s.median * 1e3},
+          {"gflop", flops * 1e-9},
+          {"gflops", flops / s.median * 1e-9}};
+}
+
+json layer_row(const LayerCase& c, const Budget& b) {
+  RecurrentConfig rc;
+  rc.cell = c.cell;
+  rc.input_size = c.H;
+  rc.hidden_size = c.H;
+  rc.num_layers = c.L;
+  rc.bidirectional = c.D == 2;
+  Recurrent rnn(rc, DType::f32, 1);
+  Tensor x = Tensor::empty({c.B, c.T, c.H}, DType::f32);
+  fill_uniform(x, -1, 1, 2, 0);
+  Tensor dy = Tensor::empty({c.B, c.T, c.D * c.H}, DType::f32);
+  fill_uniform(dy, -1, 1, 3, 0);
+  ForwardOptions opts;
+  opts.keep_for_backward = c.train;
+  Stats s = time_it(
+      [&] {
+        Recurrent::Output out = rnn.run(x, {}, {}, opts);
+        if (c.train) rnn.run_backward(dy);
+      },
+      b);
+  const double flops = layer_flops(c);
+  return {{"section", "layer"},
+          {"name", c.name()},
+          {"impl", "recur"},
+          {"engine", "reference"},
+          {"cell", cell_name(c.cell)},
+          {"mode", c.train ? "training" : "inference"},
+          {"B", c.B},
+          {"H", c.H},
+          {"I", c.H},
+          {"T", c.T},
+          {"L", c.L},
+          {"D", c.D},
+          {"seconds", s.to_json()},
+          {"ms", s.median * 1e3},
+          {"us_per_step", s.median * 1e6 / static_cast<double>(c.T)},
+          {"gflop", flops * 1e-9},
+          {"gflops", flops / s.median * 1e-9},
+          {"mem_estimate_bytes", layer_bytes(c)}};
+}
+
+// B = 1, I = H, one layer: `steps` calls of one time step each, the state carried.
+json stream_row(CellKind cell, int64_t H, int64_t steps, const Budget& b) {
+  RecurrentConfig rc;
+  rc.cell = cell;
+  rc.input_size = H;
+  rc.hidden_size = H;
+  Recurrent rnn(rc, DType::f32, 1);
+  Tensor x = Tensor::empty({1, 1, H}, DType::f32);
+  fill_uniform(x, -1, 1, 2, 0);
+  Stats s = time_it(
+      [&] {
+        RecurrentState state;
+        for (int64_t t = 0; t < steps; ++t) state = rnn.run(x, state).final_state;
+      },
+      b);
+  return {{"section", "stream"},
+          {"name", fmt::format("stream/{}/B1/H{}", cell_name(cell), H)},
+          {"impl", "recur"},
+          {"engine", "reference"},
+          {"cell", cell_name(cell)},
+          {"B", 1},
+          {"H", H},
+          {"I", H},
+          {"steps", steps},
+          {"seconds", s.to_json()},
+          {"us_per_step", s.median * 1e6 / static_cast<double>(steps)}};
+}
+
+// CharLM generate() at B = 1 from a prime of 16 symbols: `length` sampled characters per call
+// (temperature 0.8, all V candidates), an untrained model (speed does not depend on weights).
+json generate_row(int64_t length, const Budget& b) {
+  CharLMConfig cfg;  // lstm, V=256, E=128, H=512, L=2
+  CharLM model(cfg, 1);
+  std::vector<int64_t> prime;
+  for (int64_t i = 0; i < 16; ++i) prime.push_back(97 + i);
+  SamplingOptions so;
+  so.temperature = 0.8;
+  int64_t produced = 0;
+  Stats s = time_it(
+      [&] {
+        produced = 0;
+        generate(model, prime, length, so, -1, [&](int64_t) { ++produced; });
+      },
+      b);
+  return {{"section", "generate"},
+          {"name", fmt::format("generate/lstm/E{}/H{}/L{}/V{}/prime16/len{}", cfg.embed, cfg.hidden,
+                               cfg.layers, cfg.vocab, length)},
+          {"impl", "recur"},
+          {"engine", "reference"},
+          {"cell", "lstm"},
+          {"E", cfg.embed},
+          {"H", cfg.hidden},
+          {"L", cfg.layers},
+          {"V", cfg.vocab},
+          {"prime", 16},
+          {"length", length},
+          {"produced", produced},
+          {"seconds", s.to_json()},
+          {"chars_per_s", static_cast<double>(produced) / s.median}};
+}
+
+std::string compiler() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "GCC " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{"recur's side of benchmarks/run.sh: prints the measurements as JSON"};
+  std::string mode = "quick", device = "cpu", filter, out_path;
+  Budget b;
+  bool list = false;
+  app.add_option("--mode", mode, "quick or full")->check(CLI::IsMember({"quick", "full"}));
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--filter", filter, "only cases whose name matches this regex (ECMAScript)");
+  app.add_option("--out", out_path, "write the JSON here (default: stdout)");
+  app.add_option("--min-time", b.min_time, "timed seconds per case, at least")
+      ->capture_default_str();
+  app.add_option("--min-reps", b.min_reps, "timed runs per case, at least")->capture_default_str();
+  app.add_option("--max-reps", b.max_reps, "timed runs per case, at most")->capture_default_str();
+  app.add_flag("--list", list, "print the case names and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (device == "cuda") {
+    std::cerr << "bench_suite: this build has no GPU engine: recur's CUDA engines (Fused, "
+                 "Persistent, CuDNN) do not exist yet, so there is nothing to time on a GPU.\n";
+    return 2;
+  }
+
+  std::vector<std::pair<std::string, std::function<json()>>> cases;
+  cases.emplace_back("gemm/sgemm/N4096", [&] { return gemm_row(4096, b); });
+  for (const LayerCase& c : layer_cases(mode))
+    cases.emplace_back(c.name(), [c, &b] { return layer_row(c, b); });
+  const int64_t stream_steps = 256;
+  std::vector<int64_t> stream_h = {256, 512};
+  if (mode == "full") stream_h.insert(stream_h.end(), {1024, 2048});
+  for (CellKind cell : {CellKind::gru, CellKind::lstm})
+    for (int64_t H : stream_h)
+      cases.emplace_back(fmt::format("stream/{}/B1/H{}", cell_name(cell), H),
+                         [=, &b] { return stream_row(cell, H, stream_steps, b); });
+  const int64_t gen_length = mode == "full" ? 1024 : 256;
+  cases.emplace_back(fmt::format("generate/lstm/E128/H512/L2/V256/prime16/len{}", gen_length),
+                     [=, &b] { return generate_row(gen_length, b); });
+
+  const std::regex re(filter.empty() ? std::string(".") : filter);
+  json results = json::array(), skipped = json::array();
+  const double mem_budget = 0.6 * mem_available_bytes();
+  for (const LayerCase& c : layer_cases(mode)) {
+    if (list || !std::regex_search(c.name(), re) || layer_bytes(c) <= mem_budget) continue;
+    skipped.push_back({{"name", c.name()},
+                       {"reason", fmt::format("needs about {:.1f} GiB, over 60% of MemAvailable",
+                                              layer_bytes(c) / (1 << 30))}});
+  }
+  auto is_skipped = [&](const std::string& name) {
+    for (const json& s : skipped)
+      if (s["name"] == name) return true;
+    return false;
+  };
+  int done = 0, selected = 0;
+  for (auto& [name, fn] : cases) selected += std::regex_search(name, re) && !is_skipped(name);
+  for (auto& [name, fn] : cases) {
+    if (!std::regex_search(name, re) || is_skipped(name)) continue;
+    if (list) {
+      std::cout << name << "\n";
+      continue;
+    }
+    json row = fn();
+    ++done;
+    std::fprintf(stderr, "[%d/%d] %-44s %10.3f ms", done, selected, name.c_str(),
+                 row["seconds"]["median"].get<double>() * 1e3);
+    if (row.contains("gflops"))
+      std::fprintf(stderr, "  %7.1f GFLOP/s", row["gflops"].get<double>());
+    std::fprintf(stderr, "\n");
+    results.push_back(std::move(row));
+  }
+  if (list) return 0;
+  for (const json& s : skipped)
+    std::fprintf(stderr, "skipped %s: %s\n", s["name"].get<std::string>().c_str(),
+                 s["reason"].get<std::string>().c_str());
+
+  json doc = {
+      {"program", "bench_suite"},
+      {"device", device},
+      {"mode", mode},
+      {"filter", filter},
+      {"env",
+       {{"compiler", compiler()},
+        {"openblas", openblas_get_config()},
+        {"openblas_threads", openblas_get_num_threads()},
+        {"recur_threads", num_threads()}}},
+      {"budget", {{"min_time_s", b.min_time}, {"min_reps", b.min_reps}, {"max_reps", b.max_reps}}},
+      {"flops_formula",
+       "GEMM work only: per layer and direction 2*B*T*(I_l+H)*G, I_0 = I, I_l = D*H "
+       "(l > 0), G = 4H lstm, 3H gru, H rnn_tanh/leaky; training x3"},
+      {"results", results},
+      {"skipped", skipped}};
+  if (out_path.empty()) {
+    std::cout << doc.dump(1) << "\n";
+  } else {
+    std::ofstream f(out_path);
+    f << doc.dump(1) << "\n";
+    if (!f) {
+      std::cerr << "bench_suite: cannot write " << out_path << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace recur
+
+int main(int argc, char** argv) {
+  try {
+    return recur::run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_suite: " << e.what() << "\n";
+    return 1;
+  }
+}
