@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/allocator.h"
+#include "core/cuda_runtime.h"
 
 namespace recur {
 
@@ -39,8 +40,10 @@ void check_shape_valid(const Shape& shape) {
 }
 
 void check_cpu(const Tensor& t, const char* what) {
-  RECUR_CHECK(t.device().is_cpu(), "{}: expected a CPU tensor, got one on {}", what,
-              t.device().name());
+  RECUR_CHECK(t.device().is_cpu(),
+              "{}: expected a CPU tensor, got one on {} (copy it explicitly with "
+              "to(Device::cpu()) first)",
+              what, t.device().name());
 }
 
 // Reads element i (as double) from typed memory.
@@ -114,12 +117,9 @@ void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, in
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   check_shape_valid(shape);
-  RECUR_CHECK(device.is_cpu(),
-              "Tensor::empty on {}: this build allocates CPU tensors only (the CUDA runtime is "
-              "part of the GPU engine)",
-              device.name());
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   Tensor t;
-  t.storage_ = allocate_cpu(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype));
+  t.storage_ = device.is_cuda() ? allocate_cuda(bytes, device.index) : allocate_cpu(bytes);
   t.shape_ = shape;
   t.strides_ = contiguous_strides(shape);
   t.dtype_ = dtype;
@@ -129,7 +129,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.raw_data(), 0, t.nbytes());
+  zero_bytes(t.raw_data(), device, t.nbytes());
   return t;
 }
 
@@ -246,6 +246,16 @@ Tensor Tensor::to(DType dtype) const {
 void Tensor::copy_from(const Tensor& src) {
   RECUR_CHECK(src.shape_ == shape_, "copy_from: expected a source of shape {}, got {}", shape_str(),
               src.shape_str());
+  if (device_.is_cuda() || src.device_.is_cuda()) {
+    // Between devices only whole contiguous tensors of one dtype move, as one explicit copy.
+    RECUR_CHECK(src.dtype_ == dtype_ && is_contiguous() && src.is_contiguous(),
+                "copy_from {} to {}: expected contiguous tensors of one dtype, got {} {} to {} {}",
+                src.device_.name(), device_.name(), dtype_name(src.dtype_),
+                src.is_contiguous() ? "contiguous" : "strided", dtype_name(dtype_),
+                is_contiguous() ? "contiguous" : "strided");
+    copy_bytes(raw_data(), device_, src.raw_data(), src.device_, nbytes());
+    return;
+  }
   check_cpu(*this, "copy_from");
   check_cpu(src, "copy_from");
   size_t es = dtype_size(dtype_);
@@ -269,8 +279,22 @@ void Tensor::copy_from(const Tensor& src) {
   });
 }
 
+Tensor Tensor::to(Device device) const {
+  Tensor src = contiguous();
+  Tensor t = empty(shape_, dtype_, device);
+  t.copy_from(src);
+  return t;
+}
+
 void Tensor::fill(double value) {
-  check_cpu(*this, "fill");
+  if (device_.is_cuda()) {  // through a host copy: fill is rare and explicit, never in a loop
+    Tensor host = empty(shape_, dtype_);
+    host.fill(value);
+    RECUR_CHECK(is_contiguous(), "fill on {}: expected a contiguous tensor, got strides of {}",
+                device_.name(), shape_str());
+    copy_from(host);
+    return;
+  }
   size_t es = dtype_size(dtype_);
   for_each_offset(shape_, strides_, offset_,
                   [&](int64_t o) { store(storage_.get() + o * es, dtype_, value); });

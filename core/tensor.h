@@ -69,8 +69,12 @@ class Tensor {
   // Copies.
   Tensor contiguous() const;  // *this when already contiguous
   Tensor clone() const;
-  Tensor to(DType dtype) const;       // converts elements (a copy, even for the same dtype)
-  void copy_from(const Tensor& src);  // same shape; converts dtype
+  Tensor to(DType dtype) const;  // converts elements (a copy, even for the same dtype)
+  // A contiguous copy on `device` (host <-> GPU, or GPU <-> GPU): the only way data moves between
+  // devices. A copy to the host is complete when this returns.
+  Tensor to(Device device) const;
+  void copy_from(const Tensor& src);  // same shape; converts dtype on the CPU; across devices
+                                      // both contiguous and of one dtype
   void fill(double value);
   void zero() { fill(0.0); }
 

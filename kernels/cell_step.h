@@ -13,6 +13,13 @@
 
 namespace recur {
 
+// Which rows of a batch are valid at time t: those with t < lengths[b] (all when lengths is null).
+struct RowMask {
+  int64_t B = 0;
+  int64_t t = 0;
+  const int64_t* lengths = nullptr;  // [B] in the memory of the device that runs the step, or null
+};
+
 template <class T>
 struct CellStepFwd {
   int64_t B = 0, H = 0;

@@ -80,4 +80,11 @@ struct SeqBackward {
 void recurrent_seq_fwd_ref(const SeqConfig& config, const SeqParams& params, SeqForward& args);
 void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
 
+#if RECUR_WITH_CUDA
+// Fused CUDA engine, f32 and f64: every tensor on one GPU; queued on its recur stream
+// (kernels/cuda/recurrent_seq_fused.cpp).
+void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args);
+void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
+#endif
+
 }  // namespace recur

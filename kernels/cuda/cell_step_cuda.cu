@@ -3,9 +3,9 @@
 // shared with the CPU reference through kernels/cell_step_unit.h.
 #include <cuda_runtime.h>
 
+#include "core/cuda/cuda_check.h"
 #include "kernels/cell_step_unit.h"
 #include "kernels/cuda/cell_step_cuda.h"
-#include "kernels/cuda/cuda_check.h"
 
 namespace recur {
 

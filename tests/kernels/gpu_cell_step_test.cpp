@@ -8,7 +8,7 @@
 #include "core/random.h"
 #include "kernels/cell_step.h"
 #include "kernels/cuda/cell_step_cuda.h"
-#include "kernels/cuda/cuda_check.h"
+#include "core/cuda/cuda_check.h"
 #include "support/compare.h"
 
 namespace recur {

@@ -1,0 +1,68 @@
+// Row-major GEMM through cuBLAS (gemm_cuda.h). cuBLAS is column-major: a row-major C [M,N] is a
+// column-major C^T [N,M], and C^T = op(B)^T op(A)^T, so we ask cuBLAS for that product with the
+// operands swapped. No data moves.
+#include "kernels/cuda/gemm_cuda.h"
+
+#include <cublas_v2.h>
+
+#include "core/cuda/context.h"
+#include "core/cuda/cuda_check.h"
+
+namespace recur {
+
+namespace {
+
+cublasOperation_t op(bool trans) {
+  return trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
+
+// ASSUMPTION: every dimension and leading dimension fits cuBLAS's int (checked, not truncated).
+int to_int(int64_t v, const char* what) {
+  RECUR_CHECK(v >= 0 && v <= INT32_MAX, "gemm_cuda: {} = {} is outside cuBLAS's int range", what,
+              v);
+  return static_cast<int>(v);
+}
+
+template <class T>
+cudaDataType_t cuda_type() {
+  if constexpr (std::is_same_v<T, bf16>) return CUDA_R_16BF;
+  if constexpr (std::is_same_v<T, f16>) return CUDA_R_16F;
+  if constexpr (std::is_same_v<T, double>) return CUDA_R_64F;
+  return CUDA_R_32F;
+}
+
+}  // namespace
+
+template <class T>
+void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+               gemm_scalar_t<T> alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+               gemm_scalar_t<T> beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  CudaContext& ctx = cuda_context(device);
+  cublasHandle_t handle = ctx.cublas();
+  DeviceGuard guard(device);
+  const int m = to_int(N, "N"), n = to_int(M, "M"), k = to_int(K, "K");
+  const int la = to_int(lda, "lda"), lb = to_int(ldb, "ldb"), lc = to_int(ldc, "ldc");
+  if constexpr (std::is_same_v<T, float>) {
+    RECUR_CUBLAS_CHECK(
+        cublasSgemm(handle, op(trans_b), op(trans_a), m, n, k, &alpha, B, lb, A, la, &beta, C, lc));
+  } else if constexpr (std::is_same_v<T, double>) {
+    RECUR_CUBLAS_CHECK(
+        cublasDgemm(handle, op(trans_b), op(trans_a), m, n, k, &alpha, B, lb, A, la, &beta, C, lc));
+  } else {
+    RECUR_CUBLAS_CHECK(cublasGemmEx(
+        handle, op(trans_b), op(trans_a), m, n, k, &alpha, B, cuda_type<T>(), lb, A, cuda_type<T>(),
+        la, &beta, C, cuda_type<T>(), lc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT_TENSOR_OP));
+  }
+}
+
+template void gemm_cuda<float>(int, bool, bool, int64_t, int64_t, int64_t, float, const float*,
+                               int64_t, const float*, int64_t, float, float*, int64_t);
+template void gemm_cuda<double>(int, bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                                int64_t, const double*, int64_t, double, double*, int64_t);
+template void gemm_cuda<bf16>(int, bool, bool, int64_t, int64_t, int64_t, float, const bf16*,
+                              int64_t, const bf16*, int64_t, float, bf16*, int64_t);
+template void gemm_cuda<f16>(int, bool, bool, int64_t, int64_t, int64_t, float, const f16*, int64_t,
+                             const f16*, int64_t, float, f16*, int64_t);
+
+}  // namespace recur

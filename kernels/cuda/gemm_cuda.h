@@ -1,0 +1,27 @@
+// Row-major GEMM on a GPU through cuBLAS, on the device's recur stream (core/cuda/context.h):
+//   C[M,N] = alpha * op(A) * op(B) + beta * C
+// op(A) is [M,K] (A stored [M,K] row stride lda, or [K,M] when trans_a); op(B) likewise [K,N].
+// Every pointer is device memory on GPU `device`.
+//   T = float:  f32 math; TF32 tensor cores only when the context opts in (set_allow_tf32).
+//   T = double: f64.
+//   T = bf16 or f16: tensor cores with f32 accumulation (cublasGemmEx, CUBLAS_COMPUTE_32F);
+//                    alpha and beta are f32.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "core/half.h"
+
+namespace recur {
+
+// The type of alpha and beta: double for f64 GEMMs, float for every other element type.
+template <class T>
+using gemm_scalar_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+template <class T>
+void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+               gemm_scalar_t<T> alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
+               gemm_scalar_t<T> beta, T* C, int64_t ldc);
+
+}  // namespace recur
