@@ -49,6 +49,9 @@ void zero_bytes(void* dst, Device device, size_t bytes) {
   if (bytes) std::memset(dst, 0, bytes);
 }
 
+void* cuda_stream(int device) {
+  no_cuda("cuda_stream", device);
+}
 void cuda_synchronize(int device) {
   no_cuda("cuda_synchronize", device);
 }

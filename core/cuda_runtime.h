@@ -45,6 +45,8 @@ void release_cuda_cache(int device);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 // Sets `bytes` of memory on `device` (host or GPU) to zero.
 void zero_bytes(void* dst, Device device, size_t bytes);
+// The cudaStream_t (as void*) on which recur queues all work for GPU `device`.
+void* cuda_stream(int device);
 // Waits for everything recur has submitted to GPU `device`.
 void cuda_synchronize(int device);
 

@@ -355,13 +355,17 @@ void check_shape(const Tensor& t, std::initializer_list<Dim> expected, const std
   RECUR_CHECK(ok, "{}: expected {}, got {}", what, expected_str(), t.shape_str());
 }
 
-void check_cpu_dtype(const Tensor& t, DType dtype, const std::string& what) {
+void check_device_dtype(const Tensor& t, Device device, DType dtype, const std::string& what) {
   RECUR_CHECK(t.defined(), "{}: expected a {} tensor, got an undefined tensor", what,
               dtype_name(dtype));
-  RECUR_CHECK(t.device().is_cpu(), "{}: expected a CPU tensor, got one on {}", what,
-              t.device().name());
+  RECUR_CHECK(t.device() == device, "{}: expected a tensor on {}, got one on {}", what,
+              device.name(), t.device().name());
   RECUR_CHECK(t.dtype() == dtype, "{}: expected dtype {}, got {}", what, dtype_name(dtype),
               dtype_name(t.dtype()));
+}
+
+void check_cpu_dtype(const Tensor& t, DType dtype, const std::string& what) {
+  check_device_dtype(t, Device::cpu(), dtype, what);
 }
 
 }  // namespace recur

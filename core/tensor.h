@@ -113,6 +113,8 @@ struct Dim {
 void check_shape(const Tensor& t, std::initializer_list<Dim> expected, const std::string& what);
 // Throws unless t is defined, on the CPU and of dtype `dtype` (message names `what`).
 void check_cpu_dtype(const Tensor& t, DType dtype, const std::string& what);
+// Throws unless t is defined, on `device` and of dtype `dtype` (message names `what`).
+void check_device_dtype(const Tensor& t, Device device, DType dtype, const std::string& what);
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {

@@ -20,4 +20,12 @@ struct DropoutKey {
 // alias in. Element i is kept when its uniform draw is >= p.
 void dropout_ref(const Tensor& in, double p, const DropoutKey& key, Tensor& out);
 
+// Throws recur::Error unless p is in [0, 1) and in/out are contiguous, of one shape, dtype (f32 or
+// f64) and device.
+void check_dropout_args(const Tensor& in, double p, const Tensor& out);
+
+// The dispatch point: dropout_ref on the CPU, the CUDA kernel (kernels/cuda/dropout_cuda.cu) for
+// tensors on a GPU. Same arguments and the same masks on both.
+void dropout(const Tensor& in, double p, const DropoutKey& key, Tensor& out);
+
 }  // namespace recur

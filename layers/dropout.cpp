@@ -18,8 +18,8 @@ std::vector<Tensor> Dropout::forward(const std::vector<Tensor>& inputs,
   key_.step = static_cast<uint32_t>(options.step);
   if (!applied_) return {x};
   Tensor xc = x.contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dropout_ref(xc, p_, key_, y);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dropout(xc, p_, key_, y);
   return {y};
 }
 
@@ -29,8 +29,8 @@ std::vector<Tensor> Dropout::backward(const std::vector<Tensor>& grad_outputs) {
   Tensor dy = input_or_none(grad_outputs, 0);
   if (!dy.defined() || !applied_) return {dy};
   Tensor dyc = dy.contiguous();
-  Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
-  dropout_ref(dyc, p_, key_, dx);
+  Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+  dropout(dyc, p_, key_, dx);
   return {dx};
 }
 

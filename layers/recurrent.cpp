@@ -111,6 +111,16 @@ ParameterList Recurrent::parameters() {
   return out;
 }
 
+void Recurrent::to(Device device) {
+  for (DirectionParams& d : dirs_)
+    for (Parameter* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh, &d.w_hr, &d.leak}) {
+      if (p->value.defined()) p->value = p->value.to(device);
+      if (p->grad.defined()) p->grad = p->grad.to(device);
+    }
+  device_ = device;
+  saved_.reset();
+}
+
 SeqConfig Recurrent::seq_config(int64_t layer, int64_t direction) const {
   SeqConfig c;
   c.cell = config_.cell;
@@ -132,18 +142,18 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
   const int64_t L = config_.num_layers, D = config_.directions(), H = config_.hidden_size;
   const int64_t S = config_.state_size();
   const std::string name = cell_name(config_.cell);
-  check_cpu_dtype(x_in, dtype_, name + " input");
+  check_device_dtype(x_in, device_, dtype_, name + " input");
   check_shape(x_in, {"B", "T", config_.input_size}, name + " input");
   const int64_t B = x_in.size(0), T = x_in.size(1);
   RECUR_CHECK(B >= 1 && T >= 1, "{} input: expected at least one sequence and one step, got {}",
               name, x_in.shape_str());
   if (initial.h.defined()) {
-    check_cpu_dtype(initial.h, dtype_, name + " initial h");
+    check_device_dtype(initial.h, device_, dtype_, name + " initial h");
     check_shape(initial.h, {L * D, B, S}, name + " initial h");
   }
   if (initial.c.defined()) {
     RECUR_CHECK(config_.cell == CellKind::lstm, "{}: an initial c is only for lstm", name);
-    check_cpu_dtype(initial.c, dtype_, name + " initial c");
+    check_device_dtype(initial.c, device_, dtype_, name + " initial c");
     check_shape(initial.c, {L * D, B, H}, name + " initial c");
   }
   if (lengths.defined()) {
@@ -155,19 +165,27 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
                   b, len, T);
     }
   }
-  const Tensor lens = lengths.defined() ? lengths.contiguous() : Tensor();
+  // The kernels read the lengths where they run.
+  const Tensor lens = !lengths.defined() ? Tensor()
+                      : device_.is_cpu() ? lengths.contiguous()
+                                         : lengths.to(device_);
   const bool keep = options.keep_for_backward;
   const bool dropout_on = training() && config_.dropout > 0.0 && L > 1;
   const uint32_t step = static_cast<uint32_t>(options.step);
 
+  const Engine engine = choose_engine(engine_, seq_config(0, 0), device_, dtype_);
+  last_engine_ = engine;
+
   Output out;
-  out.final_state.h = Tensor::empty({L * D, B, S}, dtype_);
-  if (config_.cell == CellKind::lstm) out.final_state.c = Tensor::empty({L * D, B, H}, dtype_);
+  out.final_state.h = Tensor::empty({L * D, B, S}, dtype_, device_);
+  if (config_.cell == CellKind::lstm)
+    out.final_state.c = Tensor::empty({L * D, B, H}, dtype_, device_);
   std::shared_ptr<Saved> saved;
   if (keep) {
     saved = std::make_shared<Saved>();
     saved->seq.resize(L * D);
     saved->lengths = lens;
+    saved->engine = engine;
     saved->had_h0 = initial.h.defined();
     saved->had_c0 = initial.c.defined();
     saved->dropout_on = dropout_on;
@@ -176,7 +194,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
 
   Tensor layer_in = x_in.contiguous();
   for (int64_t k = 0; k < L; ++k) {
-    Tensor y = Tensor::empty({B, T, D * S}, dtype_);
+    Tensor y = Tensor::empty({B, T, D * S}, dtype_, device_);
     for (int64_t d = 0; d < D; ++d) {
       const int64_t idx = k * D + d;
       SeqForward a;
@@ -189,11 +207,11 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
       a.h_n = out.final_state.h.select(0, idx);
       if (config_.cell == CellKind::lstm) a.c_n = out.final_state.c.select(0, idx);
       a.saved = keep ? &saved->seq[idx] : nullptr;
-      recurrent_seq_fwd_ref(seq_config(k, d), seq_params(dir(k, d)), a);
+      recurrent_seq_fwd(engine, seq_config(k, d), seq_params(dir(k, d)), a);
     }
     if (keep) saved->layer_inputs.push_back(layer_in);
     if (k + 1 < L && dropout_on)
-      dropout_ref(y, config_.dropout, {dropout_seed_, static_cast<uint32_t>(k), step}, y);
+      dropout(y, config_.dropout, {dropout_seed_, static_cast<uint32_t>(k), step}, y);
     layer_in = y;
   }
   out.y = layer_in;
@@ -212,25 +230,25 @@ Recurrent::InputGrads Recurrent::run_backward(const Tensor& dy, const RecurrentS
   const int64_t S = config_.state_size();
   const int64_t B = sv.layer_inputs[0].size(0), T = sv.layer_inputs[0].size(1);
   if (dy.defined()) {
-    check_cpu_dtype(dy, dtype_, name + " output gradient");
+    check_device_dtype(dy, device_, dtype_, name + " output gradient");
     check_shape(dy, {B, T, D * S}, name + " output gradient");
   }
   if (d_final.h.defined()) {
-    check_cpu_dtype(d_final.h, dtype_, name + " final h gradient");
+    check_device_dtype(d_final.h, device_, dtype_, name + " final h gradient");
     check_shape(d_final.h, {L * D, B, S}, name + " final h gradient");
   }
   if (d_final.c.defined()) {
-    check_cpu_dtype(d_final.c, dtype_, name + " final c gradient");
+    check_device_dtype(d_final.c, device_, dtype_, name + " final c gradient");
     check_shape(d_final.c, {L * D, B, H}, name + " final c gradient");
   }
 
   InputGrads out;
-  if (sv.had_h0) out.d_initial.h = Tensor::empty({L * D, B, S}, dtype_);
-  if (sv.had_c0) out.d_initial.c = Tensor::empty({L * D, B, H}, dtype_);
+  if (sv.had_h0) out.d_initial.h = Tensor::empty({L * D, B, S}, dtype_, device_);
+  if (sv.had_c0) out.d_initial.c = Tensor::empty({L * D, B, H}, dtype_, device_);
   Tensor d_out = dy.defined() ? dy.contiguous() : Tensor();
   for (int64_t k = L - 1; k >= 0; --k) {
     const Tensor& x = sv.layer_inputs[k];
-    Tensor dx = Tensor::zeros(x.shape(), dtype_);
+    Tensor dx = Tensor::zeros(x.shape(), dtype_, device_);
     for (int64_t d = 0; d < D; ++d) {
       const int64_t idx = k * D + d;
       DirectionParams& p = dir(k, d);
@@ -246,10 +264,10 @@ Recurrent::InputGrads Recurrent::run_backward(const Tensor& dy, const RecurrentS
       if (sv.had_h0) a.dh0 = out.d_initial.h.select(0, idx);
       if (sv.had_c0) a.dc0 = out.d_initial.c.select(0, idx);
       a.grads = {p.w_ih.grad, p.w_hh.grad, p.b_ih.grad, p.b_hh.grad, p.w_hr.grad, p.leak.grad};
-      recurrent_seq_bwd_ref(seq_config(k, d), seq_params(p), a);
+      recurrent_seq_bwd(sv.engine, seq_config(k, d), seq_params(p), a);
     }
     if (k > 0 && sv.dropout_on)
-      dropout_ref(dx, config_.dropout, {dropout_seed_, static_cast<uint32_t>(k - 1), sv.step}, dx);
+      dropout(dx, config_.dropout, {dropout_seed_, static_cast<uint32_t>(k - 1), sv.step}, dx);
     d_out = dx;
   }
   out.dx = d_out;

@@ -9,8 +9,10 @@
 //   lengths [B] i64 in [1,T] or undefined
 // S = proj_size when set, else H; D = 2 when bidirectional.
 //
-// Each direction of each layer runs through kernels/recurrent_seq.h (the CPU reference engine
-// today; the GPU engines plug in at that seam).
+// Each direction of each layer runs through one engine of kernels/recurrent_engine.h: the CPU
+// reference for a layer on the CPU, the fused CUDA kernels for a layer moved to a GPU with to().
+// Inputs live on the layer's device, except `lengths`, which stay on the CPU (as PyTorch's
+// pack_padded_sequence wants them): they are checked there and copied to the GPU by the layer.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cell.h"
+#include "kernels/recurrent_engine.h"
 #include "kernels/recurrent_seq.h"
 #include "layers/layer.h"
 
@@ -85,6 +88,17 @@ class Recurrent : public Layer {
   // Seeds dropout between layers; the stream of layer boundary k is k.
   void set_dropout_seed(uint64_t seed) { dropout_seed_ = seed; }
 
+  // Moves every parameter (value and gradient) to `device`, in place: Parameter handles taken
+  // from parameters() before the move still point at the old tensors, so move a model before
+  // building its optimizer. Drops a kept forward.
+  void to(Device device);
+  Device device() const { return device_; }
+  // Which engine runs the directions (kernels/recurrent_engine.h); auto_ by default.
+  void set_engine(Engine engine) { engine_ = engine; }
+  Engine engine() const { return engine_; }
+  // The engine the last forward ran with (auto_ before any forward).
+  Engine last_engine() const { return last_engine_; }
+
  private:
   struct DirectionParams {
     Parameter w_ih, w_hh, b_ih, b_hh, w_hr, leak;
@@ -98,13 +112,17 @@ class Recurrent : public Layer {
   RecurrentConfig config_;
   DType dtype_;
   uint64_t dropout_seed_;
+  Device device_ = Device::cpu();
+  Engine engine_ = Engine::auto_;
+  Engine last_engine_ = Engine::auto_;
   std::vector<DirectionParams> dirs_;  // [layer * D + direction]
 
   // Kept by a forward with keep_for_backward.
   struct Saved {
     std::vector<Tensor> layer_inputs;  // input of each layer (after dropout for k > 0)
     std::vector<SeqSaved> seq;         // [layer * D + direction]
-    Tensor lengths;
+    Tensor lengths;                    // on the layer's device
+    Engine engine = Engine::reference;
     bool had_h0 = false, had_c0 = false;
     bool dropout_on = false;
     uint32_t step = 0;

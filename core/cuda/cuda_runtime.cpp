@@ -175,6 +175,10 @@ void zero_bytes(void* dst, Device device, size_t bytes) {
   RECUR_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, ctx.stream()));
 }
 
+void* cuda_stream(int device) {
+  return static_cast<void*>(cuda_context(device).stream());
+}
+
 void cuda_synchronize(int device) {
   CudaContext& ctx = cuda_context(device);
   DeviceGuard guard(device);

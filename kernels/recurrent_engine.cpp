@@ -1,0 +1,137 @@
+// Engine choice and dispatch for recurrent sequences (kernels/recurrent_engine.h).
+#include "kernels/recurrent_engine.h"
+
+#include <mutex>
+#include <set>
+
+#include "core/cuda_runtime.h"
+#include "core/log.h"
+
+namespace recur {
+
+namespace {
+
+bool float_dtype(DType dtype) {
+  return dtype == DType::f32 || dtype == DType::f64;
+}
+
+// Preference order of auto_ on a device.
+std::vector<Engine> preferences(Device device) {
+  if (device.is_cuda()) return {Engine::fused};
+  return {Engine::reference};
+}
+
+// Logs `message` the first time it is seen: a fallback is reported, not repeated every step.
+void log_once(const std::string& message) {
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (seen.insert(message).second) log_info("{}", message);
+}
+
+}  // namespace
+
+const char* engine_name(Engine engine) {
+  switch (engine) {
+    case Engine::auto_:
+      return "auto";
+    case Engine::reference:
+      return "reference";
+    case Engine::fused:
+      return "fused";
+  }
+  return "?";
+}
+
+Engine engine_from_name(const std::string& name) {
+  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused})
+    if (name == engine_name(e)) return e;
+  RECUR_FAIL("unknown recurrent engine '{}': expected auto, reference or fused", name);
+}
+
+std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,
+                                      DType dtype) {
+  (void)config;  // every engine so far runs every cell and option
+  switch (engine) {
+    case Engine::auto_:
+      return "auto is a choice among engines, not an engine";
+    case Engine::reference:
+      if (!device.is_cpu())
+        return fmt::format("the reference engine runs on the CPU, the tensors are on {}",
+                           device.name());
+      if (!float_dtype(dtype))
+        return fmt::format("the reference engine computes in f32 or f64, not {}",
+                           dtype_name(dtype));
+      return "";
+    case Engine::fused:
+      if (!cuda_compiled()) return "this build of recur has no CUDA";
+      if (!device.is_cuda())
+        return fmt::format("the fused engine runs on a GPU, the tensors are on {}", device.name());
+      if (!float_dtype(dtype))
+        return fmt::format("the fused engine computes in f32 or f64 so far, not {}",
+                           dtype_name(dtype));
+      return "";
+  }
+  return "unknown engine";
+}
+
+Engine choose_engine(Engine requested, const SeqConfig& config, Device device, DType dtype) {
+  if (requested != Engine::auto_) {
+    const std::string why = engine_unsupported_reason(requested, config, device, dtype);
+    RECUR_CHECK(why.empty(),
+                "{} {} layer on {} ({}): engine {} was requested but cannot run it: {}",
+                cell_name(config.cell), config.hidden_size, device.name(), dtype_name(dtype),
+                engine_name(requested), why);
+    return requested;
+  }
+  std::string skipped;
+  for (Engine e : preferences(device)) {
+    const std::string why = engine_unsupported_reason(e, config, device, dtype);
+    if (why.empty()) {
+      if (!skipped.empty())
+        log_once(fmt::format("recurrent engine auto: {}; using {}", skipped, engine_name(e)));
+      return e;
+    }
+    skipped += (skipped.empty() ? "" : "; ") + std::string(engine_name(e)) + " skipped: " + why;
+  }
+  RECUR_FAIL("{} layer on {} ({}): no recurrent engine can run it ({})", cell_name(config.cell),
+             device.name(), dtype_name(dtype), skipped);
+}
+
+void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& params,
+                       SeqForward& args) {
+  switch (engine) {
+    case Engine::reference:
+      return recurrent_seq_fwd_ref(config, params, args);
+    case Engine::fused:
+#if RECUR_WITH_CUDA
+      return recurrent_seq_fwd_fused(config, params, args);
+#else
+      break;
+#endif
+    case Engine::auto_:
+      break;
+  }
+  RECUR_FAIL("recurrent_seq_fwd: engine {} cannot run here (use choose_engine first)",
+             engine_name(engine));
+}
+
+void recurrent_seq_bwd(Engine engine, const SeqConfig& config, const SeqParams& params,
+                       SeqBackward& args) {
+  switch (engine) {
+    case Engine::reference:
+      return recurrent_seq_bwd_ref(config, params, args);
+    case Engine::fused:
+#if RECUR_WITH_CUDA
+      return recurrent_seq_bwd_fused(config, params, args);
+#else
+      break;
+#endif
+    case Engine::auto_:
+      break;
+  }
+  RECUR_FAIL("recurrent_seq_bwd: engine {} cannot run here (use choose_engine first)",
+             engine_name(engine));
+}
+
+}  // namespace recur

@@ -1,0 +1,118 @@
+// Engine choice for recurrent layers (kernels/recurrent_engine.h) where every machine can check
+// it: names, what each engine supports, auto's choice on the CPU, forced engines that cannot run
+// a call, and a failed move to a GPU that leaves the layer whole. The GPU side of the engines is
+// tests/layers/gpu_recurrent_layer_test.cpp.
+#include <gtest/gtest.h>
+
+#include "core/allocator.h"
+#include "core/cuda_runtime.h"
+#include "kernels/dropout.h"
+#include "kernels/recurrent_engine.h"
+#include "layers/recurrent.h"
+#include "support/compare.h"
+#include "support/gradcheck.h"
+#include "support/expect_error.h"
+
+namespace recur {
+namespace {
+
+using testing::expect_error;
+using testing::random_tensor;
+
+SeqConfig lstm_seq() {
+  SeqConfig c;
+  c.cell = CellKind::lstm;
+  c.input_size = 4;
+  c.hidden_size = 6;
+  return c;
+}
+
+RecurrentConfig small_gru() {
+  RecurrentConfig c;
+  c.cell = CellKind::gru;
+  c.input_size = 3;
+  c.hidden_size = 5;
+  c.num_layers = 2;
+  c.dropout = 0.3;
+  return c;
+}
+
+TEST(RecurrentEngine, NamesRoundTripAndUnknownNamesAreErrors) {
+  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused})
+    EXPECT_EQ(engine_from_name(engine_name(e)), e);
+  expect_error([] { engine_from_name("cudnn9"); }, {"cudnn9", "auto, reference or fused"});
+}
+
+TEST(RecurrentEngine, ReferenceRunsCpuFloatTensorsOnly) {
+  EXPECT_EQ(engine_unsupported_reason(Engine::reference, lstm_seq(), Device::cpu(), DType::f32),
+            "");
+  EXPECT_EQ(engine_unsupported_reason(Engine::reference, lstm_seq(), Device::cpu(), DType::f64),
+            "");
+  EXPECT_NE(engine_unsupported_reason(Engine::reference, lstm_seq(), Device::cuda(0), DType::f32)
+                .find("cuda:0"),
+            std::string::npos);
+  EXPECT_NE(engine_unsupported_reason(Engine::reference, lstm_seq(), Device::cpu(), DType::bf16)
+                .find("bf16"),
+            std::string::npos);
+}
+
+TEST(RecurrentEngine, FusedNeedsCudaInTheBuildAndGpuTensors) {
+  const std::string on_cpu =
+      engine_unsupported_reason(Engine::fused, lstm_seq(), Device::cpu(), DType::f32);
+  EXPECT_NE(on_cpu, "");
+  const std::string on_gpu =
+      engine_unsupported_reason(Engine::fused, lstm_seq(), Device::cuda(0), DType::f32);
+  EXPECT_EQ(on_gpu.empty(), cuda_compiled()) << on_gpu;
+}
+
+TEST(RecurrentEngine, AutoPicksTheReferenceOnTheCpu) {
+  EXPECT_EQ(choose_engine(Engine::auto_, lstm_seq(), Device::cpu(), DType::f32), Engine::reference);
+  Recurrent rnn(small_gru(), DType::f32, 1);
+  EXPECT_EQ(rnn.last_engine(), Engine::auto_);
+  rnn.run(random_tensor({2, 3, 3}, 1).to(DType::f32));
+  EXPECT_EQ(rnn.last_engine(), Engine::reference);
+}
+
+TEST(RecurrentEngine, ForcedEngineThatCannotRunIsAnErrorNamingWhy) {
+  expect_error([] { choose_engine(Engine::fused, lstm_seq(), Device::cpu(), DType::f32); },
+               {"fused", "cannot run"});
+  Recurrent rnn(small_gru(), DType::f32, 1);
+  rnn.set_engine(Engine::fused);
+  expect_error(
+      [&] {
+        rnn.run(random_tensor({2, 3, 3}, 1).to(DType::f32));
+      },
+      {"engine fused was requested"});
+  rnn.set_engine(Engine::reference);
+  EXPECT_EQ(rnn.run(random_tensor({2, 3, 3}, 1).to(DType::f32)).y.shape(), (Shape{2, 3, 5}));
+}
+
+TEST(RecurrentEngine, MoveToAMissingGpuFailsAndKeepsTheLayerOnTheCpu) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "this machine has a GPU";
+  Recurrent rnn(small_gru(), DType::f64, 2);
+  Tensor x = random_tensor({2, 4, 3}, 3);
+  Recurrent::Output before = rnn.run(x);
+  expect_error([&] { rnn.to(Device::cuda(0)); }, {"cuda:0"});
+  EXPECT_TRUE(rnn.device().is_cpu());
+  for (const Parameter& p : rnn.parameters()) EXPECT_TRUE(p.value.device().is_cpu()) << p.name;
+  testing::expect_close(rnn.run(x).y, before.y, testing::kF64Tolerance, "y after the failed move");
+}
+
+TEST(RecurrentEngine, InputsOnAnotherDeviceThanTheLayerAreErrors) {
+  Recurrent rnn(small_gru(), DType::f64, 2);
+  // Host memory labelled as a GPU's: the layer must refuse it before reading anything.
+  Tensor elsewhere = Tensor::from_blob(allocate_cpu(2 * 4 * 3 * sizeof(double)), {2, 4, 3},
+                                       DType::f64, Device::cuda(0));
+  expect_error([&] { rnn.run(elsewhere); }, {"expected a tensor on cpu", "cuda:0"});
+}
+
+TEST(RecurrentEngine, DropoutDispatchOnTheCpuIsTheReference) {
+  Tensor x = random_tensor({4, 33}, 5);
+  Tensor a = Tensor::empty(x.shape(), DType::f64), b = Tensor::empty(x.shape(), DType::f64);
+  dropout(x, 0.4, {7, 1, 2}, a);
+  dropout_ref(x, 0.4, {7, 1, 2}, b);
+  EXPECT_EQ(a.to_vector(), b.to_vector());
+}
+
+}  // namespace
+}  // namespace recur
