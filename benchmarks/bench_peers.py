@@ -2,11 +2,13 @@
 """The peer side of benchmarks/run.sh: times PyTorch on exactly the cases bench_suite measured.
 
     /usr/bin/python3 benchmarks/bench_peers.py --cases RECUR_JSON [--threads N] [--out FILE]
+    python3 benchmarks/bench_peers.py --device cuda --cases RECUR_JSON [--out FILE]
 
 RECUR_JSON is bench_suite's output; every row of it is timed again here, with the same timing
 budget (warm-up, then at least min_reps runs and min_time seconds, at most max_reps; median):
 
-  gemm      torch.matmul of two N x N float32 matrices (the PyTorch side of the GEMM ceiling).
+  gemm      torch.matmul of two N x N float32 matrices (the PyTorch side of the GEMM ceiling);
+            on a GPU in the row's dtype (f32 with TF32 off, or bf16).
   layer     nn.RNN(tanh) / nn.GRU / nn.LSTM (batch_first, num_layers L, bidirectional when
             D = 2), inference (eval, no_grad) and training (forward + backward of y with a fixed
             dy; x requires grad, as recur computes dx too). The leaky unit has no PyTorch module:
@@ -15,18 +17,29 @@ budget (warm-up, then at least min_reps runs and min_time seconds, at most max_r
             Python loop over time with h = (1-a) h + a tanh(xp_t + h W_hh^T + b_hh), a = 0.5.
   stream    the module on x [1,1,H] with the state carried, `steps` calls, no_grad.
   generate  the same CharLM (nn.Embedding -> nn.LSTM -> nn.Linear) fed the 16-symbol prime, then
-            `length` times: softmax(logits / 0.8), torch.multinomial, one step with the state kept.
+            `length` times: softmax(logits / 0.8), torch.multinomial, one step with the state kept
+            (on a GPU each sampled symbol is also copied to the host, as recur hands each one to
+            its caller).
 
-Before the first case, glibc malloc is warmed (see warm_malloc) so that no case's time depends
-on which cases ran before it in this process.
+--device cuda (GPU 0): modules and tensors on the GPU, float32 with TF32 off for cuBLAS and cuDNN
+(PyTorch's nn.RNN/GRU/LSTM run cuDNN, its default); each run is timed with CUDA events after a
+write of twice the L2 size (the L2 flush bench_suite does too). bench_suite writes one layer row
+per recur engine ("layer/lstm/training/B8/H1024/T256/L1/D1/fused", ".../cudnn", ...); PyTorch
+is timed once per shape, under the name without the engine ("layer/lstm/training/B8/H1024/T256/
+L1/D1"). The record names the GPU, torch.version.cuda, the cuDNN version and the TF32 settings.
+
+On the CPU, before the first case, glibc malloc is warmed (see warm_malloc) so that no case's
+time depends on which cases ran before it in this process.
 
 GFLOP/s counts GEMM work exactly as bench_suite does (its "flops_formula"); it is copied from the
 recur row, so both sides divide the same work by their own time.
 
 --threads 0 keeps PyTorch's own default thread count; N > 0 calls torch.set_num_threads(N).
-Prints (or writes) one JSON object: {"program", "torch", "threads", "threads_default",
-"results": [...]} with rows shaped as bench_suite's, plus "impl" and "threads".
-Run with Debian's interpreter, which sees python3-torch.
+Prints (or writes) one JSON object: {"program", "device", "torch", "threads", "threads_default",
+"results": [...]} (plus "gpu", "torch_cuda", "cudnn", "tf32", "l2_flush_bytes" on a GPU) with
+rows shaped as bench_suite's, plus "impl" and "threads".
+On the CPU run it with Debian's interpreter, which sees python3-torch; on a GPU machine with the
+python3 that has a CUDA build of PyTorch.
 """
 import argparse
 import json
@@ -38,19 +51,53 @@ import torch
 import torch.nn.functional as F
 
 
+# Where the cases run: torch.device("cpu") or torch.device("cuda", 0) (main sets it).
+DEV = torch.device("cpu")
+ON_GPU = False
+
+
+def wall_seconds(once):
+    t0 = time.perf_counter()
+    once()
+    return time.perf_counter() - t0
+
+
+class GpuTimer:
+    """Seconds of one call on the GPU, as bench_suite measures recur (core/cuda_runtime.h
+    cuda_time_ms): a write of twice the L2 size first (evicting what the last run left in L2),
+    then CUDA events around the call on the current stream; the host waits for the end event.
+    The flush runs before the start event, so it is not counted; host work inside the call
+    (Python loops launching kernels one by one) is, as the GPU waits for it."""
+
+    def __init__(self):
+        l2 = getattr(torch.cuda.get_device_properties(DEV), "L2_cache_size", 0) or 0
+        self.flush_bytes = 2 * max(int(l2), 1 << 20)
+        self.scratch = torch.empty(self.flush_bytes, dtype=torch.uint8, device=DEV)
+        self.start = torch.cuda.Event(enable_timing=True)
+        self.end = torch.cuda.Event(enable_timing=True)
+
+    def __call__(self, once):
+        self.scratch.zero_()
+        self.start.record()
+        once()
+        self.end.record()
+        self.end.synchronize()
+        return self.start.elapsed_time(self.end) * 1e-3
+
+
+gpu_timer = None  # a GpuTimer once main has chosen the GPU
+
+
 def timed(once, budget):
     """Seconds per call: warm-up (at least 0.1 s), then the median of the timed runs."""
+    clock = gpu_timer if ON_GPU else wall_seconds
     warm = 0.0
     while warm < 0.1:
-        t0 = time.perf_counter()
-        once()
-        warm += time.perf_counter() - t0
+        warm += clock(once)
     runs = []
     while len(runs) < budget["max_reps"] and (len(runs) < budget["min_reps"]
                                               or sum(runs) < budget["min_time_s"]):
-        t0 = time.perf_counter()
-        once()
-        runs.append(time.perf_counter() - t0)
+        runs.append(clock(once))
     runs.sort()
 
     def q(p):
@@ -104,7 +151,16 @@ class Leaky(torch.nn.Module):
 
 
 def make_module(cell, H, L, D):
-    """(module, implementation label)."""
+    """(module on DEV, implementation label)."""
+    mod, impl = _make_module(cell, H, L, D)
+    if ON_GPU:
+        mod = mod.to(DEV)
+        if cell != "leaky":
+            impl += " (cuDNN)"
+    return mod, impl
+
+
+def _make_module(cell, H, L, D):
     if cell == "leaky":
         return Leaky(H, H, L, D), "PyTorch loop (leaky has no module)"
     kw = dict(num_layers=L, bidirectional=(D == 2), batch_first=True)
@@ -118,8 +174,21 @@ def make_module(cell, H, L, D):
     raise ValueError(f"bench_peers: no PyTorch counterpart for cell {cell!r}")
 
 
+def shape_name(name):
+    """A layer row's name without the engine bench_suite appends on a GPU
+    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1");
+    other names as they are. plot_bench.py pairs the rows by it."""
+    m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+)(/.*)?$", name)
+    return m.group(1) if m else name
+
+
+GEMM_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+
+
 def run_gemm(row, budget):
     N = row["N"]
+    if ON_GPU:
+        return run_gemm_gpu(row, budget)
     g = torch.Generator().manual_seed(0)
     a = torch.rand(N, N, generator=g) - 0.5
     b = torch.rand(N, N, generator=g) - 0.5
@@ -130,18 +199,43 @@ def run_gemm(row, budget):
             "gflop": flops * 1e-9, "gflops": flops / s["median"] * 1e-9}
 
 
+def run_gemm_gpu(row, budget):
+    """torch.matmul on the GPU in the recur row's dtype, on the same data as recur: the row's
+    "data" ("zeros" or "uniform"); a row without it is bench_suite's cuBLAS row, which multiplies
+    zeros. (A GPU multiplies zeros faster than random data: it draws less power.)"""
+    N, dtype = row["N"], row.get("dtype", "f32")
+    data = row.get("data", "zeros")
+    if data == "zeros":
+        a = torch.zeros(N, N, device=DEV, dtype=GEMM_DTYPES[dtype])
+        b = torch.zeros_like(a)
+    else:
+        g = torch.Generator(device=DEV).manual_seed(0)
+        a = (torch.rand(N, N, generator=g, device=DEV) * 2 - 1).to(GEMM_DTYPES[dtype])
+        b = (torch.rand(N, N, generator=g, device=DEV) * 2 - 1).to(GEMM_DTYPES[dtype])
+    c = torch.empty_like(a)
+    s = timed(lambda: torch.matmul(a, b, out=c), budget)
+    flops = 2.0 * N ** 3
+    what = "f32, TF32 off" if dtype == "f32" else f"{dtype}, f32 accumulation"
+    return {"impl": f"PyTorch torch.matmul ({what})", "dtype": dtype, "data": data,
+            "ms": s["median"] * 1e3, "seconds": s, "gflop": flops * 1e-9,
+            "gflops": flops / s["median"] * 1e-9}
+
+
 def run_layer(row, budget):
     cell, train = row["cell"], row["mode"] == "training"
     B, H, T, L, D = (row[k] for k in ("B", "H", "T", "L", "D"))
     torch.manual_seed(0)
     mod, impl = make_module(cell, H, L, D)
-    x = torch.rand(B, T, H) * 2 - 1
-    dy = torch.rand(B, T, D * H) * 2 - 1
+    x = (torch.rand(B, T, H) * 2 - 1).to(DEV)
+    dy = (torch.rand(B, T, D * H) * 2 - 1).to(DEV)
     if train:
         mod.train()
         x.requires_grad_(True)
 
         def once():
+            if ON_GPU:  # fresh gradients, as recur writes its own: no accumulation kernels
+                x.grad = None
+                mod.zero_grad(set_to_none=True)
             out = mod(x)
             y = out[0] if isinstance(out, tuple) else out
             y.backward(dy)
@@ -163,7 +257,7 @@ def run_stream(row, budget):
     torch.manual_seed(0)
     mod, impl = make_module(row["cell"], H, 1, 1)
     mod.eval()
-    x = torch.rand(1, 1, H) * 2 - 1
+    x = (torch.rand(1, 1, H) * 2 - 1).to(DEV)
 
     def once():
         with torch.no_grad():
@@ -183,12 +277,13 @@ def run_generate(row, budget):
     rnn = torch.nn.LSTM(E, H, L, batch_first=True)
     head = torch.nn.Linear(H, V)
     for m in (embed, rnn, head):
+        m.to(DEV)
         m.eval()
-    prime = torch.arange(97, 97 + row["prime"]).view(1, -1)
+    prime = torch.arange(97, 97 + row["prime"]).view(1, -1).to(DEV)
     produced = [0]
 
     def once():
-        g = torch.Generator().manual_seed(1)
+        g = torch.Generator(device=DEV).manual_seed(1)
         with torch.no_grad():
             out, state = rnn(embed(prime))
             logits = head(out[:, -1])
@@ -196,12 +291,17 @@ def run_generate(row, budget):
             for _ in range(length):
                 probs = torch.softmax(logits[0] / 0.8, dim=-1)
                 nxt = torch.multinomial(probs, 1, generator=g)
+                if ON_GPU:
+                    nxt.item()  # the symbol reaches the host, as recur's callback gets it
                 produced[0] += 1
                 out, state = rnn(embed(nxt.view(1, 1)), state)
                 logits = head(out[:, -1])
 
     s = timed(once, budget)
-    return {"impl": "PyTorch loop (Embedding, nn.LSTM, Linear, multinomial)", "seconds": s,
+    impl = "PyTorch loop (Embedding, nn.LSTM, Linear, multinomial)"
+    if ON_GPU:
+        impl = impl[:-1] + "; cuDNN; each symbol copied to the host)"
+    return {"impl": impl, "seconds": s,
             "produced": produced[0], "chars_per_s": produced[0] / s["median"]}
 
 
@@ -241,47 +341,108 @@ def blas_libraries():
     return sorted(found)
 
 
+def tf32_off():
+    """float32 matrix work in full f32 on the GPU, as recur computes it: TF32 off for cuBLAS
+    (torch.matmul, nn.Linear) and cuDNN (the RNN modules). PyTorch >= 2.9 has the fp32_precision
+    settings, and the old allow_tf32 flags are deprecated there (and mixing the two is an error):
+    the new ones are used where they exist. Returns the settings as read back."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision") and hasattr(cudnn, "rnn"):
+        matmul.fp32_precision = "ieee"
+        cudnn.fp32_precision = "ieee"
+        cudnn.conv.fp32_precision = "ieee"
+        cudnn.rnn.fp32_precision = "ieee"
+        return {"api": "fp32_precision", "cuda.matmul": matmul.fp32_precision,
+                "cudnn": cudnn.fp32_precision, "cudnn.conv": cudnn.conv.fp32_precision,
+                "cudnn.rnn": cudnn.rnn.fp32_precision}
+    matmul.allow_tf32 = False
+    cudnn.allow_tf32 = False
+    return {"api": "allow_tf32", "cuda.matmul.allow_tf32": matmul.allow_tf32,
+            "cudnn.allow_tf32": cudnn.allow_tf32}
+
+
+def gpu_info():
+    """What the record says of the GPU and PyTorch's CUDA libraries."""
+    p = torch.cuda.get_device_properties(DEV)
+    return {"gpu": torch.cuda.get_device_name(DEV),
+            "gpu_properties": {"sm": f"{p.major}.{p.minor}", "multiprocessors":
+                               p.multi_processor_count, "memory_bytes": p.total_memory,
+                               "l2_bytes": getattr(p, "L2_cache_size", None)},
+            "torch_cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+            "cudnn_enabled": torch.backends.cudnn.enabled}
+
+
 RUNNERS = {"gemm": run_gemm, "layer": run_layer, "stream": run_stream, "generate": run_generate}
-SHAPE_KEYS = ("section", "name", "cell", "mode", "B", "H", "I", "T", "L", "D", "N", "steps", "E",
-              "V", "prime", "length")
+SHAPE_KEYS = ("section", "name", "cell", "mode", "B", "H", "I", "T", "L", "D", "N", "dtype",
+              "steps", "E", "V", "prime", "length")
 
 
 def main():
+    global DEV, ON_GPU, gpu_timer
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", required=True, help="bench_suite's JSON output")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where PyTorch runs: the CPU, or GPU 0")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch.set_num_threads(n); 0 keeps PyTorch's own default")
     ap.add_argument("--filter", default="", help="only cases whose name matches this regex")
     ap.add_argument("--out", help="write the JSON here (default: stdout)")
     args = ap.parse_args()
+    extra = {}
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print(f"bench_peers: --device cuda: PyTorch {torch.__version__} (CUDA "
+                  f"{torch.version.cuda}) sees no GPU", file=sys.stderr)
+            sys.exit(2)
+        DEV, ON_GPU = torch.device("cuda", 0), True
+        torch.cuda.set_device(DEV)
+        extra["tf32"] = tf32_off()
+        extra.update(gpu_info())
+        gpu_timer = GpuTimer()
+        extra["l2_flush_bytes"] = gpu_timer.flush_bytes
+        extra["timing"] = ("CUDA events around each run, after a write of l2_flush_bytes "
+                           "(twice the L2 size)")
     default_threads = torch.get_num_threads()
-    warm_malloc()
+    if not ON_GPU:
+        warm_malloc()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     recur = json.load(open(args.cases))
     budget = recur["budget"]
-    todo = [r for r in recur["results"] if re.search(args.filter or ".", r["name"])]
+    # One PyTorch measurement per shape: on a GPU bench_suite has one row per recur engine.
+    todo, seen = [], set()
+    for r in recur["results"]:
+        if re.search(args.filter or ".", r["name"]) and shape_name(r["name"]) not in seen:
+            seen.add(shape_name(r["name"]))
+            todo.append(r)
     results, skipped = [], []
-    mem_budget = 0.6 * mem_available_bytes()
+    if ON_GPU:
+        free, _ = torch.cuda.mem_get_info(DEV)
+        mem_budget, mem_what = 0.6 * free, "free GPU memory"
+    else:
+        mem_budget, mem_what = 0.6 * mem_available_bytes(), "MemAvailable"
     for i, r in enumerate(todo, 1):
+        name = shape_name(r["name"])
         # PyTorch's autograd keeps more than recur does: half as much again as recur's estimate.
         if 1.5 * r.get("mem_estimate_bytes", 0) > mem_budget:
-            skipped.append({"name": r["name"], "reason": "needs about "
+            skipped.append({"name": name, "reason": "needs about "
                             f"{1.5 * r['mem_estimate_bytes'] / 2 ** 30:.1f} GiB, over 60% of "
-                            "MemAvailable"})
-            print(f"skipped {r['name']}: {skipped[-1]['reason']}", file=sys.stderr)
+                            + mem_what})
+            print(f"skipped {name}: {skipped[-1]['reason']}", file=sys.stderr)
             continue
         out = {k: r[k] for k in SHAPE_KEYS if k in r}
+        out["name"] = name
         out.update(RUNNERS[r["section"]](r, budget))
         out["threads"] = torch.get_num_threads()
         results.append(out)
-        extra = f"  {out['gflops']:7.1f} GFLOP/s" if "gflops" in out else ""
-        print(f"[{i}/{len(todo)}] {r['name']:<44} {out['seconds']['median'] * 1e3:10.3f} ms{extra}",
+        rate = f"  {out['gflops']:7.1f} GFLOP/s" if "gflops" in out else ""
+        print(f"[{i}/{len(todo)}] {name:<44} {out['seconds']['median'] * 1e3:10.3f} ms{rate}",
               file=sys.stderr)
-    doc = {"program": "bench_peers", "torch": torch.__version__, "blas": blas_libraries(),
-           "threads": torch.get_num_threads(), "threads_default": default_threads,
-           "threads_requested": args.threads, "malloc_warmed": True, "budget": budget,
+    doc = {"program": "bench_peers", "device": args.device, "torch": torch.__version__,
+           "blas": blas_libraries(), "threads": torch.get_num_threads(),
+           "threads_default": default_threads, "threads_requested": args.threads,
+           "malloc_warmed": not ON_GPU, "budget": budget, **extra,
            "results": results, "skipped": skipped}
     text = json.dumps(doc, indent=1)
     if args.out:

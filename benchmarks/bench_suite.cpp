@@ -16,13 +16,17 @@
 // the backward's dh/dx GEMMs, the weight-gradient GEMMs). benchmarks/bench_peers.py counts the
 // same. Pointwise work, the bias adds and the softmax are not counted.
 //
-// Timing: wall clock (steady_clock). Each case runs once to warm up (more while the warm-up has
-// taken under 0.1 s), then repeats until it has at least --min-reps runs and --min-time seconds,
-// or --max-reps runs; the row reports the median and the spread (min, quartiles). The CPU engine
-// needs no cache flush between runs: the working sets of these shapes are far beyond L2 except
-// at the smallest, where a warm cache is also what a real caller sees.
+// Timing: on the CPU wall clock (steady_clock); on a GPU CUDA events around the work on recur's
+// stream, with L2 flushed before every timed run (core/cuda_runtime.h cuda_time_ms). Each case
+// runs once to warm up (more while the warm-up has taken under 0.1 s), then repeats until it has
+// at least --min-reps runs and --min-time seconds, or --max-reps runs; the row reports the median
+// and the spread (min, quartiles). The CPU engine needs no cache flush between runs: the working
+// sets of these shapes are far beyond L2 except at the smallest, where a warm cache is also what
+// a real caller sees.
 //
-// --device cuda exits with status 2: this build has no GPU engine yet (see docs/PERFORMANCE.md).
+// --device cuda times every GPU engine of kernels/recurrent_engine.h that supports the case (one
+// row per engine) and the cuBLAS ceilings (f32 without TF32, bf16), on GPU 0; it exits with
+// status 2 when no GPU is visible.
 #include <cblas.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -38,8 +42,10 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_runtime.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "kernels/cuda/gemm_cuda.h"
 #include "layers/recurrent.h"
 #include "models/char_lm_inference.h"
 
@@ -76,15 +82,23 @@ double seconds_of(const std::function<void()>& once) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// Where the timed work runs: the CPU (wall clock) or GPU 0 (CUDA events, L2 flushed).
+bool g_on_gpu = false;
+
+double timed_seconds(const std::function<void()>& once) {
+  if (!g_on_gpu) return seconds_of(once);
+  return cuda_time_ms(0, once, /*flush_l2=*/true) * 1e-3;
+}
+
 // Seconds per call of once(): warm-up, then the median of the timed runs.
 Stats time_it(const std::function<void()>& once, const Budget& b) {
-  double warm = seconds_of(once);
-  while (warm < 0.1) warm += seconds_of(once);
+  double warm = timed_seconds(once);
+  while (warm < 0.1) warm += timed_seconds(once);
   std::vector<double> runs;
   double total = 0;
   while (static_cast<int>(runs.size()) < b.max_reps &&
          (static_cast<int>(runs.size()) < b.min_reps || total < b.min_time)) {
-    runs.push_back(seconds_of(once));
+    runs.push_back(timed_seconds(once));
     total += runs.back();
   }
   std::sort(runs.begin(), runs.end());
@@ -103,9 +117,18 @@ struct LayerCase {
   CellKind cell;
   bool train;
   int64_t B, H, T, L, D;
+  Engine engine = Engine::reference;
+  CudnnAlgo algo = CudnnAlgo::standard;  // engine cudnn: which of cuDNN's algorithms
+  // The CPU reference keeps the names of the first records; GPU engines add theirs
+  // (".../fused", ".../cudnn-persist_dynamic").
+  std::string suffix() const {
+    if (engine == Engine::reference) return "";
+    if (engine == Engine::cudnn) return std::string("/cudnn-") + cudnn_algo_name(algo);
+    return std::string("/") + engine_name(engine);
+  }
   std::string name() const {
-    return fmt::format("layer/{}/{}/B{}/H{}/T{}/L{}/D{}", cell_name(cell),
-                       train ? "training" : "inference", B, H, T, L, D);
+    return fmt::format("layer/{}/{}/B{}/H{}/T{}/L{}/D{}{}", cell_name(cell),
+                       train ? "training" : "inference", B, H, T, L, D, suffix());
   }
 };
 
@@ -143,7 +166,61 @@ double mem_available_bytes() {
 
 const CellKind kCells[] = {CellKind::rnn_tanh, CellKind::leaky, CellKind::gru, CellKind::lstm};
 
-std::vector<LayerCase> layer_cases(const std::string& mode) {
+// The GPU engines this build has, as (engine, cuDNN algorithm): fused, and cuDNN with every one
+// of its algorithms, so the table names cuDNN's best per shape.
+std::vector<std::pair<Engine, CudnnAlgo>> gpu_engines() {
+  std::vector<std::pair<Engine, CudnnAlgo>> out;
+  SeqConfig probe;
+  probe.cell = CellKind::lstm;
+  probe.input_size = probe.hidden_size = 8;
+  if (engine_unsupported_reason(Engine::fused, probe, Device::cuda(0), DType::f32).empty())
+    out.push_back({Engine::fused, CudnnAlgo::standard});
+  if (engine_unsupported_reason(Engine::cudnn, probe, Device::cuda(0), DType::f32).empty())
+    for (CudnnAlgo a : {CudnnAlgo::standard, CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
+                        CudnnAlgo::persist_static_small_h})
+      out.push_back({Engine::cudnn, a});
+  return out;
+}
+
+// The GPU sweep: quick fits one device call (about 5 minutes with every engine); full is issue
+// 5's whole grid.
+std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
+  std::vector<LayerCase> out;
+  for (auto [e, algo] : gpu_engines())
+    for (CellKind cell : kCells)
+      for (bool train : {false, true}) {
+        if (mode == "quick") {
+          // cuDNN's persistent algorithms only where they matter most (lstm, gru, H = 1024),
+          // so the quick run fits one device call.
+          const bool persistent = e == Engine::cudnn && algo != CudnnAlgo::standard;
+          if (persistent && cell != CellKind::lstm && cell != CellKind::gru) continue;
+          for (int64_t H : {512, 1024})
+            for (int64_t B : {1, 8, 64})
+              if (!persistent || H == 1024) out.push_back({cell, train, B, H, 256, 1, 1, e, algo});
+          continue;
+        }
+        for (int64_t L : {1, 2})
+          for (int64_t D : {1, 2})
+            for (int64_t T : {64, 256, 1024})
+              for (int64_t H : {256, 512, 1024, 2048})
+                for (int64_t B : {1, 8, 32, 64, 256})
+                  out.push_back({cell, train, B, H, T, L, D, e, algo});
+      }
+  // An engine that cannot run a case (cuDNN has no leaky unit) leaves it out.
+  std::vector<LayerCase> supported;
+  for (const LayerCase& c : out) {
+    SeqConfig sc;
+    sc.cell = c.cell;
+    sc.input_size = c.H;
+    sc.hidden_size = c.H;
+    if (engine_unsupported_reason(c.engine, sc, Device::cuda(0), DType::f32).empty())
+      supported.push_back(c);
+  }
+  return supported;
+}
+
+std::vector<LayerCase> layer_cases(const std::string& mode, bool gpu) {
+  if (gpu) return gpu_layer_cases(mode);
   std::vector<LayerCase> out;
   if (mode == "quick") {
     for (CellKind cell : kCells)
@@ -164,6 +241,40 @@ std::vector<LayerCase> layer_cases(const std::string& mode) {
 }
 
 // ---------------------------------------------------------------- sections
+
+#if RECUR_WITH_CUDA
+// cuBLAS on GPU 0 at N x N x N: T = float (f32 math, no TF32) or bf16 (f32 accumulation).
+template <class T>
+json cublas_row(int64_t N, const Budget& b) {
+  const DType dt = dtype_of<T>;
+  // Uniform random operands: a GPU multiplies zeros faster, which would flatter the ceiling.
+  auto uniform = [&](uint32_t stream) {
+    Tensor t = Tensor::empty({N, N}, DType::f32);
+    fill_uniform(t, -1, 1, 7, stream);
+    return t.to(dt).to(Device::cuda(0));
+  };
+  Tensor A = uniform(0), Bm = uniform(1), C = Tensor::zeros({N, N}, dt, Device::cuda(0));
+  Stats s = time_it(
+      [&] {
+        gemm_cuda<T>(0, false, false, N, N, N, 1.0f, A.data<T>(), N, Bm.data<T>(), N, 0.0f,
+                     C.data<T>(), N);
+      },
+      b);
+  const double flops = 2.0 * N * N * N;
+  const std::string what = std::is_same_v<T, float> ? "sgemm" : "bf16";
+  return {{"section", "gemm"},
+          {"name", fmt::format("gemm/cublas_{}/N{}", what, N)},
+          {"impl", std::is_same_v<T, float> ? "cuBLAS sgemm (no TF32)"
+                                            : "cuBLAS GemmEx bf16, f32 accumulation"},
+          {"dtype", dtype_name(dt)},
+          {"data", "uniform"},
+          {"N", N},
+          {"seconds", s.to_json()},
+          {"ms", s.median * 1e3},
+          {"gflop", flops * 1e-9},
+          {"gflops", flops / s.median * 1e-9}};
+}
+#endif
 
 json gemm_row(int64_t N, const Budget& b) {
   std::vector<float> A(static_cast<size_t>(N * N)), Bm(A.size()), C(A.size());
@@ -201,6 +312,13 @@ json layer_row(const LayerCase& c, const Budget& b) {
   fill_uniform(x, -1, 1, 2, 0);
   Tensor dy = Tensor::empty({c.B, c.T, c.D * c.H}, DType::f32);
   fill_uniform(dy, -1, 1, 3, 0);
+  if (g_on_gpu) {
+    rnn.to(Device::cuda(0));
+    x = x.to(Device::cuda(0));
+    dy = dy.to(Device::cuda(0));
+  }
+  rnn.set_engine(c.engine);
+  if (c.engine == Engine::cudnn) set_cudnn_algorithm(c.algo);
   ForwardOptions opts;
   opts.keep_for_backward = c.train;
   Stats s = time_it(
@@ -213,7 +331,8 @@ json layer_row(const LayerCase& c, const Budget& b) {
   return {{"section", "layer"},
           {"name", c.name()},
           {"impl", "recur"},
-          {"engine", "reference"},
+          {"engine", engine_name(c.engine)},
+          {"algo", c.engine == Engine::cudnn ? cudnn_algo_name(c.algo) : ""},
           {"cell", cell_name(c.cell)},
           {"mode", c.train ? "training" : "inference"},
           {"B", c.B},
@@ -239,6 +358,10 @@ json stream_row(CellKind cell, int64_t H, int64_t steps, const Budget& b) {
   Recurrent rnn(rc, DType::f32, 1);
   Tensor x = Tensor::empty({1, 1, H}, DType::f32);
   fill_uniform(x, -1, 1, 2, 0);
+  if (g_on_gpu) {
+    rnn.to(Device::cuda(0));
+    x = x.to(Device::cuda(0));
+  }
   Stats s = time_it(
       [&] {
         RecurrentState state;
@@ -248,7 +371,7 @@ json stream_row(CellKind cell, int64_t H, int64_t steps, const Budget& b) {
   return {{"section", "stream"},
           {"name", fmt::format("stream/{}/B1/H{}", cell_name(cell), H)},
           {"impl", "recur"},
-          {"engine", "reference"},
+          {"engine", engine_name(rnn.last_engine())},
           {"cell", cell_name(cell)},
           {"B", 1},
           {"H", H},
@@ -263,6 +386,7 @@ json stream_row(CellKind cell, int64_t H, int64_t steps, const Budget& b) {
 json generate_row(int64_t length, const Budget& b) {
   CharLMConfig cfg;  // lstm, V=256, E=128, H=512, L=2
   CharLM model(cfg, 1);
+  if (g_on_gpu) model.to(Device::cuda(0));
   std::vector<int64_t> prime;
   for (int64_t i = 0; i < 16; ++i) prime.push_back(97 + i);
   SamplingOptions so;
@@ -278,7 +402,7 @@ json generate_row(int64_t length, const Budget& b) {
           {"name", fmt::format("generate/lstm/E{}/H{}/L{}/V{}/prime16/len{}", cfg.embed, cfg.hidden,
                                cfg.layers, cfg.vocab, length)},
           {"impl", "recur"},
-          {"engine", "reference"},
+          {"engine", g_on_gpu ? "auto" : "reference"},
           {"cell", "lstm"},
           {"E", cfg.embed},
           {"H", cfg.hidden},
@@ -317,14 +441,27 @@ int run_main(int argc, char** argv) {
   app.add_flag("--list", list, "print the case names and exit");
   CLI11_PARSE(app, argc, argv);
   if (device == "cuda") {
-    std::cerr << "bench_suite: this build has no GPU engine: recur's CUDA engines (Fused, "
-                 "Persistent, CuDNN) do not exist yet, so there is nothing to time on a GPU.\n";
-    return 2;
+    if (cuda_device_count() == 0) {
+      std::cerr << "bench_suite: --device cuda: "
+                << (cuda_compiled() ? "no GPU is visible to this process"
+                                    : "this build of recur has no CUDA")
+                << "\n";
+      return 2;
+    }
+    g_on_gpu = true;
   }
 
   std::vector<std::pair<std::string, std::function<json()>>> cases;
-  cases.emplace_back("gemm/sgemm/N4096", [&] { return gemm_row(4096, b); });
-  for (const LayerCase& c : layer_cases(mode))
+  cases.reserve(4096);  // also keeps GCC 12's -Warray-bounds from misreading the empty vector
+  if (g_on_gpu) {
+#if RECUR_WITH_CUDA  // g_on_gpu needs a GPU, which needs CUDA in the build
+    cases.emplace_back("gemm/cublas_sgemm/N8192", [&] { return cublas_row<float>(8192, b); });
+    cases.emplace_back("gemm/cublas_bf16/N8192", [&] { return cublas_row<bf16>(8192, b); });
+#endif
+  } else {
+    cases.emplace_back("gemm/sgemm/N4096", [&] { return gemm_row(4096, b); });
+  }
+  for (const LayerCase& c : layer_cases(mode, g_on_gpu))
     cases.emplace_back(c.name(), [c, &b] { return layer_row(c, b); });
   const int64_t stream_steps = 256;
   std::vector<int64_t> stream_h = {256, 512};
@@ -340,8 +477,9 @@ int run_main(int argc, char** argv) {
   const std::regex re(filter.empty() ? std::string(".") : filter);
   json results = json::array(), skipped = json::array();
   const double mem_budget = 0.6 * mem_available_bytes();
-  for (const LayerCase& c : layer_cases(mode)) {
-    if (list || !std::regex_search(c.name(), re) || layer_bytes(c) <= mem_budget) continue;
+  for (const LayerCase& c : layer_cases(mode, g_on_gpu)) {
+    if (g_on_gpu || list || !std::regex_search(c.name(), re) || layer_bytes(c) <= mem_budget)
+      continue;
     skipped.push_back({{"name", c.name()},
                        {"reason", fmt::format("needs about {:.1f} GiB, over 60% of MemAvailable",
                                               layer_bytes(c) / (1 << 30))}});
@@ -359,7 +497,16 @@ int run_main(int argc, char** argv) {
       std::cout << name << "\n";
       continue;
     }
-    json row = fn();
+    json row;
+    try {
+      row = fn();
+    } catch (const Error& e) {
+      // cuDNN refuses some algorithms at some shapes: a skipped row with its reason, not a stop.
+      if (std::string(e.what()).find("not supported by cuDNN") == std::string::npos) throw;
+      skipped.push_back({{"name", name}, {"reason", e.what()}});
+      std::fprintf(stderr, "skipped %s: %s\n", name.c_str(), e.what());
+      continue;
+    }
     ++done;
     std::fprintf(stderr, "[%d/%d] %-44s %10.3f ms", done, selected, name.c_str(),
                  row["seconds"]["median"].get<double>() * 1e3);
@@ -380,6 +527,7 @@ int run_main(int argc, char** argv) {
       {"filter", filter},
       {"env",
        {{"compiler", compiler()},
+        {"gpu", g_on_gpu ? cuda_device_description(0) : std::string()},
         {"openblas", openblas_get_config()},
         {"openblas_threads", openblas_get_num_threads()},
         {"recur_threads", num_threads()}}},

@@ -1,7 +1,12 @@
 # Decides whether this build compiles CUDA (RECUR_WITH_CUDA) from RECUR_CUDA = AUTO | ON | OFF.
 # CUDA sources compile for sm_90 (H100/H200) plus compute_90 PTX, so they build with no GPU present
 # and the PTX runs on later cards.
+# With CUDA, cuDNN 9 (RECUR_WITH_CUDNN, from RECUR_CUDNN = AUTO | ON | OFF) adds the cuDNN engine:
+# its header and library are looked for beside the CUDA toolkit (/usr/local/cuda/{include,lib,lib64})
+# and where Debian/Ubuntu packages put them (/usr/include/<arch>, /usr/lib/<arch>). Without it the
+# build goes on with the other engines.
 set(RECUR_WITH_CUDA OFF)
+set(RECUR_WITH_CUDNN OFF)
 string(TOUPPER "${RECUR_CUDA}" _recur_cuda)
 if(NOT _recur_cuda STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX})
@@ -29,4 +34,35 @@ if(NOT _recur_cuda STREQUAL "OFF")
   endif()
 else()
   message(STATUS "recur: CUDA off (RECUR_CUDA=OFF)")
+endif()
+
+string(TOUPPER "${RECUR_CUDNN}" _recur_cudnn)
+if(RECUR_WITH_CUDA AND NOT _recur_cudnn STREQUAL "OFF")
+  set(_recur_cudnn_hints ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include
+      /usr/include/${CMAKE_LIBRARY_ARCHITECTURE} /usr/include/x86_64-linux-gnu /usr/include)
+  find_path(RECUR_CUDNN_INCLUDE_DIR cudnn_adv.h HINTS ${_recur_cudnn_hints})
+  find_library(RECUR_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9
+    HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64 /usr/local/cuda/lib
+          /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE} /usr/lib/x86_64-linux-gnu)
+  set(_recur_cudnn_major 0)
+  set(_recur_cudnn_version_h "${RECUR_CUDNN_INCLUDE_DIR}/cudnn_version.h")
+  if(NOT EXISTS "${_recur_cudnn_version_h}")  # Debian's packages name the real file *_v9.h
+    set(_recur_cudnn_version_h "${RECUR_CUDNN_INCLUDE_DIR}/cudnn_version_v9.h")
+  endif()
+  if(RECUR_CUDNN_INCLUDE_DIR AND EXISTS "${_recur_cudnn_version_h}")
+    file(STRINGS "${_recur_cudnn_version_h}" _recur_cudnn_version
+         REGEX "^#define CUDNN_(MAJOR|MINOR) +[0-9]+")
+    string(REGEX REPLACE ".*CUDNN_MAJOR +([0-9]+).*" "\\1" _recur_cudnn_major "${_recur_cudnn_version}")
+    string(REGEX REPLACE ".*CUDNN_MINOR +([0-9]+).*" "\\1" _recur_cudnn_minor "${_recur_cudnn_version}")
+  endif()
+  if(RECUR_CUDNN_INCLUDE_DIR AND RECUR_CUDNN_LIBRARY AND _recur_cudnn_major GREATER_EQUAL 9)
+    set(RECUR_WITH_CUDNN ON)
+    message(STATUS "recur: cuDNN ${_recur_cudnn_major}.${_recur_cudnn_minor} on (${RECUR_CUDNN_LIBRARY}, headers ${RECUR_CUDNN_INCLUDE_DIR})")
+  elseif(_recur_cudnn STREQUAL "ON")
+    message(FATAL_ERROR "RECUR_CUDNN=ON but no cuDNN 9 was found (header: ${RECUR_CUDNN_INCLUDE_DIR}, library: ${RECUR_CUDNN_LIBRARY})")
+  else()
+    message(STATUS "recur: cuDNN off (no cuDNN 9 found: header ${RECUR_CUDNN_INCLUDE_DIR}, library ${RECUR_CUDNN_LIBRARY})")
+  endif()
+elseif(RECUR_WITH_CUDA)
+  message(STATUS "recur: cuDNN off (RECUR_CUDNN=OFF)")
 endif()

@@ -49,6 +49,12 @@ void zero_bytes(void* dst, Device device, size_t bytes) {
   if (bytes) std::memset(dst, 0, bytes);
 }
 
+double cuda_time_ms(int device, const std::function<void()>&, bool) {
+  no_cuda("cuda_time_ms", device);
+}
+std::string cuda_device_description(int device) {
+  no_cuda("cuda_device_description", device);
+}
 void* cuda_stream(int device) {
   no_cuda("cuda_stream", device);
 }

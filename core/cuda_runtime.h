@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "core/device.h"
 
@@ -45,8 +47,16 @@ void release_cuda_cache(int device);
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 // Sets `bytes` of memory on `device` (host or GPU) to zero.
 void zero_bytes(void* dst, Device device, size_t bytes);
-// The cudaStream_t (as void*) on which recur queues all work for GPU `device`.
+// The cudaStream_t (as void*) on which recur queues all work for GPU `device`. Also makes `device`
+// the calling thread's current GPU, so that the kernels launched next on the stream run there
+// (every dispatch point asks for the stream right before launching).
 void* cuda_stream(int device);
+// Milliseconds that the GPU spends on the work `submit` queues on recur's stream of `device`,
+// timed with CUDA events; with flush_l2, a write over twice the L2 size runs first (outside the
+// timed interval) so the work starts with a cold cache. Waits for the work to finish.
+double cuda_time_ms(int device, const std::function<void()>& submit, bool flush_l2);
+// Name, compute capability, memory and driver/runtime versions of GPU `device`, for records.
+std::string cuda_device_description(int device);
 // Waits for everything recur has submitted to GPU `device`.
 void cuda_synchronize(int device);
 

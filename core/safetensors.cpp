@@ -281,10 +281,6 @@ void write_safetensors(const std::string& path, const TensorMap& tensors,
                 path, name);
     RECUR_CHECK(t.defined(), "cannot write safetensors file '{}': tensor '{}' is undefined", path,
                 name);
-    RECUR_CHECK(t.device().is_cpu(),
-                "cannot write safetensors file '{}': tensor '{}': expected a CPU tensor, got one "
-                "on {}",
-                path, name, t.device().name());
     order.emplace_back(&name, &t);
   }
   // Stable sort over names already in order: ties in rank stay sorted by name.
@@ -324,7 +320,9 @@ void write_safetensors(const std::string& path, const TensorMap& tensors,
     out.write(length, sizeof length);
     out.write(header);
     for (const auto& entry : order) {
-      Tensor packed = entry.second->contiguous();  // a copy only when not contiguous
+      // A copy only when not contiguous; GPU tensors come to the host by an explicit copy.
+      Tensor packed = entry.second->device().is_cpu() ? entry.second->contiguous()
+                                                      : entry.second->to(Device::cpu());
       if (packed.nbytes() > 0) out.write(packed.raw_data(), packed.nbytes());
     }
   });

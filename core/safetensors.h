@@ -39,8 +39,9 @@ SafetensorsFile read_safetensors(const std::string& path);
 SafetensorsFile parse_safetensors(std::shared_ptr<std::byte> bytes, size_t size,
                                   const std::string& what);
 
-// Writes `tensors` (CPU, any dtype, contiguous or not) and `metadata` to `path`, atomically
-// (core/atomic_file.h): the old file survives any failure. Tensors are streamed from their own
+// Writes `tensors` (any dtype, contiguous or not, on the CPU or a GPU: GPU tensors are copied to
+// the host one at a time) and `metadata` to `path`, atomically (core/atomic_file.h): the old file
+// survives any failure. Tensors are streamed from their own
 // memory; a non-contiguous one is packed first. The bytes depend only on the arguments.
 void write_safetensors(const std::string& path, const TensorMap& tensors,
                        const std::map<std::string, std::string>& metadata = {});

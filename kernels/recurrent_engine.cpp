@@ -1,6 +1,7 @@
 // Engine choice and dispatch for recurrent sequences (kernels/recurrent_engine.h).
 #include "kernels/recurrent_engine.h"
 
+#include <atomic>
 #include <mutex>
 #include <set>
 
@@ -15,11 +16,17 @@ bool float_dtype(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64;
 }
 
-// Preference order of auto_ on a device.
+// Preference order of auto_ on a device. On a GPU cudnn comes after fused until the benchmarks'
+// measured table (benchmarks/, issue 5) says which is faster for which shapes.
 std::vector<Engine> preferences(Device device) {
-  if (device.is_cuda()) return {Engine::fused};
+  if (device.is_cuda()) return {Engine::fused, Engine::cudnn};
   return {Engine::reference};
 }
+
+constexpr Engine kEngines[] = {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn};
+constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::standard, CudnnAlgo::persist_static,
+                                     CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h};
+std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::standard};
 
 // Logs `message` the first time it is seen: a fallback is reported, not repeated every step.
 void log_once(const std::string& message) {
@@ -39,19 +46,51 @@ const char* engine_name(Engine engine) {
       return "reference";
     case Engine::fused:
       return "fused";
+    case Engine::cudnn:
+      return "cudnn";
   }
   return "?";
 }
 
 Engine engine_from_name(const std::string& name) {
-  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused})
+  for (Engine e : kEngines)
     if (name == engine_name(e)) return e;
-  RECUR_FAIL("unknown recurrent engine '{}': expected auto, reference or fused", name);
+  RECUR_FAIL("unknown recurrent engine '{}': expected auto, reference, fused or cudnn", name);
+}
+
+const char* cudnn_algo_name(CudnnAlgo algo) {
+  switch (algo) {
+    case CudnnAlgo::standard:
+      return "standard";
+    case CudnnAlgo::persist_static:
+      return "persist_static";
+    case CudnnAlgo::persist_dynamic:
+      return "persist_dynamic";
+    case CudnnAlgo::persist_static_small_h:
+      return "persist_static_small_h";
+  }
+  return "?";
+}
+
+CudnnAlgo cudnn_algo_from_name(const std::string& name) {
+  for (CudnnAlgo a : kCudnnAlgos)
+    if (name == cudnn_algo_name(a)) return a;
+  RECUR_FAIL(
+      "unknown cuDNN RNN algorithm '{}': expected standard, persist_static, persist_dynamic or "
+      "persist_static_small_h",
+      name);
+}
+
+void set_cudnn_algorithm(CudnnAlgo algo) {
+  g_cudnn_algo.store(algo);
+}
+
+CudnnAlgo cudnn_algorithm() {
+  return g_cudnn_algo.load();
 }
 
 std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,
                                       DType dtype) {
-  (void)config;  // every engine so far runs every cell and option
   switch (engine) {
     case Engine::auto_:
       return "auto is a choice among engines, not an engine";
@@ -71,6 +110,21 @@ std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, De
         return fmt::format("the fused engine computes in f32 or f64 so far, not {}",
                            dtype_name(dtype));
       return "";
+    case Engine::cudnn:
+#if RECUR_WITH_CUDNN
+      if (!device.is_cuda())
+        return fmt::format("the cudnn engine runs on a GPU, the tensors are on {}", device.name());
+      if (!float_dtype(dtype))
+        return fmt::format("the cudnn engine computes in f32 or f64 so far, not {}",
+                           dtype_name(dtype));
+      if (config.cell == CellKind::leaky)
+        return "cuDNN has no leaky cell (its RNN cells are rnn_tanh, rnn_relu, gru and lstm)";
+      return "";
+#else
+      (void)config;
+      return cuda_compiled() ? "this build of recur has no cuDNN"
+                             : "this build of recur has no CUDA (nor cuDNN)";
+#endif
   }
   return "unknown engine";
 }
@@ -109,6 +163,12 @@ void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& 
 #else
       break;
 #endif
+    case Engine::cudnn:
+#if RECUR_WITH_CUDNN
+      return recurrent_seq_fwd_cudnn(config, params, args);
+#else
+      break;
+#endif
     case Engine::auto_:
       break;
   }
@@ -124,6 +184,12 @@ void recurrent_seq_bwd(Engine engine, const SeqConfig& config, const SeqParams& 
     case Engine::fused:
 #if RECUR_WITH_CUDA
       return recurrent_seq_bwd_fused(config, params, args);
+#else
+      break;
+#endif
+    case Engine::cudnn:
+#if RECUR_WITH_CUDNN
+      return recurrent_seq_bwd_cudnn(config, params, args);
 #else
       break;
 #endif

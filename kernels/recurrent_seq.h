@@ -48,6 +48,18 @@ struct SeqSaved {
   Tensor hs;     // [T+1,B,S] state before step s (hs[0] = h0), and the last state
   Tensor cs;     // [T+1,B,H] lstm cell states
   Tensor ms;     // [T,B,H] lstm with projection: m = o tanh(c) (zero at padded steps)
+
+  // What the cuDNN engine keeps instead of the above (kernels/cudnn/recurrent_seq_cudnn.cpp).
+  struct Cudnn {
+    Tensor reserve;       // cuDNN's reserve space from the training forward (u8, GPU), or
+                          // undefined when cuDNN asked for none; the backward writes into it
+    Tensor weight_space;  // the packed weights the forward ran with (u8, GPU)
+    Tensor y;             // [T,B,S] cuDNN's time-major output, in processing order
+    Tensor h0;            // [B,S] the initial state (zeros where none was given)
+    Tensor c0;            // [B,H] lstm
+    Tensor lengths;       // [B] i32 on the host: the lengths the forward's descriptors held
+    int algo = -1;        // the CudnnAlgo the forward ran with; -1: no cuDNN training forward
+  } cudnn;
 };
 
 struct SeqForward {
@@ -85,6 +97,17 @@ void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, Seq
 // (kernels/cuda/recurrent_seq_fused.cpp).
 void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args);
 void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
+#endif
+
+#if RECUR_WITH_CUDNN
+// cuDNN engine, f32 and f64, every cell but leaky: every tensor on one GPU; queued on its recur
+// stream; one single-layer unidirectional cuDNN RNN per call, with cudnn_algorithm()'s algorithm
+// (kernels/recurrent_engine.h). An algorithm cuDNN cannot run for the call throws recur::Error
+// whose message contains "not supported by cuDNN" (kernels/cudnn/recurrent_seq_cudnn.cpp).
+// Unlike the other engines, one training forward supports one backward (cuDNN's backward writes
+// into the saved reserve space). With lengths, each call reads them back to the host once.
+void recurrent_seq_fwd_cudnn(const SeqConfig& config, const SeqParams& params, SeqForward& args);
+void recurrent_seq_bwd_cudnn(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
 #endif
 
 }  // namespace recur

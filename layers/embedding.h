@@ -17,6 +17,7 @@ class Embedding : public Layer {
   // Returns {undefined}: token ids have no gradient.
   std::vector<Tensor> backward(const std::vector<Tensor>& grad_outputs) override;
   ParameterList parameters() override { return {weight_}; }
+  void to(Device device) override;
   nlohmann::json config() const override;
 
   Parameter& weight() { return weight_; }

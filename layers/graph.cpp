@@ -208,6 +208,12 @@ void Graph::zero_grad() {
   for (Node& n : nodes_) n.layer->zero_grad();
 }
 
+void Graph::to(Device device) {
+  for (Node& n : nodes_) n.layer->to(device);
+  for (Node& n : nodes_) n.outputs.clear();
+  have_forward_ = false;
+}
+
 Layer& Graph::layer(const std::string& name) {
   auto it = index_.find(name);
   RECUR_CHECK(it != index_.end(), "graph: no node named '{}'", name);

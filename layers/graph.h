@@ -44,6 +44,8 @@ class Graph {
   TensorMap state_dict();
   void set_training(bool training);
   void zero_grad();
+  // Moves every layer to `device` (Layer::to); the graph's inputs must then live there.
+  void to(Device device);
   Layer& layer(const std::string& name);
   // The nodes' names in topological order.
   std::vector<std::string> order();

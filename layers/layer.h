@@ -39,6 +39,11 @@ class Layer {
 
   void set_training(bool training) { training_ = training; }
   bool training() const { return training_; }
+  // Moves the layer's parameters (values and gradients) to `device`; its inputs must then live
+  // there too. Parameter handles taken before the move keep the old tensors: move a model before
+  // building its optimizer. A layer without parameters only records the device.
+  virtual void to(Device device) { device_ = device; }
+  Device device() const { return device_; }
   // Sets every gradient of this layer to zero.
   void zero_grad() {
     for (Parameter& p : parameters())
@@ -47,6 +52,7 @@ class Layer {
 
  private:
   bool training_ = true;
+  Device device_ = Device::cpu();
 };
 
 // The input at position i, or an undefined Tensor when there are fewer inputs.

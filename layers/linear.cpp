@@ -27,6 +27,17 @@ ParameterList Linear::parameters() {
   return p;
 }
 
+void Linear::to(Device device) {
+  Parameter w = weight_, b = bias_;  // moved copies first: a failed move leaves the layer whole
+  move_to(w, device);
+  move_to(b, device);
+  weight_ = w;
+  bias_ = b;
+  ones_ = Tensor();
+  saved_x_ = Tensor();
+  Layer::to(device);
+}
+
 nlohmann::json Linear::config() const {
   return {{"in_features", in_}, {"out_features", out_}, {"bias", bias_.value.defined()}};
 }
@@ -35,14 +46,18 @@ std::vector<Tensor> Linear::forward(const std::vector<Tensor>& inputs,
                                     const ForwardOptions& options) {
   RECUR_CHECK(inputs.size() == 1, "linear: expected 1 input, got {}", inputs.size());
   const Tensor& x = inputs[0];
-  check_cpu_dtype(x, dtype_, "linear input");
+  check_device_dtype(x, device(), dtype_, "linear input");
   RECUR_CHECK(x.dim() >= 1 && x.size(-1) == in_, "linear input: expected [..., {}], got {}", in_,
               x.shape_str());
   const int64_t N = x.numel() / in_;
   Tensor x2 = x.contiguous().reshape({N, in_});
-  Tensor y = Tensor::empty({N, out_}, dtype_);
+  Tensor y = Tensor::empty({N, out_}, dtype_, device());
   if (bias_.value.defined()) {
-    for (int64_t n = 0; n < N; ++n) y.select(0, n).copy_from(bias_.value);
+    if (!ones_.defined() || ones_.size(0) != N) {
+      ones_ = Tensor::empty({N, 1}, dtype_, device());
+      ones_.fill(1.0);
+    }
+    gemm(ones_, false, bias_.value.reshape({1, out_}), false, y);  // y = bias in every row
     gemm(x2, false, weight_.value, true, y, 1.0, 1.0);
   } else {
     gemm(x2, false, weight_.value, true, y);
@@ -59,10 +74,10 @@ std::vector<Tensor> Linear::forward(const std::vector<Tensor>& inputs,
 std::vector<Tensor> Linear::backward(const std::vector<Tensor>& grad_outputs) {
   RECUR_CHECK(saved_x_.defined(), "linear backward: no saved forward");
   const int64_t N = saved_x_.size(0);
-  Tensor dx = Tensor::zeros(saved_shape_, dtype_);
+  Tensor dx = Tensor::zeros(saved_shape_, dtype_, device());
   Tensor dy = input_or_none(grad_outputs, 0);
   if (dy.defined()) {
-    check_cpu_dtype(dy, dtype_, "linear output gradient");
+    check_device_dtype(dy, device(), dtype_, "linear output gradient");
     RECUR_CHECK(dy.numel() == N * out_, "linear output gradient: expected {} elements, got {}",
                 N * out_, dy.shape_str());
     Tensor dy2 = dy.contiguous().reshape({N, out_});

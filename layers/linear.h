@@ -17,6 +17,7 @@ class Linear : public Layer {
                               const ForwardOptions& options) override;
   std::vector<Tensor> backward(const std::vector<Tensor>& grad_outputs) override;
   ParameterList parameters() override;
+  void to(Device device) override;
   nlohmann::json config() const override;
 
   Parameter& weight() { return weight_; }
@@ -27,6 +28,7 @@ class Linear : public Layer {
   DType dtype_;
   Parameter weight_, bias_;
   Tensor saved_x_;  // [N, in]
+  Tensor ones_;     // [N, 1] of ones: broadcasts the bias as a rank-1 GEMM on any device
   Shape saved_shape_;
 };
 

@@ -17,9 +17,12 @@ double SoftmaxCrossEntropy::forward(const Tensor& logits, const Tensor& targets)
               logits.shape_str(), targets.defined() ? targets.shape_str() : "none");
   Tensor flat_logits = logits.contiguous().reshape({N, C});
   targets_ = targets.contiguous().reshape({N});
-  probs_ = Tensor::empty({N, C}, logits.dtype());
+  RECUR_CHECK(targets.device() == logits.device(),
+              "cross-entropy targets: expected them on {} with the logits, got them on {}",
+              logits.device().name(), targets.device().name());
+  probs_ = Tensor::empty({N, C}, logits.dtype(), logits.device());
   logits_shape_ = logits.shape();
-  double sum = softmax_xent_fwd_ref(flat_logits, targets_, ignore_index_, probs_, &counted_);
+  double sum = softmax_xent_fwd(flat_logits, targets_, ignore_index_, probs_, &counted_);
   RECUR_CHECK(std::isfinite(sum),
               "cross-entropy: the loss is not finite ({}): the logits hold "
               "nan or inf",
@@ -29,9 +32,9 @@ double SoftmaxCrossEntropy::forward(const Tensor& logits, const Tensor& targets)
 
 Tensor SoftmaxCrossEntropy::backward(double scale) {
   RECUR_CHECK(probs_.defined(), "cross-entropy backward: no saved forward");
-  Tensor d = Tensor::empty(probs_.shape(), probs_.dtype());
+  Tensor d = Tensor::empty(probs_.shape(), probs_.dtype(), probs_.device());
   double s = counted_ > 0 ? scale / static_cast<double>(counted_) : 0.0;
-  softmax_xent_bwd_ref(probs_, targets_, ignore_index_, s, d);
+  softmax_xent_bwd(probs_, targets_, ignore_index_, s, d);
   return d.reshape(logits_shape_);
 }
 
@@ -42,7 +45,14 @@ double MeanSquaredError::forward(const Tensor& prediction, const Tensor& target)
   RECUR_CHECK(prediction.dtype() == DType::f32 || prediction.dtype() == DType::f64,
               "mse prediction: expected f32 or f64, got {}", dtype_name(prediction.dtype()));
   RECUR_CHECK(prediction.numel() > 0, "mse: empty prediction");
-  std::vector<double> p = prediction.to_vector(), t = target.to_vector();
+  // Computed on the host: a series model's predictions are small, and the loss is read there.
+  // GPU tensors are copied explicitly, and the gradient goes back to the prediction's device.
+  RECUR_CHECK(prediction.device() == target.device(),
+              "mse target: expected it on {} with the prediction, got it on {}",
+              prediction.device().name(), target.device().name());
+  const Device device = prediction.device();
+  std::vector<double> p = prediction.to(Device::cpu()).to_vector();
+  std::vector<double> t = target.to(Device::cpu()).to_vector();
   Tensor diff = Tensor::empty(prediction.shape(), DType::f64);
   double* d = diff.data<double>();
   double sum = 0;
@@ -53,13 +63,13 @@ double MeanSquaredError::forward(const Tensor& prediction, const Tensor& target)
   RECUR_CHECK(std::isfinite(sum),
               "mse: the loss is not finite: prediction or target holds nan "
               "or inf");
-  diff_ = diff.to(prediction.dtype());
+  diff_ = diff.to(prediction.dtype()).to(device);
   return sum / static_cast<double>(p.size());
 }
 
 Tensor MeanSquaredError::backward(double scale) {
   RECUR_CHECK(diff_.defined(), "mse backward: no saved forward");
-  Tensor d = Tensor::zeros(diff_.shape(), diff_.dtype());
+  Tensor d = Tensor::zeros(diff_.shape(), diff_.dtype(), diff_.device());
   axpy(2.0 * scale / static_cast<double>(diff_.numel()), diff_, d);  // d/dp mean (p-t)^2
   return d;
 }

@@ -20,6 +20,12 @@ struct Parameter {
 
 using ParameterList = std::vector<Parameter>;
 
+// Moves p's value and gradient to `device` (copies; a no-op for tensors already there).
+inline void move_to(Parameter& p, Device device) {
+  if (p.value.defined() && p.value.device() != device) p.value = p.value.to(device);
+  if (p.grad.defined() && p.grad.device() != device) p.grad = p.grad.to(device);
+}
+
 // Prefixes every name with `prefix` + "." (no dot when prefix is empty).
 inline ParameterList prefixed(ParameterList params, const std::string& prefix) {
   if (prefix.empty()) return params;

@@ -112,12 +112,12 @@ ParameterList Recurrent::parameters() {
 }
 
 void Recurrent::to(Device device) {
-  for (DirectionParams& d : dirs_)
-    for (Parameter* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh, &d.w_hr, &d.leak}) {
-      if (p->value.defined()) p->value = p->value.to(device);
-      if (p->grad.defined()) p->grad = p->grad.to(device);
-    }
-  device_ = device;
+  // Copies first, then swaps: a failed copy (no such GPU, out of memory) leaves the layer whole.
+  std::vector<DirectionParams> moved = dirs_;
+  for (DirectionParams& d : moved)
+    for (Parameter* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh, &d.w_hr, &d.leak}) move_to(*p, device);
+  dirs_ = std::move(moved);
+  Layer::to(device);
   saved_.reset();
 }
 
@@ -142,18 +142,18 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
   const int64_t L = config_.num_layers, D = config_.directions(), H = config_.hidden_size;
   const int64_t S = config_.state_size();
   const std::string name = cell_name(config_.cell);
-  check_device_dtype(x_in, device_, dtype_, name + " input");
+  check_device_dtype(x_in, device(), dtype_, name + " input");
   check_shape(x_in, {"B", "T", config_.input_size}, name + " input");
   const int64_t B = x_in.size(0), T = x_in.size(1);
   RECUR_CHECK(B >= 1 && T >= 1, "{} input: expected at least one sequence and one step, got {}",
               name, x_in.shape_str());
   if (initial.h.defined()) {
-    check_device_dtype(initial.h, device_, dtype_, name + " initial h");
+    check_device_dtype(initial.h, device(), dtype_, name + " initial h");
     check_shape(initial.h, {L * D, B, S}, name + " initial h");
   }
   if (initial.c.defined()) {
     RECUR_CHECK(config_.cell == CellKind::lstm, "{}: an initial c is only for lstm", name);
-    check_device_dtype(initial.c, device_, dtype_, name + " initial c");
+    check_device_dtype(initial.c, device(), dtype_, name + " initial c");
     check_shape(initial.c, {L * D, B, H}, name + " initial c");
   }
   if (lengths.defined()) {
@@ -166,20 +166,20 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
     }
   }
   // The kernels read the lengths where they run.
-  const Tensor lens = !lengths.defined() ? Tensor()
-                      : device_.is_cpu() ? lengths.contiguous()
-                                         : lengths.to(device_);
+  const Tensor lens = !lengths.defined()  ? Tensor()
+                      : device().is_cpu() ? lengths.contiguous()
+                                          : lengths.to(device());
   const bool keep = options.keep_for_backward;
   const bool dropout_on = training() && config_.dropout > 0.0 && L > 1;
   const uint32_t step = static_cast<uint32_t>(options.step);
 
-  const Engine engine = choose_engine(engine_, seq_config(0, 0), device_, dtype_);
+  const Engine engine = choose_engine(engine_, seq_config(0, 0), device(), dtype_);
   last_engine_ = engine;
 
   Output out;
-  out.final_state.h = Tensor::empty({L * D, B, S}, dtype_, device_);
+  out.final_state.h = Tensor::empty({L * D, B, S}, dtype_, device());
   if (config_.cell == CellKind::lstm)
-    out.final_state.c = Tensor::empty({L * D, B, H}, dtype_, device_);
+    out.final_state.c = Tensor::empty({L * D, B, H}, dtype_, device());
   std::shared_ptr<Saved> saved;
   if (keep) {
     saved = std::make_shared<Saved>();
@@ -194,7 +194,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
 
   Tensor layer_in = x_in.contiguous();
   for (int64_t k = 0; k < L; ++k) {
-    Tensor y = Tensor::empty({B, T, D * S}, dtype_, device_);
+    Tensor y = Tensor::empty({B, T, D * S}, dtype_, device());
     for (int64_t d = 0; d < D; ++d) {
       const int64_t idx = k * D + d;
       SeqForward a;
@@ -230,25 +230,25 @@ Recurrent::InputGrads Recurrent::run_backward(const Tensor& dy, const RecurrentS
   const int64_t S = config_.state_size();
   const int64_t B = sv.layer_inputs[0].size(0), T = sv.layer_inputs[0].size(1);
   if (dy.defined()) {
-    check_device_dtype(dy, device_, dtype_, name + " output gradient");
+    check_device_dtype(dy, device(), dtype_, name + " output gradient");
     check_shape(dy, {B, T, D * S}, name + " output gradient");
   }
   if (d_final.h.defined()) {
-    check_device_dtype(d_final.h, device_, dtype_, name + " final h gradient");
+    check_device_dtype(d_final.h, device(), dtype_, name + " final h gradient");
     check_shape(d_final.h, {L * D, B, S}, name + " final h gradient");
   }
   if (d_final.c.defined()) {
-    check_device_dtype(d_final.c, device_, dtype_, name + " final c gradient");
+    check_device_dtype(d_final.c, device(), dtype_, name + " final c gradient");
     check_shape(d_final.c, {L * D, B, H}, name + " final c gradient");
   }
 
   InputGrads out;
-  if (sv.had_h0) out.d_initial.h = Tensor::empty({L * D, B, S}, dtype_, device_);
-  if (sv.had_c0) out.d_initial.c = Tensor::empty({L * D, B, H}, dtype_, device_);
+  if (sv.had_h0) out.d_initial.h = Tensor::empty({L * D, B, S}, dtype_, device());
+  if (sv.had_c0) out.d_initial.c = Tensor::empty({L * D, B, H}, dtype_, device());
   Tensor d_out = dy.defined() ? dy.contiguous() : Tensor();
   for (int64_t k = L - 1; k >= 0; --k) {
     const Tensor& x = sv.layer_inputs[k];
-    Tensor dx = Tensor::zeros(x.shape(), dtype_, device_);
+    Tensor dx = Tensor::zeros(x.shape(), dtype_, device());
     for (int64_t d = 0; d < D; ++d) {
       const int64_t idx = k * D + d;
       DirectionParams& p = dir(k, d);

@@ -91,8 +91,7 @@ class Recurrent : public Layer {
   // Moves every parameter (value and gradient) to `device`, in place: Parameter handles taken
   // from parameters() before the move still point at the old tensors, so move a model before
   // building its optimizer. Drops a kept forward.
-  void to(Device device);
-  Device device() const { return device_; }
+  void to(Device device) override;
   // Which engine runs the directions (kernels/recurrent_engine.h); auto_ by default.
   void set_engine(Engine engine) { engine_ = engine; }
   Engine engine() const { return engine_; }
@@ -112,7 +111,6 @@ class Recurrent : public Layer {
   RecurrentConfig config_;
   DType dtype_;
   uint64_t dropout_seed_;
-  Device device_ = Device::cpu();
   Engine engine_ = Engine::auto_;
   Engine last_engine_ = Engine::auto_;
   std::vector<DirectionParams> dirs_;  // [layer * D + direction]

@@ -66,6 +66,19 @@ void CharLM::backward(const Tensor& dlogits) {
   graph_.backward({dlogits, Tensor(), Tensor()});
 }
 
+std::string Placement::describe() const {
+  return device.name() + ", engine " + engine_name(engine);
+}
+
+void CharLM::set_engine(Engine engine) {
+  dynamic_cast<Recurrent&>(graph_.layer("rnn")).set_engine(engine);
+}
+
+void CharLM::place(const Placement& where) {
+  to(where.device);
+  set_engine(where.engine);
+}
+
 void reset_state_row(RecurrentState& state, int64_t b) {
   for (Tensor* t : {&state.h, &state.c}) {
     if (!t->defined()) continue;

@@ -23,6 +23,13 @@
 
 namespace recur {
 
+// Where a model runs: its device and the recurrent engine (kernels/recurrent_engine.h).
+struct Placement {
+  Device device = Device::cpu();
+  Engine engine = Engine::auto_;
+  std::string describe() const;  // "cuda:0, engine auto"
+};
+
 struct CharLMConfig {
   CellKind cell = CellKind::lstm;
   int64_t vocab = 256;
@@ -56,12 +63,23 @@ class CharLM {
   TensorMap state_dict() { return graph_.state_dict(); }
   void set_training(bool training) { graph_.set_training(training); }
   void zero_grad() { graph_.zero_grad(); }
+  // Moves the model to `device` (before building its optimizer); tokens, state and dlogits must
+  // then live there, lengths stay on the CPU.
+  void to(Device device) {
+    graph_.to(device);
+    device_ = device;
+  }
+  Device device() const { return device_; }
+  void set_engine(Engine engine);
+  // to(where.device) and set_engine(where.engine).
+  void place(const Placement& where);
   const CharLMConfig& config() const { return config_; }
   Graph& graph() { return graph_; }
 
  private:
   CharLMConfig config_;
   Graph graph_;
+  Device device_ = Device::cpu();
 };
 
 // Zeroes row b of every layer's state (h [L,B,S], c [L,B,H]): the row starts a new document.

@@ -9,6 +9,16 @@
 
 namespace recur {
 
+namespace {
+
+// ids as a [1, len] i64 tensor on the model's device.
+Tensor on_model_device(const CharLM& model, const std::vector<int64_t>& ids, int64_t len) {
+  Tensor t = Tensor::from_vector<int64_t>(ids, {1, len});
+  return model.device().is_cpu() ? t : t.to(model.device());
+}
+
+}  // namespace
+
 double bits_per_symbol(CharLM& model, const std::vector<int64_t>& ids, int64_t chunk) {
   const int64_t n = static_cast<int64_t>(ids.size());
   RECUR_CHECK(n >= 2, "scoring: expected at least two symbols, got {}", n);
@@ -20,9 +30,9 @@ double bits_per_symbol(CharLM& model, const std::vector<int64_t>& ids, int64_t c
     const int64_t len = std::min(chunk, n - 1 - begin);
     std::vector<int64_t> in(ids.begin() + begin, ids.begin() + begin + len);
     std::vector<int64_t> target(ids.begin() + begin + 1, ids.begin() + begin + len + 1);
-    CharLM::Output out = model.forward(Tensor::from_vector<int64_t>(in, {1, len}), state);
-    nats += xent.forward(out.logits, Tensor::from_vector<int64_t>(target, {1, len})) *
-            static_cast<double>(len);
+    CharLM::Output out = model.forward(on_model_device(model, in, len), state);
+    nats +=
+        xent.forward(out.logits, on_model_device(model, target, len)) * static_cast<double>(len);
     state = out.state;
   }
   return nats / static_cast<double>(n - 1) / std::log(2.0);
@@ -57,14 +67,18 @@ void generate(CharLM& model, const std::vector<int64_t>& prime, int64_t length,
   const int64_t V = model.config().vocab;
   model.set_training(false);
   CharLM::Output out =
-      model.forward(Tensor::from_vector<int64_t>(prime, {1, static_cast<int64_t>(prime.size())}));
+      model.forward(on_model_device(model, prime, static_cast<int64_t>(prime.size())));
   for (int64_t i = 0; i < length; ++i) {
-    const float* last = out.logits.data<float>() + (out.logits.size(1) - 1) * V;
+    // The last step's logits, on the host where the sampling runs (one V-float copy per symbol
+    // on a GPU).
+    Tensor last_row = out.logits.select(1, out.logits.size(1) - 1);
+    if (!last_row.device().is_cpu()) last_row = last_row.to(Device::cpu());
+    const float* last = last_row.data<float>();
     const double u = philox_uniform(options.seed, 0, 0, static_cast<uint64_t>(i));
     const int64_t next = sample_symbol(last, V, options, u);
     if (next == stop_id) return;
     on_symbol(next);
-    out = model.forward(Tensor::from_vector<int64_t>({next}, {1, 1}), out.state);
+    out = model.forward(on_model_device(model, {next}, 1), out.state);
   }
 }
 

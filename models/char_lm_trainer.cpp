@@ -121,7 +121,7 @@ CharLMTrainConfig CharLMTrainConfig::from_json(const nlohmann::json& j) {
 // ---------------------------------------------------------------- construction
 
 CharLMTrainer::CharLMTrainer(const CharLMConfig& model, const CharLMTrainConfig& train,
-                             const std::string& out_dir)
+                             const std::string& out_dir, const Placement& where)
     : train_(train), out_dir_(out_dir) {
   train_.validate();
   RECUR_CHECK(!fs::exists(last_path(out_dir_)),
@@ -148,6 +148,7 @@ CharLMTrainer::CharLMTrainer(const CharLMConfig& model, const CharLMTrainConfig&
       RECUR_FAIL("--init {}: {}", train_.init, e.what());
     }
   }
+  model_->place(where);
   build_optimizer();
   write_file_atomic(metrics_path(out_dir_), [](AtomicFileWriter&) {});
 }
@@ -186,7 +187,8 @@ nlohmann::json CharLMTrainer::checkpoint_config() const {
           {"corpus_bytes", corpus_->bytes()}};
 }
 
-std::unique_ptr<CharLMTrainer> CharLMTrainer::resume(const std::string& out_dir, int64_t steps) {
+std::unique_ptr<CharLMTrainer> CharLMTrainer::resume(const std::string& out_dir, int64_t steps,
+                                                     const Placement& where) {
   const std::string path = last_path(out_dir);
   RECUR_CHECK(fs::exists(path), "cannot resume: {} has no checkpoint (expected {})", out_dir, path);
   Checkpoint ck = load_checkpoint(path);
@@ -206,11 +208,12 @@ std::unique_ptr<CharLMTrainer> CharLMTrainer::resume(const std::string& out_dir,
   t->model_ =
       std::make_unique<CharLM>(CharLMConfig::from_json(ck.config.at("model")), t->train_.seed);
   load_state_dict(t->model_->parameters(), ck.model);
+  t->model_->place(where);
   t->build_optimizer();
   t->optimizer_->load_state(ck.optimizer, ck.optimizer_meta);
   for (auto [name, slot] : {std::pair{"carry.h", &t->carry_.h}, {"carry.c", &t->carry_.c}}) {
     auto it = ck.optimizer.find(name);
-    if (it != ck.optimizer.end()) *slot = it->second.clone();  // own memory, not the mapping
+    if (it != ck.optimizer.end()) *slot = it->second.to(where.device);  // own memory, not the map
   }
   t->batcher_->restore(ck.extra.at("batcher"));
   t->step_ = ck.extra.at("step").get<int64_t>();
@@ -220,6 +223,10 @@ std::unique_ptr<CharLMTrainer> CharLMTrainer::resume(const std::string& out_dir,
 }
 
 // ---------------------------------------------------------------- training
+
+Tensor CharLMTrainer::on_device(const Tensor& host) const {
+  return model_->device().is_cpu() ? host : host.to(model_->device());
+}
 
 TrainStepResult CharLMTrainer::step() {
   const auto start = std::chrono::steady_clock::now();
@@ -232,9 +239,9 @@ TrainStepResult CharLMTrainer::step() {
   ForwardOptions options;
   options.keep_for_backward = true;
   options.step = static_cast<uint64_t>(step_);
-  CharLM::Output out = model_->forward(batch.inputs, carry_, batch.lengths, options);
+  CharLM::Output out = model_->forward(on_device(batch.inputs), carry_, batch.lengths, options);
   SoftmaxCrossEntropy xent(kIgnore);
-  const double loss = xent.forward(out.logits, batch.targets);
+  const double loss = xent.forward(out.logits, on_device(batch.targets));
   model_->backward(xent.backward());
   try {
     clip_grad_norm(optimizer_->parameters(), train_.clip);
@@ -274,8 +281,8 @@ double CharLMTrainer::evaluate() {
         for (int64_t t = 0; t < train_.bptt; ++t) targets[b * train_.bptt + t] = kIgnore;
       if (batch.reset[b]) reset_state_row(state, b);
     }
-    CharLM::Output out = model_->forward(batch.inputs, state, batch.lengths);
-    const double mean = xent.forward(out.logits, batch.targets);
+    CharLM::Output out = model_->forward(on_device(batch.inputs), state, batch.lengths);
+    const double mean = xent.forward(out.logits, on_device(batch.targets));
     nats += mean * static_cast<double>(xent.counted());
     tokens += xent.counted();
     state = out.state;
@@ -310,7 +317,7 @@ void CharLMTrainer::log_metrics(const nlohmann::json& record) {
 
 // ---------------------------------------------------------------- loading
 
-LoadedCharLM load_char_lm(const std::string& checkpoint_path) {
+LoadedCharLM load_char_lm(const std::string& checkpoint_path, const Placement& where) {
   Checkpoint ck = load_checkpoint(checkpoint_path, /*with_optimizer=*/false);
   RECUR_CHECK(ck.config.is_object() && ck.config.value("kind", "") == "char_lm",
               "{} is not a char LM checkpoint (expected config kind 'char_lm')", checkpoint_path);
@@ -322,6 +329,7 @@ LoadedCharLM load_char_lm(const std::string& checkpoint_path) {
               checkpoint_path, config.vocab, out.vocab->size());
   out.model = std::make_unique<CharLM>(config);
   load_state_dict(out.model->parameters(), ck.model);
+  out.model->place(where);
   out.model->set_training(false);
   return out;
 }

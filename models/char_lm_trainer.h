@@ -59,10 +59,14 @@ struct TrainStepResult {
 class CharLMTrainer {
  public:
   // A fresh run writing into out_dir (created if missing).
+  // The model trains where `where` says (weights are initialised and loaded on the CPU, then
+  // moved).
   CharLMTrainer(const CharLMConfig& model, const CharLMTrainConfig& train,
-                const std::string& out_dir);
-  // Continues the run in out_dir from its last checkpoint; `steps` > 0 replaces the total.
-  static std::unique_ptr<CharLMTrainer> resume(const std::string& out_dir, int64_t steps = 0);
+                const std::string& out_dir, const Placement& where = {});
+  // Continues the run in out_dir from its last checkpoint; `steps` > 0 replaces the total. The
+  // trajectory is bit-identical to an uninterrupted run on the same device and engine.
+  static std::unique_ptr<CharLMTrainer> resume(const std::string& out_dir, int64_t steps = 0,
+                                               const Placement& where = {});
 
   TrainStepResult step();
   // Validation bits per character over (up to val_tokens of) the held-out split.
@@ -87,6 +91,8 @@ class CharLMTrainer {
   CharLMTrainer() = default;
   void open_data();
   void build_optimizer();
+  // A host batch tensor on the model's device (an explicit copy when that is a GPU).
+  Tensor on_device(const Tensor& host) const;
 
   CharLMTrainConfig train_;
   std::string out_dir_;
@@ -108,6 +114,6 @@ struct LoadedCharLM {
   std::unique_ptr<CharLM> model;
   std::unique_ptr<Vocabulary> vocab;
 };
-LoadedCharLM load_char_lm(const std::string& checkpoint_path);
+LoadedCharLM load_char_lm(const std::string& checkpoint_path, const Placement& where = {});
 
 }  // namespace recur

@@ -14,23 +14,33 @@ bench_peers.py's JSONs (per part and PyTorch thread configuration; rows of one c
 a label) and the CharLM training runs (metrics.jsonl of `recur train` and of
 python_tools/train_reference.py; tokens/s between the train records of step 10 and the last
 step, validation excluded since each step's train record is written before its validation), with
-the machine, CPU, cores, OS, compiler, OpenBLAS, PyTorch, commit and date. Every row gets a
-"label" (which engine or peer configuration), and, where it has GFLOP/s, "pct_peak": the percent
-of the machine's measured GEMM peak (the fastest of the GEMM ceiling rows).
+the machine, CPU, cores, OS, compiler, OpenBLAS, PyTorch, commit and date (and for a GPU run the
+GPU, PyTorch's CUDA and cuDNN versions and its TF32 settings). Every row gets a "label" (which
+recur engine, e.g. "recur fused", or which peer configuration), a "shape" (its name without the
+engine: on a GPU bench_suite writes one layer row per engine, ".../L1/D1/fused", ".../L1/D1/cudnn",
+and PyTorch one row per shape), and, where it has GFLOP/s, "pct_peak": the percent of the
+machine's measured GEMM peak for the row's dtype (the fastest GEMM ceiling row of that dtype; rows
+without a dtype are f32: on a GPU the f32 rows are measured against cuBLAS sgemm without TF32 or
+torch.matmul f32, whichever was faster, never against bf16).
 
-table / docs: every number in them is read from the record, nothing is typed by hand. The docs
-section lies between the markers <!-- bench:DEVICE-MODE begin --> and <!-- bench:DEVICE-MODE
-end -->; text outside them is left as it is.
+table / docs: every number in them is read from the record, nothing is typed by hand. Where a
+record has several recur engines (a GPU record has one column per engine even when it has one),
+the layer table gives each engine's time, each engine's speed over PyTorch's, and the best
+engine's over PyTorch's. The docs section lies between the markers <!-- bench:KEY begin --> and
+<!-- bench:KEY end -->, KEY = DEVICE-MODE for the CPU ("cpu-quick") and cuda-MODE-GPU for a GPU
+("cuda-quick-nvidia-h100-80gb-hbm3": one section per GPU model, with its own heading, added at the
+end of the doc the first time); text outside them is left as it is.
 
 plot (matplotlib, Agg): RECORD-time-MODE-T<T>.png, microseconds per time step against batch size,
 one panel per cell, one line per engine or peer and hidden size (1 layer, unidirectional);
-RECORD-peak.png, the same cases as percent of the measured GEMM peak.
+RECORD-peak.png, the same cases as percent of the measured GEMM peak (f32).
 """
 import argparse
 import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -80,10 +90,35 @@ def _loadavg():
         return None
 
 
+def shape_name(name):
+    """A layer row's name without the recur engine bench_suite appends on a GPU
+    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1");
+    other names as they are (benchmarks/bench_peers.py has the same function)."""
+    m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+)(/.*)?$", name)
+    return m.group(1) if m else name
+
+
 def peer_label(peer):
+    if peer.get("device") == "cuda":  # one configuration: no thread settings to tell apart
+        return "PyTorch"
     n = peer["threads"]
     s = f"PyTorch {n} thread{'s' if n != 1 else ''}"
     return s + " (default)" if peer.get("threads_requested", 0) == 0 else s
+
+
+def recur_label(row):
+    """"recur ENGINE" (with the cuDNN algorithm where the row names one)."""
+    label = RECUR_LABEL.format(engine=row.get("engine", "")).strip()
+    return f"{label} ({row['algo']})" if row.get("algo") else label
+
+
+def gpu_name(description):
+    """"NVIDIA H100 80GB HBM3" of bench_suite's "NVIDIA H100 80GB HBM3 (sm_90, ...), driver ..."."""
+    return (description or "").split(" (")[0].strip()
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def charlm_rate(path):
@@ -105,39 +140,51 @@ def merge(args):
     recur = dict(parts[0], results=[r for p in parts for r in p["results"]],
                  skipped=[s for p in parts for s in p.get("skipped", [])])
     peers = [json.load(open(p)) for p in args.peer]
+    device = recur.get("device", "cpu")
     rows = []
     for r in recur["results"]:
-        r = dict(r, side="recur")
-        r["label"] = RECUR_LABEL.format(engine=r.get("engine", "")).strip() \
-            if r["section"] != "gemm" else r["impl"]
+        r = dict(r, side="recur", shape=shape_name(r["name"]))
+        r["label"] = recur_label(r) if r["section"] != "gemm" else r["impl"]
         rows.append(r)
     for p in peers:
         for r in p["results"]:
-            r = dict(r, side="peer")
+            r = dict(r, side="peer", shape=shape_name(r["name"]))
             r["label"] = peer_label(p) if r["section"] != "gemm" else \
                 f"{r['impl'].replace('PyTorch ', '')}, {peer_label(p)}"
             rows.append(r)
     torch_default = peers[0]["threads_default"] if peers else None
+    # `recur train` chooses its engine itself: reference on the CPU, a GPU engine on a GPU.
+    charlm_engine = "auto" if device == "cuda" else "reference"
     for impl, threads, path in args.charlm or []:
         rate, steps = charlm_rate(path)
         threads = int(threads)
-        row = {"section": "charlm_train", "name": args.charlm_name, "tokens_per_s": rate,
-               "steps_measured": steps}
+        row = {"section": "charlm_train", "name": args.charlm_name, "shape": args.charlm_name,
+               "tokens_per_s": rate, "steps_measured": steps}
         if impl == "recur":
-            row.update(side="recur", impl="recur train", label=RECUR_LABEL.format(engine="reference"))
+            row.update(side="recur", impl="recur train",
+                       label=RECUR_LABEL.format(engine=charlm_engine))
         else:
             n = threads or torch_default
             row.update(side="peer", impl="python_tools/train_reference.py", threads=n,
-                       label=peer_label({"threads": n, "threads_requested": threads}))
+                       label=peer_label({"threads": n, "threads_requested": threads,
+                                         "device": device}))
         rows.append(row)
-    skipped = [dict(s, label=RECUR_LABEL.format(engine="reference"))
+    skipped = [dict(s, label=RECUR_LABEL.format(engine=charlm_engine))
                for s in recur.get("skipped", [])]
     skipped += [dict(s, label=peer_label(p)) for p in peers for s in p.get("skipped", [])]
-    gemm = [r for r in rows if r["section"] == "gemm"]
-    peak = max(gemm, key=lambda r: r["gflops"]) if gemm else None
+    # The GEMM ceiling per dtype (rows without one are f32): the fastest row of that dtype.
+    peaks = {}
     for r in rows:
-        if peak and "gflops" in r:
-            r["pct_peak"] = 100.0 * r["gflops"] / peak["gflops"]
+        if r["section"] == "gemm" and "gflops" in r:
+            dt = r.get("dtype", "f32")
+            if dt not in peaks or r["gflops"] > peaks[dt]["gflops"]:
+                peaks[dt] = r
+    for r in rows:
+        peak_row = peaks.get(r.get("dtype", "f32"))
+        if peak_row and "gflops" in r:
+            r["pct_peak"] = 100.0 * r["gflops"] / peak_row["gflops"]
+    # The headline peak (the one layer rows, all f32, are measured against).
+    peak = peaks.get("f32") or (max(peaks.values(), key=lambda r: r["gflops"]) if peaks else None)
     env = recur.get("env", {})
     commit = _git("rev-parse", "--short", "HEAD")
     # Files that differ from the commit, new ones included (what the measured build had on top of
@@ -179,6 +226,19 @@ def merge(args):
         "results": rows,
         "skipped": skipped,
     }
+    if device == "cuda":
+        peer = peers[0] if peers else {}
+        record.update({
+            "gpu": env.get("gpu") or peer.get("gpu"),
+            "gpu_name": peer.get("gpu") or gpu_name(env.get("gpu")),
+            "gpu_properties": peer.get("gpu_properties"),
+            "torch_cuda": peer.get("torch_cuda"),
+            "cudnn": peer.get("cudnn"),
+            "torch_tf32": peer.get("tf32"),
+            "l2_flush_bytes": peer.get("l2_flush_bytes"),
+            "gemm_peaks": {dt: {"gflops": r["gflops"], "source": r["label"]}
+                           for dt, r in peaks.items()},
+        })
     with open(args.out, "w") as f:
         json.dump(record, f, indent=1)
         f.write("\n")
@@ -199,82 +259,156 @@ def _fmt(x, digits=3):
 
 
 def _by_name(rows):
-    """name -> {label: row}, and the labels in order (recur first)."""
+    """shape -> {label: row}, and the labels in order (recur first). Rows pair by their shape (the
+    name without a GPU engine); records written before there was one pair by name."""
     table, labels = {}, []
     for r in rows:
-        table.setdefault(r["name"], {})[r["label"]] = r
+        table.setdefault(r.get("shape") or shape_name(r["name"]), {})[r["label"]] = r
         if r["label"] not in labels:
             labels.append(r["label"])
     labels.sort(key=lambda label: 0 if label.startswith("recur") else 1)
     return table, labels
 
 
+def _best(section, rows):
+    """The fastest of rows by the section's metric; None for none."""
+    key, higher = METRIC[section]
+    rows = [r for r in rows if r is not None and r.get(key) is not None]
+    if not rows:
+        return None
+    return (max if higher else min)(rows, key=lambda r: r[key])
+
+
 def _ratio(section, recur_row, peer_rows):
     """recur's speed over the faster peer's (>1: recur is faster), and that peer's label."""
     key, higher = METRIC[section]
-    if recur_row is None or not peer_rows:
+    best = _best(section, peer_rows)
+    if recur_row is None or best is None:
         return None, None
-    best = (max if higher else min)(peer_rows, key=lambda r: r[key])
     ratio = recur_row[key] / best[key] if higher else best[key] / recur_row[key]
     return ratio, best["label"]
 
 
-def _recur_label(labels):
-    return next((label for label in labels if label.startswith("recur")), None)
+def _recur_labels(labels):
+    return [label for label in labels if label.startswith("recur")]
 
 
-def markdown(rec, image_dir=None):
+def _engine(label):
+    return label[len("recur "):] if label.startswith("recur ") else label
+
+
+def _ratio_cell(ratio):
+    return _fmt(ratio) + "x" if ratio else "-"
+
+
+def _on_gpu(rec):
+    return rec.get("device") == "cuda"
+
+
+def markdown(rec, image_dir=None, image_exists=None):
     out = []
     w = out.append
     rows = rec["results"]
+    gpu = _on_gpu(rec)
     dirty = ""
     if rec.get("dirty"):
         tops = sorted({f.split("/")[0] + ("/" if "/" in f else "")
                        for f in rec.get("dirty_files", [])})
         dirty = f" (with uncommitted changes in {', '.join(tops)})" if tops else \
             " (with uncommitted changes)"
-    w(f"recur `{rec['commit']}`{dirty} beside "
-      f"PyTorch {rec['torch']} on `{rec['machine']}`: {rec['cpu']}, {rec['cores']} cores, "
-      f"{rec['os']}; {rec['compiler']}; {rec['openblas']}. {rec['date']}, "
-      f"`--{rec['mode']}`{', filter ' + repr(rec['filter']) if rec.get('filter') else ''}.")
+    if gpu:
+        w(f"recur `{rec['commit']}`{dirty} beside PyTorch {rec['torch']} (CUDA "
+          f"{rec.get('torch_cuda')}, cuDNN {rec.get('cudnn')}) on **{rec.get('gpu') or '?'}**; "
+          f"host `{rec['machine']}`: {rec['cpu']}, {rec['cores']} cores, {rec['os']}; "
+          f"{rec['compiler']}. {rec['date']}, "
+          f"`--{rec['mode']}`{', filter ' + repr(rec['filter']) if rec.get('filter') else ''}.")
+    else:
+        w(f"recur `{rec['commit']}`{dirty} beside "
+          f"PyTorch {rec['torch']} on `{rec['machine']}`: {rec['cpu']}, {rec['cores']} cores, "
+          f"{rec['os']}; {rec['compiler']}; {rec['openblas']}. {rec['date']}, "
+          f"`--{rec['mode']}`{', filter ' + repr(rec['filter']) if rec.get('filter') else ''}.")
     w("")
     la = rec.get("load_average") or {}
     budget = rec.get("budget") or {}
-    w(f"Median of at least {budget.get('min_reps')} timed runs and {budget.get('min_time_s')} s "
-      f"per case after a warm-up. Load average (1/5/15 min) at the start "
-      f"{la.get('start')}, at the end {la.get('end')}: this machine is shared and noisy. "
-      f"GFLOP/s counts {rec['flops_formula']}. "
-      + (f"% peak: of the fastest measured GEMM ({_fmt(rec['gemm_peak_gflops'])} GFLOP/s, "
-         f"{rec['gemm_peak_source']}). " if rec.get("gemm_peak_gflops") else
-         "% peak: no GEMM ceiling in this run. ")
-      + f"recur/PyTorch: recur's speed over the faster PyTorch configuration (> 1: recur faster).")
+    if gpu:
+        flush = rec.get("l2_flush_bytes")
+        peaks = rec.get("gemm_peaks") or {}
+        peak_text = "; ".join(f"{dt}: {_fmt(p['gflops'])} GFLOP/s, {p['source']}"
+                              for dt, p in peaks.items())
+        w(f"GPU 0. Median of at least {budget.get('min_reps')} timed runs and "
+          f"{budget.get('min_time_s')} s (at most {budget.get('max_reps')} runs) per case after a "
+          f"warm-up; every run timed with CUDA events after an L2 flush (a write of "
+          f"{_fmt(flush / 2 ** 20 if flush else None)} MiB, twice the L2 size). float32 with TF32 "
+          f"off on both sides (recur's cuBLAS calls; PyTorch's cuBLAS and cuDNN). PyTorch's "
+          f"nn.RNN/GRU/LSTM run cuDNN. Load average (1/5/15 min) at the start {la.get('start')}, "
+          f"at the end {la.get('end')}. GFLOP/s counts {rec['flops_formula']}. "
+          + (f"% peak: of the fastest measured GEMM of the row's dtype ({peak_text}); the layers "
+             f"are f32. " if peaks else "% peak: no GEMM ceiling in this run. ")
+          + "engine/PyTorch: that recur engine's speed over PyTorch's (> 1: recur faster); "
+          "best/PyTorch: the fastest recur engine's.")
+    else:
+        w(f"Median of at least {budget.get('min_reps')} timed runs and {budget.get('min_time_s')}"
+          f" s per case after a warm-up. Load average (1/5/15 min) at the start "
+          f"{la.get('start')}, at the end {la.get('end')}: this machine is shared and noisy. "
+          f"GFLOP/s counts {rec['flops_formula']}. "
+          + (f"% peak: of the fastest measured GEMM ({_fmt(rec['gemm_peak_gflops'])} GFLOP/s, "
+             f"{rec['gemm_peak_source']}). " if rec.get("gemm_peak_gflops") else
+             "% peak: no GEMM ceiling in this run. ")
+          + f"recur/PyTorch: recur's speed over the faster PyTorch configuration (> 1: recur "
+          f"faster).")
     w("")
 
     gemm = [r for r in rows if r["section"] == "gemm"]
     if gemm:
-        w("**GEMM ceiling** (float32, square)")
-        w("")
-        w("| implementation | N | ms | GFLOP/s |")
-        w("|---|---:|---:|---:|")
-        for r in gemm:
-            w(f"| {r['label']} | {r['N']} | {_fmt(r['ms'])} | {_fmt(r['gflops'])} |")
+        if any("dtype" in r for r in gemm):
+            w("**GEMM ceiling** (square; % of the fastest of the same dtype)")
+            w("")
+            w("| implementation | dtype | N | ms | GFLOP/s | % of dtype's fastest |")
+            w("|---|---|---:|---:|---:|---:|")
+            for r in gemm:
+                w(f"| {r['label']} | {r.get('dtype', 'f32')} | {r['N']} | {_fmt(r['ms'])} | "
+                  f"{_fmt(r['gflops'])} | {_fmt(r.get('pct_peak'), 2)} |")
+        else:
+            w("**GEMM ceiling** (float32, square)")
+            w("")
+            w("| implementation | N | ms | GFLOP/s |")
+            w("|---|---:|---:|---:|")
+            for r in gemm:
+                w(f"| {r['label']} | {r['N']} | {_fmt(r['ms'])} | {_fmt(r['gflops'])} |")
         w("")
 
     layer = [r for r in rows if r["section"] == "layer"]
     if layer:
         table, labels = _by_name(layer)
-        rl = _recur_label(labels)
-        peers = [label for label in labels if label != rl]
+        engines = _recur_labels(labels)
+        peers = [label for label in labels if label not in engines]
+        # The CPU records' layout (one recur engine, "recur ms") unless the record is a GPU
+        # record or has several engines: then one column per engine, each engine's ratio, and
+        # the best engine's numbers.
+        several = gpu or len(engines) > 1
         w("**Recurrent layer** (I = H; inference: forward; training: forward + backward; "
           "ms per call)")
         w("")
-        w("| cell | mode | B | H | T | L×D | recur ms | µs/step | GFLOP/s | % peak | "
-          + " | ".join(f"{p} ms" for p in peers) + " | recur/PyTorch |")
-        w("|---|---|---:|---:|---:|---|---:|---:|---:|---:|" + "---:|" * len(peers) + "---:|")
+        if not several:
+            w("| cell | mode | B | H | T | L×D | recur ms | µs/step | GFLOP/s | % peak | "
+              + " | ".join(f"{p} ms" for p in peers) + " | recur/PyTorch |")
+            w("|---|---|---:|---:|---:|---|---:|---:|---:|---:|" + "---:|" * len(peers) + "---:|")
+        else:
+            per_engine_ratio = len(engines) > 1
+            head = ["cell", "mode", "B", "H", "T", "L×D"] + [f"{e} ms" for e in engines]
+            head += [f"{p} ms" for p in peers]
+            if per_engine_ratio:
+                head += [f"{_engine(e)}/PyTorch" for e in engines] + ["best"]
+            head += ["µs/step", "GFLOP/s", "% peak",
+                     "best/PyTorch" if per_engine_ratio else f"{_engine(engines[0])}/PyTorch"
+                     if engines else "recur/PyTorch"]
+            w("| " + " | ".join(head) + " |")
+            w("|---|---|---:|---:|---:|---|" + "---:|" * (len(engines) + len(peers))
+              + ("---:|" * len(engines) + "---|" if per_engine_ratio else "") + "---:|" * 4)
         loop_note = False
         for name, by in table.items():
-            r = by.get(rl) or next(iter(by.values()))
-            ratio, _ = _ratio("layer", by.get(rl), [by[p] for p in peers if p in by])
+            r = next((by[e] for e in engines if e in by), None) or next(iter(by.values()))
+            peer_rows = [by[p] for p in peers if p in by]
             cells = []
             for p in peers:
                 pr = by.get(p)
@@ -282,11 +416,28 @@ def markdown(rec, image_dir=None):
                 if pr and "loop" in pr.get("impl", ""):
                     mark, loop_note = "†", True
                 cells.append(_fmt(pr["ms"]) + mark if pr else "-")
-            rr = by.get(rl)
-            w(f"| {r['cell']} | {r['mode']} | {r['B']} | {r['H']} | {r['T']} | {r['L']}×{r['D']} | "
-              f"{_fmt(rr['ms']) if rr else '-'} | {_fmt(rr['us_per_step']) if rr else '-'} | "
-              f"{_fmt(rr['gflops']) if rr else '-'} | {_fmt(rr.get('pct_peak'), 2) if rr else '-'} | "
-              + " | ".join(cells) + f" | {_fmt(ratio) + 'x' if ratio else '-'} |")
+            shape = (f"| {r['cell']} | {r['mode']} | {r['B']} | {r['H']} | {r['T']} | "
+                     f"{r['L']}×{r['D']} | ")
+            if not several:
+                rl = engines[0] if engines else None
+                rr = by.get(rl)
+                ratio, _ = _ratio("layer", rr, peer_rows)
+                w(shape + f"{_fmt(rr['ms']) if rr else '-'} | "
+                  f"{_fmt(rr['us_per_step']) if rr else '-'} | "
+                  f"{_fmt(rr['gflops']) if rr else '-'} | "
+                  f"{_fmt(rr.get('pct_peak'), 2) if rr else '-'} | "
+                  + " | ".join(cells) + f" | {_ratio_cell(ratio)} |")
+                continue
+            best = _best("layer", [by.get(e) for e in engines])
+            line = [_fmt(by[e]["ms"]) if e in by else "-" for e in engines] + cells
+            if len(engines) > 1:
+                line += [_ratio_cell(_ratio("layer", by.get(e), peer_rows)[0]) for e in engines]
+                line.append(_engine(best["label"]) if best else "-")
+            line += [_fmt(best.get("us_per_step")) if best else "-",
+                     _fmt(best.get("gflops")) if best else "-",
+                     _fmt(best.get("pct_peak"), 2) if best else "-",
+                     _ratio_cell(_ratio("layer", best, peer_rows)[0])]
+            w(shape + " | ".join(line) + " |")
         w("")
         if loop_note:
             w("† leaky has no PyTorch module: a straightforward PyTorch implementation (the input "
@@ -298,19 +449,21 @@ def markdown(rec, image_dir=None):
         if not sel:
             return
         table, labels = _by_name(sel)
-        rl = _recur_label(labels)
-        peers = [label for label in labels if label != rl]
+        engines = _recur_labels(labels)
+        peers = [label for label in labels if label not in engines]
         w(title)
         w("")
-        w(f"| case | {rl} {unit} | " + " | ".join(f"{p} {unit}" for p in peers)
+        w("| case | " + " | ".join(f"{label} {unit}" for label in engines + peers)
           + " | recur/PyTorch |")
-        w("|---|---:|" + "---:|" * len(peers) + "---:|")
+        w("|---|" + "---:|" * (len(engines) + len(peers)) + "---:|")
         for name, by in table.items():
-            ratio, _ = _ratio(section, by.get(rl), [by[p] for p in peers if p in by])
-            r = by.get(rl) or next(iter(by.values()))
-            w(f"| {shape(r)} | {_fmt(by[rl][metric]) if rl in by else '-'} | "
-              + " | ".join(_fmt(by[p][metric]) if p in by else "-" for p in peers)
-              + f" | {_fmt(ratio) + 'x' if ratio else '-'} |")
+            best = _best(section, [by.get(e) for e in engines])
+            ratio, _ = _ratio(section, best, [by[p] for p in peers if p in by])
+            r = next((by[e] for e in engines if e in by), None) or next(iter(by.values()))
+            w(f"| {shape(r)} | "
+              + " | ".join(_fmt(by[label][metric]) if label in by else "-"
+                           for label in engines + peers)
+              + f" | {_ratio_cell(ratio)} |")
         w("")
 
     simple("stream", "**Streaming latency** (B = 1, one step per call, state carried, "
@@ -334,8 +487,9 @@ def markdown(rec, image_dir=None):
 
     if image_dir is not None:
         for png in pictures(rec, image_dir, draw=False):
-            w(f"![{os.path.basename(png)}]({png})")
-            w("")
+            if image_exists is None or image_exists(png):
+                w(f"![{os.path.basename(png)}]({png})")
+                w("")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -367,8 +521,13 @@ def pictures(rec, prefix, draw=True):
     styles = ["-", "--", ":", "-."]
     markers = ["o", "s", "^", "D"]
     cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
-    title = (f"{rec['machine']} ({rec['cpu']}, {rec['cores']} cores), recur {rec['commit']}, "
-             f"PyTorch {rec['torch']}, {rec['date'][:10]}")
+    if _on_gpu(rec):
+        title = (f"{rec.get('gpu_name') or gpu_name(rec.get('gpu'))} ({rec['machine']}), recur "
+                 f"{rec['commit']}, PyTorch {rec['torch']} (cuDNN {rec.get('cudnn')}), f32 without "
+                 f"TF32, {rec['date'][:10]}")
+    else:
+        title = (f"{rec['machine']} ({rec['cpu']}, {rec['cores']} cores), recur {rec['commit']}, "
+                 f"PyTorch {rec['torch']}, {rec['date'][:10]}")
 
     def lines(ax, sel, y):
         for label in labels:
@@ -433,9 +592,14 @@ def pictures(rec, prefix, draw=True):
             ax.set_xlabel("batch size B")
             ax.set_ylabel("% of measured GEMM peak")
             ax.grid(True, alpha=0.3)
-    finish(fig, axes, f"{prefix}-peak.png",
-           f"GEMM GFLOP/s as % of the measured peak ({_fmt(rec['gemm_peak_gflops'])} GFLOP/s, "
-           f"{rec['gemm_peak_source']}), T={T0}, 1 layer, unidirectional")
+    if _on_gpu(rec):
+        what = (f"GEMM GFLOP/s as % of the measured f32 GEMM peak, T={T0}, 1 layer, "
+                f"unidirectional\n(peak {_fmt(rec['gemm_peak_gflops'])} GFLOP/s: "
+                f"{rec['gemm_peak_source']})")
+    else:
+        what = (f"GEMM GFLOP/s as % of the measured peak ({_fmt(rec['gemm_peak_gflops'])} "
+                f"GFLOP/s, {rec['gemm_peak_source']}), T={T0}, 1 layer, unidirectional")
+    finish(fig, axes, f"{prefix}-peak.png", what)
     return paths
 
 
@@ -448,21 +612,44 @@ def plot(args):
 
 # ---------------------------------------------------------------------------- docs
 
+def doc_key(rec):
+    """The docs section's marker key: DEVICE-MODE on the CPU, cuda-MODE-GPU on a GPU."""
+    key = f"{rec['device']}-{rec['mode']}"
+    if _on_gpu(rec):
+        key += "-" + (slug(rec.get("gpu_name") or gpu_name(rec.get("gpu"))) or "gpu")
+    return key
+
+
+# Removed from the doc once a GPU record writes its section: the text that stands in for them.
+GPU_PLACEHOLDER = "cuda-none"
+
+
 def docs(args):
     rec = json.load(open(args.record))
-    key = f"{rec['device']}-{rec['mode']}"
+    key = doc_key(rec)
     begin, end = f"<!-- bench:{key} begin -->", f"<!-- bench:{key} end -->"
     doc_dir = os.path.dirname(os.path.abspath(args.doc))
     prefix = os.path.relpath(os.path.abspath(args.record[:-5]), doc_dir)
-    body = (f"{begin}\n<!-- generated by python_tools/plot_bench.py docs "
+    heading = ""
+    if _on_gpu(rec):  # one section per GPU model, added at the end: it carries its heading
+        heading = (f"### GPU: {rec.get('gpu_name') or gpu_name(rec.get('gpu'))}, "
+                   f"`--{rec['mode']}`\n\n")
+    body = (f"{begin}\n{heading}<!-- generated by python_tools/plot_bench.py docs "
             f"{os.path.relpath(os.path.abspath(args.record), os.getcwd())}; do not edit -->\n\n"
             f"Record: [`{os.path.basename(args.record)}`]({prefix}.json)\n\n"
-            + markdown(rec, image_dir=prefix) + end)
+            + markdown(rec, image_dir=prefix,
+                       image_exists=lambda p: os.path.exists(os.path.join(doc_dir, p)))
+            + end)
     text = open(args.doc).read() if os.path.exists(args.doc) else ""
     if begin in text and end in text:
         text = text[:text.index(begin)] + body + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + body + "\n"
+    if _on_gpu(rec):
+        b, e = f"<!-- bench:{GPU_PLACEHOLDER} begin -->", f"<!-- bench:{GPU_PLACEHOLDER} end -->"
+        if b in text and e in text:
+            text = (text[:text.index(b)].rstrip("\n") + "\n\n"
+                    + text[text.index(e) + len(e):].lstrip("\n"))
     with open(args.doc, "w") as f:
         f.write(text)
     print(f"updated: {args.doc} ({key})", file=sys.stderr)

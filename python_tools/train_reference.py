@@ -29,7 +29,11 @@ What is the same as recur (apps/recur/train_command.cpp, models/char_lm_trainer.
     time included) as recur counts them.
 What differs: the initial weights (PyTorch's default init from torch.manual_seed(seed), not
 recur's Philox draws) and the dropout masks. recur's --time, --checkpoint-every, --resume and
-the --device/--engine/--precision options have no counterpart; no checkpoint is written.
+the --engine/--precision options have no counterpart; no checkpoint is written.
+
+--device cuda runs the model, the batches and the state on GPU 0 in float32 with TF32 off for
+cuBLAS and cuDNN (as recur computes f32); nn.LSTM/GRU/RNN run cuDNN there. --device cpu (the
+default) is the CPU run as before.
 
 The final line on stderr gives the steady-state training throughput (tokens of steps 4..N over
 their step time, validation excluded) and the final validation bpc; --json prints the same as a
@@ -105,6 +109,8 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1, help="torch.manual_seed (weights, dropout)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch.set_num_threads (0: PyTorch's default)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="cpu, or cuda: GPU 0, float32 with TF32 off")
     p.add_argument("--out", help="run folder for metrics.jsonl (default runs/<corpus>-torch)")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.add_argument("--packed", action="store_true",
@@ -261,9 +267,11 @@ class Trainer:
         self.train_range, self.val_range = self.corpus.split(args.val_fraction)
         self.batcher = tbptt.TbpttBatcher(self.corpus, self.train_range, args.batch, args.bptt)
         self.vocab = self.corpus.vocabulary.size
+        self.device = torch.device("cuda", 0) if getattr(args, "device", "cpu") == "cuda" \
+            else torch.device("cpu")
         torch.manual_seed(args.seed)
         self.model = build_model(torch, args.cell, self.vocab, args.embed, args.hidden,
-                                 args.layers, args.dropout)
+                                 args.layers, args.dropout).to(self.device)
         params = list(self.model.parameters())
         if args.weight_decay > 0:
             self.opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8,
@@ -278,8 +286,8 @@ class Trainer:
 
     def zero_state(self, rows):
         shape = (self.args.layers, rows, self.args.hidden)
-        h = self.torch.zeros(shape)
-        return (h, self.torch.zeros(shape)) if self.args.cell == "lstm" else h
+        h = self.torch.zeros(shape, device=self.device)
+        return (h, self.torch.zeros(shape, device=self.device)) if self.args.cell == "lstm" else h
 
     def reset_rows(self, state, reset, short):
         """reset_state_row for every row whose flag is 1 (in place: state is detached). `short`:
@@ -289,7 +297,7 @@ class Trainer:
                                "the unpacked run would carry its state past the padding (use "
                                "--packed)")
         if reset.any():
-            mask = self.torch.from_numpy(reset.astype(bool))
+            mask = self.torch.from_numpy(reset.astype(bool)).to(self.device)
             for t in (state if isinstance(state, tuple) else (state,)):
                 t[:, mask] = 0
         return state
@@ -297,7 +305,8 @@ class Trainer:
     def forward(self, inputs, lengths, targets, state):
         """(logits, targets) in matching order, and the state to carry."""
         torch = self.torch
-        inputs, targets = torch.from_numpy(inputs), torch.from_numpy(targets)
+        inputs = torch.from_numpy(inputs).to(self.device)
+        targets = torch.from_numpy(targets).to(self.device)
         if self.packed:
             packing = Packing(torch, torch.from_numpy(lengths))
             logits, state = self.model(inputs, state, packing)
@@ -325,6 +334,8 @@ class Trainer:
                                f"gradient norm is nan/inf (got {float(norm)})")
         self.opt.step()
         self.carry = tuple(t.detach() for t in state) if isinstance(state, tuple) else state.detach()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()  # the step's time includes its GPU work
         self.step_count += 1
         value = float(loss)
         return {"step": self.step_count, "loss": value, "bpc": value / LN2, "lr": lr,
@@ -385,14 +396,15 @@ def train(torch, args):
             strict=True)
     if args.save_init:
         st.write(args.save_init,
-                 {k: v.detach().numpy() for k, v in trainer.model.state_dict().items()})
+                 {k: v.detach().cpu().numpy() for k, v in trainer.model.state_dict().items()})
     a = args
     config = dict(vars(a), corpus=corpus_path, vocab=trainer.vocab, torch=torch.__version__,
                   threads=torch.get_num_threads())
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=1, sort_keys=True)
     print(f"train_reference: {a.tokens}, {a.cell} {a.layers} x {a.hidden} (embed {a.embed}, vocab "
-          f"{trainer.vocab}), batch {a.batch} x bptt {a.bptt}, torch {torch.__version__} cpu, "
+          f"{trainer.vocab}), batch {a.batch} x bptt {a.bptt}, torch {torch.__version__} "
+          f"{gpu_name(torch) if a.device == 'cuda' else 'cpu'}, "
           f"{torch.get_num_threads()} threads\n  corpus {corpus_path}, train bytes "
           f"{list(trainer.train_range)}, val bytes {list(trainer.val_range)}, run folder {out}",
           file=sys.stderr, flush=True)
@@ -438,7 +450,7 @@ def train(torch, args):
                "time_s": total, "eval_time_s": eval_seconds, "first_loss": first_loss,
                "final_train_loss": r["loss"], "final_val_bpc": last_val, "best_val_bpc": best_val,
                "threads": torch.get_num_threads(), "torch": torch.__version__, "packed": a.packed,
-               "metrics": metrics}
+               "device": a.device, "metrics": metrics}
     print(f"done: {trainer.step_count} steps, {steady:.0f} tokens/s (steady: steps 4..{a.steps}, "
           f"training only), final validation bpc {last_val:.4f}, first-step loss "
           f"{first_loss:.4f}", file=sys.stderr, flush=True)
@@ -478,6 +490,28 @@ def eval_checkpoint(torch, args):
     return 0
 
 
+def gpu_name(torch):
+    return f"on {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+
+
+def use_gpu(torch):
+    """GPU 0 in float32 with TF32 off for cuBLAS and cuDNN (benchmarks/bench_peers.py tf32_off:
+    PyTorch >= 2.9's fp32_precision settings where they exist, else the allow_tf32 flags)."""
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device cuda: PyTorch {torch.__version__} (CUDA {torch.version.cuda}) "
+                         "sees no GPU; use --device cpu")
+    torch.cuda.set_device(0)
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision") and hasattr(cudnn, "rnn"):
+        matmul.fp32_precision = "ieee"
+        cudnn.fp32_precision = "ieee"
+        cudnn.conv.fp32_precision = "ieee"
+        cudnn.rnn.fp32_precision = "ieee"
+    else:
+        matmul.allow_tf32 = False
+        cudnn.allow_tf32 = False
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -485,6 +519,8 @@ def main(argv=None):
         import torch
         if args.threads > 0:
             torch.set_num_threads(args.threads)
+        if args.device == "cuda":
+            use_gpu(torch)
         if args.eval_checkpoint:
             return eval_checkpoint(torch, args)
         return train(torch, args)

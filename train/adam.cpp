@@ -1,21 +1,22 @@
-// Adam and AdamW: options, the per-parameter update (float and double), state save/restore.
+// Adam and AdamW: options, the per-parameter update (float and double, CPU or GPU), state
+// save/restore.
 #include "train/adam.h"
 
 #include <cmath>
+
+#include "core/cuda_runtime.h"
+#include "kernels/optim_math.h"
+#if RECUR_WITH_CUDA
+#include "kernels/cuda/optim_cuda.h"
+#endif
 
 namespace recur {
 
 namespace {
 
-// The scalars of one Adam step, computed in double as PyTorch computes them in Python.
-struct AdamStep {
-  double beta1, beta2, eps, weight_decay;
-  bool decoupled_weight_decay;
-  double decay_factor;  // AdamW: 1 - lr * weight_decay
-  double step_size;     // lr / bias_correction1
-  double bias_correction2_sqrt;
-};
+using optim_math::AdamStep;
 
+// The scalars of one Adam step, computed in double as PyTorch computes them in Python.
 AdamStep adam_step_scalars(const AdamOptions& o, double lr, bool decoupled, int64_t step) {
   const double t = static_cast<double>(step);
   const double bias_correction1 = 1 - std::pow(o.beta1, t);
@@ -30,36 +31,25 @@ AdamStep adam_step_scalars(const AdamOptions& o, double lr, bool decoupled, int6
           std::sqrt(bias_correction2)};
 }
 
-// p [n], m [n], v [n] updated in place; g [n]. The expressions follow torch.optim.Adam/AdamW's
-// tensor ops term by term, with the scalars cast to T as PyTorch casts them.
-template <class T>
-void adam_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamStep& s) {
-  const T beta1 = static_cast<T>(s.beta1);
-  const T one_minus_beta1 = static_cast<T>(1 - s.beta1);
-  const T beta2 = static_cast<T>(s.beta2);
-  const T one_minus_beta2 = static_cast<T>(1 - s.beta2);
-  const T eps = static_cast<T>(s.eps);
-  const T weight_decay = static_cast<T>(s.weight_decay);
-  const T decay_factor = static_cast<T>(s.decay_factor);
-  const T minus_step_size = static_cast<T>(-s.step_size);
-  const T bias_correction2_sqrt = static_cast<T>(s.bias_correction2_sqrt);
-  const bool l2 = !s.decoupled_weight_decay && s.weight_decay != 0;
-  const bool decoupled = s.decoupled_weight_decay && s.weight_decay != 0;
-  for (int64_t i = 0; i < n; ++i) {
-    T grad = g[i];
-    if (l2) grad = grad + weight_decay * p[i];
-    if (decoupled) p[i] = p[i] * decay_factor;
-    m[i] = m[i] * beta1 + one_minus_beta1 * grad;
-    v[i] = v[i] * beta2 + one_minus_beta2 * grad * grad;
-    const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
-    p[i] = p[i] + minus_step_size * m[i] / denom;
-  }
-}
-
+// One parameter's update, with m and v in place: the CPU loop, or one fused kernel on the
+// parameter's GPU. Both run optim_math::adam_element.
 template <class T>
 void adam_update(const Parameter& param, const Tensor& m, const Tensor& v, const AdamStep& s) {
-  adam_update<T>(param.value.data<T>(), param.grad.data<T>(), m.data<T>(), v.data<T>(),
-                 param.value.numel(), s);
+  T* p = param.value.data<T>();
+  const T* g = param.grad.data<T>();
+  T* ms = m.data<T>();
+  T* vs = v.data<T>();
+  const int64_t n = param.value.numel();
+  if (param.value.device().is_cuda()) {
+#if RECUR_WITH_CUDA
+    launch_adam_step<T>(s, p, g, ms, vs, n, cuda_stream(param.value.device().index));
+#else
+    cuda_stream(param.value.device().index);  // throws: this build has no CUDA
+#endif
+    return;
+  }
+  const optim_math::AdamCoeffs<T> c = optim_math::adam_coeffs<T>(s);
+  for (int64_t i = 0; i < n; ++i) optim_math::adam_element(c, p[i], g[i], ms[i], vs[i]);
 }
 
 }  // namespace
@@ -109,8 +99,8 @@ Adam::Adam(const ParameterList& params, const AdamOptions& options, bool decoupl
       decoupled_weight_decay_(decoupled_weight_decay) {
   options_.validate();
   for (const Parameter& p : parameters()) {
-    exp_avg_.push_back(Tensor::zeros(p.value.shape(), p.value.dtype()));
-    exp_avg_sq_.push_back(Tensor::zeros(p.value.shape(), p.value.dtype()));
+    exp_avg_.push_back(Tensor::zeros(p.value.shape(), p.value.dtype(), p.value.device()));
+    exp_avg_sq_.push_back(Tensor::zeros(p.value.shape(), p.value.dtype(), p.value.device()));
   }
 }
 

@@ -82,15 +82,16 @@ std::string dump_json(const nlohmann::json& value, const std::string& path, cons
 }
 
 // Throws unless every tensor can be written (write_safetensors checks again, but only once the
-// optimizer file is already replaced).
-void check_writable(const TensorMap& tensors, const std::string& path, const char* what) {
+// optimizer file is already replaced). Returns the tensors with those on a GPU copied to the host
+// (a model or an optimizer state trained on a GPU; each copy waits for the device's stream).
+TensorMap on_host_for_writing(const TensorMap& tensors, const std::string& path, const char* what) {
+  TensorMap host;
   for (const auto& [name, t] : tensors) {
     RECUR_CHECK(t.defined(), "cannot save checkpoint '{}': {} tensor '{}' is undefined", path, what,
                 name);
-    RECUR_CHECK(t.device().is_cpu(),
-                "cannot save checkpoint '{}': {} tensor '{}': expected a CPU tensor, got one on {}",
-                path, what, name, t.device().name());
+    host.emplace(name, t.device().is_cpu() ? t : t.to(Device::cpu()));
   }
+  return host;
 }
 
 // metadata[key]; throws naming `file` when the key is absent.
@@ -179,8 +180,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
       {kFormatKey, kOptimizerStateFormat},
       {kIdKey, id},
       {kOptimizerKey, dump_json(ckpt.optimizer_meta, path, "optimizer state")}};
-  check_writable(ckpt.model, path, "model");
-  check_writable(ckpt.optimizer, path, "optimizer");
+  const TensorMap model = on_host_for_writing(ckpt.model, path, "model");
+  const TensorMap optimizer = on_host_for_writing(ckpt.optimizer, path, "optimizer");
 
   const std::string optim = optimizer_state_path(path);
   const std::string prev = optim + ".prev";
@@ -191,8 +192,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
                 "cannot save checkpoint '{}': renaming '{}' to '{}' failed: {}", path, optim, prev,
                 std::strerror(errno));
   // 2 and 3.
-  write_safetensors(optim, ckpt.optimizer, optim_meta);
-  write_safetensors(path, ckpt.model, model_meta);
+  write_safetensors(optim, optimizer, optim_meta);
+  write_safetensors(path, model, model_meta);
   // 4. The new pair is live; the old optimizer state is no longer needed.
   if (::unlink(prev.c_str()) != 0 && errno != ENOENT)
     log_warn("saved checkpoint '{}' but could not remove '{}': {}", path, prev,
@@ -253,7 +254,13 @@ void load_state_dict(const ParameterList& params, const TensorMap& state, bool s
   }
   for (const Parameter& p : params) {
     Tensor value = p.value;  // shares storage: the copy lands in the parameter
-    value.copy_from(state.at(p.name));
+    const Tensor& saved = state.at(p.name);
+    if (value.device() == saved.device() || saved.dtype() == value.dtype()) {
+      value.copy_from(saved);
+    } else {  // between devices only one dtype moves: convert on the host first
+      const Tensor host = saved.device().is_cpu() ? saved : saved.to(Device::cpu());
+      value.copy_from(host.to(value.dtype()));
+    }
   }
 }
 

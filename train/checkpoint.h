@@ -38,7 +38,8 @@ struct Checkpoint {
 // "<path>.optim": where save_checkpoint puts the optimizer state of the checkpoint at `path`.
 std::string optimizer_state_path(const std::string& path);
 
-// Writes both files (layout above); the old checkpoint survives any failure. Throws recur::Error
+// Writes both files (layout above); the old checkpoint survives any failure. Tensors on a GPU (a
+// model or optimizer state trained there) are copied to the host first. Throws recur::Error
 // for tensors that cannot be written (see write_safetensors) and for I/O failures.
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 

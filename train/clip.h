@@ -7,11 +7,14 @@
 namespace recur {
 
 // The L2 norm of all gradients of `params` taken together (entries with requires_grad and a
-// defined grad; f32 or f64 CPU tensors, contiguous), accumulated in double.
+// defined grad; contiguous f32 or f64 tensors, each on the CPU or a GPU), accumulated in double.
+// GPU grads are reduced on their device in a fixed order (deterministic); the host then reads one
+// small copy per GPU, which waits for that device's stream: one synchronisation per GPU per call.
 double grad_norm(const ParameterList& params);
 
 // Scales those gradients in place by clip_coef = max_norm / (total_norm + 1e-6) when clip_coef < 1
-// and returns total_norm, the norm before clipping (0 when no entry has a gradient).
+// and returns total_norm, the norm before clipping (0 when no entry has a gradient). The scaling
+// runs on each grad's device (queued, no further synchronisation).
 // ASSUMPTION: max_norm is finite and > 0. A nan or inf total norm throws recur::Error ("gradient
 // norm is nan/inf") with every gradient untouched, so a training loop can skip the step.
 double clip_grad_norm(const ParameterList& params, double max_norm);

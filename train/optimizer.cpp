@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/cuda_runtime.h"
 #include "train/adam.h"
 #include "train/sgd.h"
 
@@ -12,13 +13,13 @@ namespace recur {
 
 namespace {
 
-// ASSUMPTION: every trained parameter is a contiguous f32/f64 CPU tensor with a grad of the same
-// shape and dtype, and names are unique (they key the state tensors).
+// ASSUMPTION: every trained parameter is a contiguous f32/f64 tensor with a grad of the same
+// shape, dtype and device, and names are unique (they key the state tensors).
 void check_trained_parameter(const Parameter& p, const std::string& what) {
   const std::string label = what + " parameter '" + p.name + "'";
   RECUR_CHECK(p.value.defined(), "{}: expected a value, got an undefined tensor", label);
-  RECUR_CHECK(p.value.device().is_cpu() && p.grad.device().is_cpu(),
-              "{}: expected CPU tensors, got value on {} and grad on {}", label,
+  RECUR_CHECK(p.value.device() == p.grad.device(),
+              "{}: expected value and grad on one device, got value on {} and grad on {}", label,
               p.value.device().name(), p.grad.device().name());
   RECUR_CHECK(p.value.dtype() == DType::f32 || p.value.dtype() == DType::f64,
               "{}: expected dtype f32 or f64, got {}", label, dtype_name(p.value.dtype()));
@@ -50,7 +51,8 @@ Optimizer::Optimizer(const ParameterList& params, double lr, const std::string& 
 }
 
 void Optimizer::zero_grad() {
-  for (Parameter& p : params_) p.grad.zero();
+  // Grads are contiguous (checked): a memset, queued on the device's stream for GPU grads.
+  for (Parameter& p : params_) zero_bytes(p.grad.raw_data(), p.grad.device(), p.grad.nbytes());
 }
 
 void Optimizer::set_lr(double lr) {
@@ -98,11 +100,11 @@ Tensor Optimizer::load_buffer(const TensorMap& tensors, const std::string& buffe
   RECUR_CHECK(saved.shape() == param.value.shape(),
               "{} state: tensor '{}' expected shape {}, got {}", what_, key,
               param.value.shape_str(), saved.shape_str());
-  RECUR_CHECK(saved.device().is_cpu(), "{} state: tensor '{}' expected on cpu, got {}", what_, key,
-              saved.device().name());
+  // The dtype is converted on the host (copies between devices keep the dtype).
+  const Tensor host = saved.device().is_cpu() ? saved : saved.to(Device::cpu());
   Tensor copy = Tensor::empty(param.value.shape(), param.value.dtype());
-  copy.copy_from(saved);
-  return copy;
+  copy.copy_from(host);
+  return param.value.device().is_cpu() ? copy : copy.to(param.value.device());
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const ParameterList& params,

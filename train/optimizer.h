@@ -8,8 +8,11 @@
 // are also a valid config for make_optimizer, so a run resumes with
 //   auto opt = make_optimizer(params, scalars);  opt->load_state(tensors, scalars);
 //
-// Parameters live on the CPU as contiguous f32 or f64 tensors; the update math runs in the
-// parameter's own dtype, as PyTorch's does.
+// Parameters are contiguous f32 or f64 tensors, each with its grad on its own device (the CPU or a
+// GPU); the update math runs in the parameter's own dtype, as PyTorch's does, with one formula
+// for both devices (kernels/optim_math.h): on a GPU one fused kernel per parameter per step
+// (kernels/cuda/optim_cuda.h), queued on the device's stream with no host synchronisation. The
+// state buffers live on their parameter's device.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -47,15 +50,17 @@ class Optimizer {
   const ParameterList& parameters() const { return params_; }
 
   // The per-parameter buffers, "<buffer>.<parameter name>". The tensors are the live buffers, not
-  // copies (as PyTorch's state_dict): clone them to keep a snapshot across later steps.
+  // copies (as PyTorch's state_dict), on their parameter's device: clone them to keep a snapshot
+  // across later steps (save_checkpoint copies GPU tensors to the host itself).
   virtual TensorMap state_tensors() const { return {}; }
   // {"name", "step", "lr", and the hyperparameters of the optimizer's config}.
   virtual nlohmann::json state_scalars() const;
   // Restores the step count, lr, hyperparameters (as PyTorch's load_state_dict, the saved ones
-  // replace the constructor's) and buffers saved by state_tensors/state_scalars. Buffers are
-  // copied, converted to the parameter's dtype. Throws recur::Error, changing nothing, when the
-  // name differs, a scalar is missing or invalid, or a buffer is missing or has another shape.
-  // Tensors in `tensors` that name no buffer of this optimizer are ignored.
+  // replace the constructor's) and buffers saved by state_tensors/state_scalars. Buffers (on any
+  // device) are copied, converted to the parameter's dtype, onto the parameter's device. Throws
+  // recur::Error, changing nothing, when the name differs, a scalar is missing or invalid, or a
+  // buffer is missing or has another shape. Tensors in `tensors` that name no buffer of this
+  // optimizer are ignored.
   void load_state(const TensorMap& tensors, const nlohmann::json& scalars);
 
  protected:
@@ -67,8 +72,8 @@ class Optimizer {
   // hyperparameters and buffers from them; the base class then sets lr and step count to `steps`.
   virtual void restore_state(const TensorMap& tensors, const nlohmann::json& scalars,
                              int64_t steps) = 0;
-  // A copy of the saved buffer "<buffer>.<param name>", in param's dtype; throws naming the
-  // tensor when it is missing or its shape differs from param's.
+  // A copy of the saved buffer "<buffer>.<param name>", in param's dtype on param's device; throws
+  // naming the tensor when it is missing or its shape differs from param's.
   Tensor load_buffer(const TensorMap& tensors, const std::string& buffer,
                      const Parameter& param) const;
   // "<buffer>.<param name>"

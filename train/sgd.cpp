@@ -1,42 +1,38 @@
-// SGD: options, the per-parameter update (float and double), state save/restore.
+// SGD: options, the per-parameter update (float and double, CPU or GPU), state save/restore.
 #include "train/sgd.h"
 
 #include <cmath>
+
+#include "core/cuda_runtime.h"
+#include "kernels/optim_math.h"
+#if RECUR_WITH_CUDA
+#include "kernels/cuda/optim_cuda.h"
+#endif
 
 namespace recur {
 
 namespace {
 
-// The scalars of one SGD step, as PyTorch passes them to its tensor ops.
-struct SgdStep {
-  double lr, momentum, dampening, weight_decay;
-  bool nesterov;
-  bool first;  // the momentum buffer takes the gradient as it is
-};
+using optim_math::SgdStep;
 
-// p [n] updated in place; g [n]; buf [n] (momentum != 0 only, else null) updated in place.
-// The expressions follow torch.optim.SGD's tensor ops term by term, in T as PyTorch does.
-template <class T>
-void sgd_update(T* p, const T* g, T* buf, int64_t n, const SgdStep& s) {
-  const T weight_decay = static_cast<T>(s.weight_decay);
-  const T momentum = static_cast<T>(s.momentum);
-  const T one_minus_dampening = static_cast<T>(1.0 - s.dampening);
-  const T minus_lr = static_cast<T>(-s.lr);
-  for (int64_t i = 0; i < n; ++i) {
-    T d = g[i];
-    if (s.weight_decay != 0) d = d + weight_decay * p[i];
-    if (s.momentum != 0) {
-      buf[i] = s.first ? d : buf[i] * momentum + one_minus_dampening * d;
-      d = s.nesterov ? d + momentum * buf[i] : buf[i];
-    }
-    p[i] = p[i] + minus_lr * d;
-  }
-}
-
+// One parameter's update: the CPU loop, or one fused kernel on the parameter's GPU. Both run
+// optim_math::sgd_element. buffer is undefined when momentum == 0.
 template <class T>
 void sgd_update(const Parameter& param, const Tensor& buffer, const SgdStep& s) {
-  sgd_update<T>(param.value.data<T>(), param.grad.data<T>(),
-                buffer.defined() ? buffer.data<T>() : nullptr, param.value.numel(), s);
+  T* p = param.value.data<T>();
+  const T* g = param.grad.data<T>();
+  T* buf = buffer.defined() ? buffer.data<T>() : nullptr;
+  const int64_t n = param.value.numel();
+  if (param.value.device().is_cuda()) {
+#if RECUR_WITH_CUDA
+    launch_sgd_step<T>(s, p, g, buf, n, cuda_stream(param.value.device().index));
+#else
+    cuda_stream(param.value.device().index);  // throws: this build has no CUDA
+#endif
+    return;
+  }
+  const optim_math::SgdCoeffs<T> c = optim_math::sgd_coeffs<T>(s);
+  for (int64_t i = 0; i < n; ++i) optim_math::sgd_element(c, p[i], g[i], buf ? buf + i : nullptr);
 }
 
 }  // namespace
@@ -80,7 +76,8 @@ Sgd::Sgd(const ParameterList& params, const SgdOptions& options)
   options_.validate();
   if (options_.momentum != 0)
     for (const Parameter& p : parameters())
-      momentum_buffers_.push_back(Tensor::zeros(p.value.shape(), p.value.dtype()));
+      momentum_buffers_.push_back(
+          Tensor::zeros(p.value.shape(), p.value.dtype(), p.value.device()));
 }
 
 SgdOptions Sgd::options() const {

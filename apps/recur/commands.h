@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "models/char_lm.h"
+
 namespace recur::app {
 
 std::function<int()> add_demo_command(CLI::App& app);
@@ -15,8 +17,8 @@ std::function<int()> add_train_command(CLI::App& app);
 std::function<int()> add_generate_command(CLI::App& app);
 std::function<int()> add_score_command(CLI::App& app);
 
-// The options every compute command takes, checked against what this build can run: throws
-// recur::Error naming what is not available ("--device cuda: this recur has no GPU engine yet").
+// The options every compute command takes, checked against what this build and machine can run:
+// throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").
 struct ComputeOptions {
   std::string device = "auto";    // auto | cpu | cuda
   std::string engine = "auto";    // auto | reference | fused | cudnn
@@ -24,8 +26,11 @@ struct ComputeOptions {
   int threads = 0;                // CPU threads (0: all)
 };
 void add_compute_options(CLI::App* cmd, ComputeOptions& o);
-// Validates and applies (thread count); returns a one-line description ("cpu, reference, f32").
-std::string apply_compute_options(const ComputeOptions& o);
+// Validates and applies (thread count); returns where the model runs. --device auto is the first
+// GPU when there is one, else the CPU.
+Placement apply_compute_options(const ComputeOptions& o);
+// "cuda:0, engine auto, f32" / "cpu, engine auto, f32, 2 threads"
+std::string describe_compute(const Placement& where);
 
 // Resolves --corpus: an existing file path is used as is; a known corpus name (emails, austen,
 // sotu, moby-dick) is looked up in the cache and fetched by python_tools/datasets.py when

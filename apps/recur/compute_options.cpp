@@ -1,6 +1,8 @@
-// --device / --engine / --precision / --threads: what this build can run, and the clear errors
-// for what it cannot yet (the GPU engines arrive with their own issue).
+// --device / --engine / --precision / --threads: where a command runs, checked before any work
+// starts (a GPU that is not there, an engine that cannot run on the chosen device, a precision
+// not implemented yet: one clear line and exit status 2).
 #include "apps/recur/commands.h"
+#include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "core/parallel.h"
 
@@ -21,19 +23,34 @@ void add_compute_options(CLI::App* cmd, ComputeOptions& o) {
       ->check(CLI::Range(0, 1024));
 }
 
-std::string apply_compute_options(const ComputeOptions& o) {
-  RECUR_CHECK(o.device != "cuda",
-              "--device cuda: this recur has no GPU engine yet (the CUDA kernels build, but the "
-              "fused and cuDNN engines are not wired into training); use --device cpu");
-  RECUR_CHECK(o.engine == "auto" || o.engine == "reference",
-              "--engine {}: that engine runs on the GPU, which this recur cannot use yet; use "
-              "--engine auto (the CPU reference)",
-              o.engine);
+Placement apply_compute_options(const ComputeOptions& o) {
   RECUR_CHECK(o.precision == "f32",
-              "--precision {}: the CPU engine computes in f32 (bf16 and f16 are GPU precisions)",
+              "--precision {}: recur computes in f32 so far (bf16 and f16 mixed precision is not "
+              "implemented yet); use --precision f32",
               o.precision);
   if (o.threads > 0) set_num_threads(o.threads);
-  return "cpu, reference engine, f32, " + std::to_string(num_threads()) + " threads";
+  const int gpus = cuda_device_count();
+  Placement where;
+  if (o.device == "cuda") {
+    RECUR_CHECK(
+        gpus > 0, "--device cuda: {}; use --device cpu",
+        cuda_compiled() ? "no GPU is visible to this process" : "this build of recur has no CUDA");
+    where.device = Device::cuda(0);
+  } else if (o.device == "auto" && gpus > 0) {
+    where.device = Device::cuda(0);
+  }
+  where.engine = engine_from_name(o.engine);
+  // Check the engine now, so a bad combination is one clear line before any work starts.
+  SeqConfig probe;
+  probe.cell = CellKind::lstm;
+  choose_engine(where.engine, probe, where.device, DType::f32);
+  return where;
+}
+
+std::string describe_compute(const Placement& where) {
+  std::string d = where.describe() + ", f32";
+  if (where.device.is_cpu()) d += ", " + std::to_string(num_threads()) + " threads";
+  return d;
 }
 
 }  // namespace recur::app

@@ -26,9 +26,9 @@ struct GenerateOptions {
 };
 
 int run_generate(const GenerateOptions& o) {
-  apply_compute_options(o.compute);
+  const Placement where = apply_compute_options(o.compute);
   RECUR_CHECK(o.length >= 0, "--length must be >= 0, got {}", o.length);
-  LoadedCharLM m = load_char_lm(o.model);
+  LoadedCharLM m = load_char_lm(o.model, where);
   const Vocabulary& vocab = *m.vocab;
   std::vector<int64_t> prime = vocab.encode(o.prime);
   RECUR_CHECK(!prime.empty(), "--prime: expected some text to start from");

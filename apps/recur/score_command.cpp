@@ -24,8 +24,8 @@ struct ScoreOptions {
 };
 
 int run_score(const ScoreOptions& o) {
-  apply_compute_options(o.compute);
-  LoadedCharLM m = load_char_lm(o.model);
+  const Placement where = apply_compute_options(o.compute);
+  LoadedCharLM m = load_char_lm(o.model, where);
   MappedFile file(o.text);
   const std::string_view text(reinterpret_cast<const char*>(file.data()), file.size());
   const std::vector<int64_t> ids = m.vocab->encode(text);

@@ -94,17 +94,18 @@ class Progress {
 };
 
 int run_train(TrainOptions& o) {
-  const std::string compute = apply_compute_options(o.compute);
+  const Placement where = apply_compute_options(o.compute);
+  const std::string compute = describe_compute(where);
   const double budget = parse_duration(o.time_budget);
   std::unique_ptr<CharLMTrainer> trainer;
   if (o.resume) {
     RECUR_CHECK(!o.out.empty(), "--resume needs --out DIR (the run folder to continue)");
-    trainer = CharLMTrainer::resume(o.out, o.steps_given ? o.train.steps : 0);
+    trainer = CharLMTrainer::resume(o.out, o.steps_given ? o.train.steps : 0, where);
   } else {
     o.train.corpus = resolve_corpus(o.corpus);
     o.model.cell = cell_from_name(o.cell);
     if (o.out.empty()) o.out = "runs/" + std::filesystem::path(o.train.corpus).stem().string();
-    trainer = std::make_unique<CharLMTrainer>(o.model, o.train, o.out);
+    trainer = std::make_unique<CharLMTrainer>(o.model, o.train, o.out, where);
   }
   const CharLMTrainConfig& tc = trainer->train_config();
   const CharLMConfig& mc = trainer->model().config();

@@ -176,7 +176,55 @@ void zero_bytes(void* dst, Device device, size_t bytes) {
 }
 
 void* cuda_stream(int device) {
-  return static_cast<void*>(cuda_context(device).stream());
+  CudaContext& ctx = cuda_context(device);
+  int current = -1;
+  RECUR_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != device) RECUR_CUDA_CHECK(cudaSetDevice(device));
+  return static_cast<void*>(ctx.stream());
+}
+
+double cuda_time_ms(int device, const std::function<void()>& submit, bool flush_l2) {
+  CudaContext& ctx = cuda_context(device);
+  DeviceGuard guard(device);
+  if (flush_l2) {
+    static std::shared_ptr<std::byte> scratch;
+    static size_t scratch_bytes = 0;
+    int l2 = 0;
+    RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device));
+    const size_t bytes = 2 * static_cast<size_t>(std::max(l2, 1 << 20));
+    if (scratch_bytes < bytes) {
+      scratch = allocate_cuda(bytes, device);
+      scratch_bytes = bytes;
+    }
+    RECUR_CUDA_CHECK(cudaMemsetAsync(scratch.get(), 0, bytes, ctx.stream()));
+  }
+  cudaEvent_t start = nullptr, stop = nullptr;
+  RECUR_CUDA_CHECK(cudaEventCreate(&start));
+  RECUR_CUDA_CHECK(cudaEventCreate(&stop));
+  // Events are destroyed however submit() ends.
+  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> own_start(
+      start, [](cudaEvent_t e) { cudaEventDestroy(e); });
+  std::unique_ptr<CUevent_st, void (*)(cudaEvent_t)> own_stop(
+      stop, [](cudaEvent_t e) { cudaEventDestroy(e); });
+  RECUR_CUDA_CHECK(cudaEventRecord(start, ctx.stream()));
+  submit();
+  RECUR_CUDA_CHECK(cudaEventRecord(stop, ctx.stream()));
+  RECUR_CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  RECUR_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  return ms;
+}
+
+std::string cuda_device_description(int device) {
+  cudaDeviceProp p{};
+  RECUR_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  int driver = 0, runtime = 0;
+  RECUR_CUDA_CHECK(cudaDriverGetVersion(&driver));
+  RECUR_CUDA_CHECK(cudaRuntimeGetVersion(&runtime));
+  return fmt::format(
+      "{} (sm_{}{}, {} SMs, {:.1f} GiB, L2 {} MiB), driver CUDA {}.{}, runtime {}.{}", p.name,
+      p.major, p.minor, p.multiProcessorCount, static_cast<double>(p.totalGlobalMem) / (1 << 30),
+      p.l2CacheSize >> 20, driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
 }
 
 void cuda_synchronize(int device) {

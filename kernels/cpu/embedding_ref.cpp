@@ -12,14 +12,10 @@ int64_t id_at(const Tensor& ids, int64_t n) {
 }
 
 void check_ids(const Tensor& ids, int64_t vocab) {
-  RECUR_CHECK(ids.dtype() == DType::i64 || ids.dtype() == DType::i32,
-              "embedding ids: expected dtype i64 or i32, got {}", dtype_name(ids.dtype()));
-  RECUR_CHECK(ids.dim() == 1 && ids.is_contiguous(),
-              "embedding ids: expected [N] contiguous, got {}", ids.shape_str());
+  check_embedding_ids(ids);
   for (int64_t n = 0; n < ids.numel(); ++n) {
-    int64_t id = id_at(ids, n);
-    RECUR_CHECK(id >= 0 && id < vocab, "embedding: id {} at position {} is outside [0, {})", id, n,
-                vocab);
+    const int64_t id = id_at(ids, n);
+    if (id < 0 || id >= vocab) throw_bad_embedding_id(id, n, vocab);
   }
 }
 
@@ -44,6 +40,18 @@ void scatter_add(const Tensor& ids, const Tensor& dout, Tensor& dtable) {
 }
 
 }  // namespace
+
+void check_embedding_ids(const Tensor& ids) {
+  RECUR_CHECK(ids.defined(), "embedding ids: expected [N] contiguous, got an undefined tensor");
+  RECUR_CHECK(ids.dtype() == DType::i64 || ids.dtype() == DType::i32,
+              "embedding ids: expected dtype i64 or i32, got {}", dtype_name(ids.dtype()));
+  RECUR_CHECK(ids.dim() == 1 && ids.is_contiguous(),
+              "embedding ids: expected [N] contiguous, got {}", ids.shape_str());
+}
+
+void throw_bad_embedding_id(int64_t id, int64_t position, int64_t vocab) {
+  RECUR_FAIL("embedding: id {} at position {} is outside [0, {})", id, position, vocab);
+}
 
 void embedding_fwd_ref(const Tensor& ids, const Tensor& table, Tensor& out) {
   check_ids(ids, table.size(0));

@@ -70,13 +70,16 @@ void check_targets(const Tensor& targets, int64_t N, int64_t C, int64_t ignore_i
   check_shape(targets, {N}, "cross-entropy targets");
   const int64_t* t = targets.data<int64_t>();
   for (int64_t n = 0; n < N; ++n)
-    RECUR_CHECK(t[n] == ignore_index || (t[n] >= 0 && t[n] < C),
-                "cross-entropy: target {} at row {} is outside [0, {}) and is not the ignore "
-                "index {}",
-                t[n], n, C, ignore_index);
+    if (t[n] != ignore_index && (t[n] < 0 || t[n] >= C))
+      throw_bad_xent_target(t[n], n, C, ignore_index);
 }
 
 }  // namespace
+
+void throw_bad_xent_target(int64_t target, int64_t row, int64_t classes, int64_t ignore_index) {
+  RECUR_FAIL("cross-entropy: target {} at row {} is outside [0, {}) and is not the ignore index {}",
+             target, row, classes, ignore_index);
+}
 
 double softmax_xent_fwd_ref(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                             Tensor& probs, int64_t* counted) {

@@ -81,6 +81,7 @@ void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, S
   check_on(args.y, d, "output");
   check_on(args.h_n, d, "h_n");
   check_on(args.c_n, d, "c_n");
+  DeviceGuard guard(d.index);  // kernels launch on the current device
   if (args.x->dtype() == DType::f64) {
     CudaSeqOps<double> ops(d.index);
     seq_driver::forward<double>(ops, config, params, args);
@@ -99,6 +100,7 @@ void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, S
   check_on(args.dh_n, d, "h_n gradient");
   check_on(args.dc_n, d, "c_n gradient");
   check_on(args.dx, d, "input gradient");
+  DeviceGuard guard(d.index);
   if (args.x->dtype() == DType::f64) {
     CudaSeqOps<double> ops(d.index);
     seq_driver::backward<double>(ops, config, params, args);

@@ -82,7 +82,11 @@ expect_error "unknown option" "bogus" -- "$RECUR" train --bogus 3
 expect_error "not a checkpoint" "$WORK/corpus.txt" -- "$RECUR" generate --model "$WORK/corpus.txt" --prime a
 head -c 300 "$WORK/run/best.safetensors" > "$WORK/corrupt.safetensors"
 expect_error "corrupt checkpoint" "corrupt.safetensors" -- "$RECUR" score --model "$WORK/corrupt.safetensors" --text "$WORK/corpus.txt"
-expect_error "no GPU engine" "--device cuda" -- "$RECUR" generate --model "$WORK/run/best.safetensors" --prime a --device cuda
+if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
+  expect_error "no GPU" "--device cuda: " -- "$RECUR" generate --model "$WORK/run/best.safetensors" --prime a --device cuda
+fi
+expect_error "GPU engine on the CPU" "engine fused was requested but cannot run it" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --device cpu --engine fused
+expect_error "precision not implemented" "--precision bf16" -- "$RECUR" train --corpus "$WORK/corpus.txt" --precision bf16 --out "$WORK/x4"
 "$RECUR" train --corpus "$WORK/corpus.txt" --tokens chars "${TRAIN[@]}" --hidden 16 --steps 2 --out "$WORK/chars" 2>/dev/null \
   || fail "chars training failed"
 expect_error "prime outside the vocabulary" "not in the vocabulary" -- "$RECUR" generate --model "$WORK/chars/last.safetensors" --prime "zebra €"

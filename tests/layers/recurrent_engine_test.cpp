@@ -10,8 +10,8 @@
 #include "kernels/recurrent_engine.h"
 #include "layers/recurrent.h"
 #include "support/compare.h"
-#include "support/gradcheck.h"
 #include "support/expect_error.h"
+#include "support/gradcheck.h"
 
 namespace recur {
 namespace {
@@ -38,9 +38,21 @@ RecurrentConfig small_gru() {
 }
 
 TEST(RecurrentEngine, NamesRoundTripAndUnknownNamesAreErrors) {
-  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused})
+  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn})
     EXPECT_EQ(engine_from_name(engine_name(e)), e);
-  expect_error([] { engine_from_name("cudnn9"); }, {"cudnn9", "auto, reference or fused"});
+  EXPECT_EQ(engine_from_name("cudnn"), Engine::cudnn);
+  expect_error([] { engine_from_name("cudnn9"); }, {"cudnn9", "auto, reference, fused or cudnn"});
+}
+
+TEST(RecurrentEngine, CudnnAlgorithmNamesAndSetting) {
+  for (CudnnAlgo a : {CudnnAlgo::standard, CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
+                      CudnnAlgo::persist_static_small_h})
+    EXPECT_EQ(cudnn_algo_from_name(cudnn_algo_name(a)), a);
+  expect_error([] { cudnn_algo_from_name("persistent"); }, {"persistent", "persist_dynamic"});
+  EXPECT_EQ(cudnn_algorithm(), CudnnAlgo::standard);
+  set_cudnn_algorithm(CudnnAlgo::persist_dynamic);
+  EXPECT_EQ(cudnn_algorithm(), CudnnAlgo::persist_dynamic);
+  set_cudnn_algorithm(CudnnAlgo::standard);
 }
 
 TEST(RecurrentEngine, ReferenceRunsCpuFloatTensorsOnly) {
@@ -63,6 +75,27 @@ TEST(RecurrentEngine, FusedNeedsCudaInTheBuildAndGpuTensors) {
   const std::string on_gpu =
       engine_unsupported_reason(Engine::fused, lstm_seq(), Device::cuda(0), DType::f32);
   EXPECT_EQ(on_gpu.empty(), cuda_compiled()) << on_gpu;
+}
+
+TEST(RecurrentEngine, CudnnNeedsCudnnInTheBuildGpuTensorsAndACudnnCell) {
+  EXPECT_NE(engine_unsupported_reason(Engine::cudnn, lstm_seq(), Device::cpu(), DType::f32), "");
+  const std::string on_gpu =
+      engine_unsupported_reason(Engine::cudnn, lstm_seq(), Device::cuda(0), DType::f64);
+#if RECUR_WITH_CUDNN
+  EXPECT_EQ(on_gpu, "");
+  SeqConfig leaky = lstm_seq();
+  leaky.cell = CellKind::leaky;
+  EXPECT_NE(
+      engine_unsupported_reason(Engine::cudnn, leaky, Device::cuda(0), DType::f32).find("leaky"),
+      std::string::npos);
+  EXPECT_NE(engine_unsupported_reason(Engine::cudnn, lstm_seq(), Device::cuda(0), DType::bf16)
+                .find("bf16"),
+            std::string::npos);
+#else
+  EXPECT_NE(on_gpu.find("cuDNN"), std::string::npos) << on_gpu;
+#endif
+  expect_error([] { choose_engine(Engine::cudnn, lstm_seq(), Device::cpu(), DType::f32); },
+               {"engine cudnn was requested", "cannot run"});
 }
 
 TEST(RecurrentEngine, AutoPicksTheReferenceOnTheCpu) {

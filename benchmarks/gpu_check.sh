@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# benchmarks/gpu_check.sh — the one prepared check for a GPU machine (H100/H200, nvcc, CMake,
+# ninja, GoogleTest, compute-sanitizer; nothing can be installed there):
+#
+#   OUT=/some/dir bash benchmarks/gpu_check.sh
+#
+# Stages, each with its own time limit, each run even when an earlier one failed (unless it needs
+# the build):
+#   configure   `cmake --preset gpu` into build/gpu (a preset-less Ninja Release configure with
+#               RECUR_CUDA=ON and sm_90 where CMakePresets.json has no `gpu` preset)
+#   build       recur_gpu_tests with every core
+#   nvidia-smi  the GPU, driver and memory, for the record
+#   gpu_tests   build/gpu/tests/recur_gpu_tests, JSON to $OUT/gpu_tests.json, log beside it
+#   memcheck    compute-sanitizer --tool memcheck on a small filter of the GPU tests
+#   racecheck   compute-sanitizer --tool racecheck on a smaller one (shared-memory kernels)
+#   bench       benchmarks/run.sh --device cuda when it takes that option (exit 2, "no GPU engine
+#               yet", is reported as such, not as a failure)
+# Prints a table of stage -> status and seconds; exits 1 when any stage failed. About six minutes
+# at most; everything it writes goes under $OUT (default: build/gpu_check).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+
+OUT="${OUT:-$PWD/build/gpu_check}"
+mkdir -p "$OUT"
+BUILD=build/gpu
+TESTS="$BUILD/tests/recur_gpu_tests"
+JOBS=$(nproc 2>/dev/null || echo 16)
+
+# Filters for the sanitizers, chosen to finish well inside their limits: the runtime's small tests
+# (allocator, copies, small GEMMs in f32; not the 1 PiB allocation, whose refused cudaMalloc the
+# sanitizer reports as an API error) and the Fused engine's parity cases at B=3 H=37 T=7 with
+# h0 and lengths (every cell, both directions, f32 and f64); racecheck only needs the kernels with
+# shared memory (the column sums of the backward), so the f32 parity cases and one large batch.
+MEMCHECK_FILTER='GpuRuntime.Small*:Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_*'
+MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
+MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
+RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
+RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
+
+stages=()
+declare -A status seconds
+
+# run_stage NAME COMMAND...: runs the command, records PASS/FAIL/TIMEOUT and its duration.
+run_stage() {
+  local name=$1
+  shift
+  echo
+  echo "==== $name: $*"
+  local start=$SECONDS rc
+  "$@"
+  rc=$?
+  stages+=("$name")
+  seconds[$name]=$((SECONDS - start))
+  case $rc in
+    0) status[$name]=PASS ;;
+    124 | 137) status[$name]="FAIL (timeout)" ;;
+    *) status[$name]="FAIL (exit $rc)" ;;
+  esac
+  echo "==== $name: ${status[$name]} in ${seconds[$name]} s"
+}
+
+skip_stage() {
+  stages+=("$1")
+  status[$1]="SKIPPED ($2)"
+  seconds[$1]=0
+  echo
+  echo "==== $1: skipped ($2)"
+}
+
+configure() {
+  if cmake --list-presets=configure 2>/dev/null | grep -q '"gpu"'; then
+    timeout 120 cmake --preset gpu 2>&1 | tee "$OUT/configure.log"
+  else
+    echo "no 'gpu' configure preset in CMakePresets.json: configuring without presets"
+    timeout 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECUR_CUDA=ON \
+      -DCMAKE_CUDA_ARCHITECTURES=90 2>&1 | tee "$OUT/configure.log"
+  fi
+}
+
+build() {
+  timeout 240 cmake --build "$BUILD" -j "$JOBS" --target recur_gpu_tests >"$OUT/build.log" 2>&1
+  local rc=$?
+  grep -E 'error|warning|FAILED|Linking' "$OUT/build.log"
+  [[ $rc == 0 ]] || tail -40 "$OUT/build.log"
+  return "$rc"
+}
+
+gpu_info() {
+  timeout 30 nvidia-smi 2>&1 | tee "$OUT/nvidia-smi.txt"
+  local rc=${PIPESTATUS[0]}
+  timeout 30 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.max.sm \
+    --format=csv 2>&1 | tee -a "$OUT/nvidia-smi.txt"
+  return "$rc"
+}
+
+# Output goes to files and is summarised afterwards: a `| head` on a live test run would kill it
+# with SIGPIPE once head has its lines.
+gpu_tests() {
+  timeout 240 "$TESTS" --gtest_output="json:$OUT/gpu_tests.json" >"$OUT/gpu_tests.log" 2>&1
+  local rc=$?
+  grep -E '^\[  (FAILED|PASSED) |^\[==========\]|Failure|error' "$OUT/gpu_tests.log" | head -200
+  [[ $rc == 0 ]] || tail -20 "$OUT/gpu_tests.log"
+  if grep -q '^\[  SKIPPED \]' "$OUT/gpu_tests.log"; then
+    echo "skipped tests:"
+    grep '^\[  SKIPPED \] [A-Z]' "$OUT/gpu_tests.log" | head -20
+  fi
+  # On this machine a test that skips for want of a GPU means the GPU is not visible.
+  if [[ $rc == 0 ]] && grep -q '^\[  PASSED  \] 0 tests' "$OUT/gpu_tests.log"; then
+    echo "every GPU test skipped: no usable GPU"
+    rc=3
+  fi
+  return "$rc"
+}
+
+sanitizer() {
+  local tool=$1 filter=$2
+  local cs candidate
+  cs=$(command -v compute-sanitizer)
+  for candidate in /usr/local/cuda/bin/compute-sanitizer \
+    /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
+    [[ -z "$cs" && -x $candidate ]] && cs=$candidate
+  done
+  if [[ -z "$cs" ]]; then
+    echo "compute-sanitizer not found"
+    return 127
+  fi
+  timeout 150 "$cs" --tool "$tool" --error-exitcode 1 "$TESTS" --gtest_filter="$filter" \
+    --gtest_output="json:$OUT/$tool.json" >"$OUT/$tool.log" 2>&1
+  local rc=$?
+  grep -E '^\[  (FAILED|PASSED) |^\[==========\]|ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|Error' \
+    "$OUT/$tool.log" | head -100
+  [[ $rc == 0 ]] || tail -20 "$OUT/$tool.log"
+  return "$rc"
+}
+
+bench() {
+  if ! grep -q -- '--device' benchmarks/run.sh; then
+    echo "benchmarks/run.sh has no --device option"
+    return 0
+  fi
+  timeout 90 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee "$OUT/bench.log"
+  local rc=${PIPESTATUS[0]}
+  if [[ $rc == 2 ]]; then
+    echo "benchmarks/run.sh --device cuda exited 2 (no GPU benchmark yet): not a failure"
+    return 0
+  fi
+  return "$rc"
+}
+
+run_stage configure configure
+if [[ ${status[configure]} == PASS ]]; then
+  run_stage build build
+else
+  skip_stage build "configure failed"
+fi
+run_stage nvidia-smi gpu_info
+if [[ ${status[build]} == PASS && -x "$TESTS" ]]; then
+  run_stage gpu_tests gpu_tests
+  run_stage memcheck sanitizer memcheck "$MEMCHECK_FILTER"
+  run_stage racecheck sanitizer racecheck "$RACECHECK_FILTER"
+else
+  for s in gpu_tests memcheck racecheck; do skip_stage "$s" "no test binary"; done
+fi
+run_stage bench bench
+
+echo
+echo "==== summary (logs in $OUT)"
+printf '%-12s %-22s %s\n' stage status seconds
+failed=0
+for s in "${stages[@]}"; do
+  printf '%-12s %-22s %s\n' "$s" "${status[$s]}" "${seconds[$s]}"
+done | tee "$OUT/summary.txt"
+for s in "${stages[@]}"; do [[ ${status[$s]} == PASS ]] || failed=1; done
+exit "$failed"

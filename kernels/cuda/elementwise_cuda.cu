@@ -1,0 +1,53 @@
+// Elementwise ops on a GPU (elementwise_cuda.h): one thread per element, the same expression as
+// the CPU loops of kernels/cpu/gemm_dispatch.cpp and train/clip.cpp.
+#include <cuda_runtime.h>
+
+#include "core/cuda/cuda_check.h"
+#include "kernels/cuda/elementwise_cuda.h"
+
+namespace recur {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(int64_t n) {
+  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
+}
+
+template <class T>
+__global__ void axpy_kernel(T alpha, const T* x, int64_t n, T* y) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] += alpha * x[i];
+}
+
+template <class T>
+__global__ void scale_kernel(T factor, int64_t n, T* x) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) x[i] = x[i] * factor;
+}
+
+}  // namespace
+
+template <class T>
+void launch_axpy(double alpha, const T* x, int64_t n, T* y, void* stream) {
+  if (n == 0) return;
+  axpy_kernel<T><<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      static_cast<T>(alpha), x, n, y);
+  RECUR_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void launch_scale(double factor, int64_t n, T* x, void* stream) {
+  if (n == 0) return;
+  scale_kernel<T><<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      static_cast<T>(factor), n, x);
+  RECUR_CUDA_CHECK_LAUNCH();
+}
+
+template void launch_axpy<float>(double, const float*, int64_t, float*, void*);
+template void launch_axpy<double>(double, const double*, int64_t, double*, void*);
+template void launch_scale<float>(double, int64_t, float*, void*);
+template void launch_scale<double>(double, int64_t, double*, void*);
+
+}  // namespace recur

@@ -1,0 +1,628 @@
+// The cuDNN engine for one direction of a recurrent layer on a GPU (kernels/recurrent_seq.h), with
+// the reference's semantics: one single-layer unidirectional cuDNN RNN per call (cudnnRNNForward,
+// cudnnRNNBackwardData_v8, cudnnRNNBackwardWeights_v8); the Recurrent layer stacks layers and
+// directions on top of it as it does for every engine.
+//
+// Layout. cuDNN runs time-major with padded I/O and each sequence's own length
+// (CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, CUDNN_RNN_PADDED_IO_ENABLED), as PyTorch runs it.
+// kernels/cudnn/cudnn_seq_ops.cu gathers x and dy into that layout and scatters y and dx back into
+// the caller's batch-first columns, reversing each sequence within its length for a reverse
+// direction: cuDNN always runs forwards, and its end state hy (taken at each sequence's last valid
+// step) is the reference's h_n in both directions.
+//
+// Weights. PyTorch's tensors are copied (device to device, every call: the optimizer changes them)
+// into cuDNN's weight space at the places cudnnGetRNNWeightParams reports. The gate orders agree
+// (lstm i,f,g,o; gru r,z,n with n = tanh(W_n x + b_in + r (U_n h + b_hn)) in both), linear layers
+// 0..gates-1 multiply the input and gates..2*gates-1 the state, each a row-major [H,cols] block
+// like a PyTorch gate slice, and layer 8 of an LSTM is the projection W_hr (as PyTorch's
+// aten/src/ATen/native/cudnn/RNN.cpp maps them). Two biases (CUDNN_RNN_DOUBLE_BIAS) or none.
+// Gradients come back the same way: cuDNN adds into a zeroed gradient space
+// (CUDNN_WGRAD_MODE_ADD, the mode cudnnRNNBackwardWeights_v8 accepts) and cuBLAS axpy adds that
+// into the caller's gradients.
+//
+// Variants: f32 (CUDNN_FMA_MATH: no TF32 tensor cores) and f64; cells rnn_tanh, rnn_relu, gru,
+// lstm with or without projection (no leaky: cuDNN has none); algorithms standard,
+// persist_static, persist_dynamic and persist_static_small_h (set_cudnn_algorithm). Descriptors
+// and the weight-space map are cached per (device, cell, sizes, bias, dtype, algorithm, B, T).
+// Everything is queued on the device's recur stream; with lengths, each call waits once to read
+// them on the host (cuDNN's data descriptors hold them there).
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/cuda/context.h"
+#include "core/cuda/cuda_check.h"
+#include "core/cuda_runtime.h"
+#include "kernels/cudnn/cudnn_check.h"
+#include "kernels/cudnn/cudnn_descriptors.h"
+#include "kernels/cudnn/cudnn_handle.h"
+#include "kernels/cudnn/cudnn_seq_ops.h"
+#include "kernels/recurrent_engine.h"
+#include "kernels/recurrent_seq.h"
+
+namespace recur {
+
+namespace {
+
+// ---------------------------------------------------------------- errors
+
+// A failed cuDNN RNN call, named with the plan it ran (`what`). NOT_SUPPORTED (an algorithm or
+// shape cuDNN cannot run) says "not supported by cuDNN", which callers may test for.
+[[noreturn]] void rnn_call_failed(cudnnStatus_t status, const char* call, const std::string& what,
+                                  const char* file, int line) {
+  std::string function(call);
+  function = function.substr(0, function.find('('));
+  const std::string detail = cudnn_last_error();
+  const std::string answer =
+      fmt::format("{} answered {}{}{}", function, cudnnGetErrorString(status),
+                  detail.empty() ? "" : ": ", detail);
+  if (cudnn_not_supported(status))
+    throw_error(file, line, fmt::format("{}: not supported by cuDNN ({})", what, answer));
+  throw_error(file, line, fmt::format("{}: cuDNN call failed ({})", what, answer));
+}
+
+#define RECUR_CUDNN_RNN_CHECK(call, what)                                    \
+  do {                                                                       \
+    cudnnStatus_t recur_rnn_status_ = (call);                                \
+    if (recur_rnn_status_ != CUDNN_STATUS_SUCCESS)                           \
+      rnn_call_failed(recur_rnn_status_, #call, (what), __FILE__, __LINE__); \
+  } while (0)
+
+int to_int(int64_t value, const char* what) {
+  // ASSUMPTION: cuDNN's RNN API counts in int; recur's sizes fit.
+  RECUR_CHECK(value >= 0 && value <= INT_MAX, "cuDNN engine: {} is {}, more than cuDNN's int holds",
+              what, value);
+  return static_cast<int>(value);
+}
+
+// ---------------------------------------------------------------- cuDNN's names for ours
+
+cudnnDataType_t cudnn_dtype(DType dtype) {
+  return dtype == DType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+}
+
+cudnnRNNMode_t cudnn_mode(CellKind cell) {
+  switch (cell) {
+    case CellKind::rnn_tanh:
+      return CUDNN_RNN_TANH;
+    case CellKind::rnn_relu:
+      return CUDNN_RNN_RELU;
+    case CellKind::gru:
+      return CUDNN_GRU;
+    case CellKind::lstm:
+      return CUDNN_LSTM;
+    case CellKind::leaky:
+      break;
+  }
+  RECUR_FAIL("cuDNN engine: cuDNN has no {} cell (use the fused engine)", cell_name(cell));
+}
+
+cudnnRNNAlgo_t cudnn_rnn_algo(CudnnAlgo algo) {
+  switch (algo) {
+    case CudnnAlgo::standard:
+      return CUDNN_RNN_ALGO_STANDARD;
+    case CudnnAlgo::persist_static:
+      return CUDNN_RNN_ALGO_PERSIST_STATIC;
+    case CudnnAlgo::persist_dynamic:
+      return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
+    case CudnnAlgo::persist_static_small_h:
+      return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
+  }
+  RECUR_FAIL("cuDNN engine: unknown algorithm {}", static_cast<int>(algo));
+}
+
+void set_tensor_3d(cudnnTensorDescriptor_t desc, cudnnDataType_t dtype, int d0, int d1, int d2) {
+  const int dims[3] = {d0, d1, d2};
+  const int strides[3] = {d1 * d2, d2, 1};
+  RECUR_CUDNN_CHECK(cudnnSetTensorNdDescriptor(desc, dtype, 3, dims, strides));
+}
+
+int64_t tensor_numel(cudnnTensorDescriptor_t desc) {
+  cudnnDataType_t dtype;
+  int rank = 0, dims[8] = {}, strides[8] = {};
+  RECUR_CUDNN_CHECK(cudnnGetTensorNdDescriptor(desc, 8, &dtype, &rank, dims, strides));
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i) n *= dims[i];
+  return n;
+}
+
+// ---------------------------------------------------------------- plans
+
+// Our parameters, in the order of SeqParams / SeqParamGrads.
+enum ParamIndex { kWih, kWhh, kBih, kBhh, kWhr, kParamCount };
+
+// n elements of parameter `param` from its element `src` live at element `dst` of the weight space.
+struct Segment {
+  int param;
+  int64_t src, dst, n;
+};
+
+struct PlanKey {
+  int device;
+  CellKind cell;
+  int64_t I, H, P;
+  bool bias;
+  DType dtype;
+  CudnnAlgo algo;
+  int64_t B, Tn;
+
+  int64_t S() const { return P > 0 ? P : H; }
+  auto tie() const { return std::tie(device, cell, I, H, P, bias, dtype, algo, B, Tn); }
+  bool operator<(const PlanKey& other) const { return tie() < other.tie(); }
+};
+
+std::string describe(const PlanKey& k) {
+  return fmt::format("cuDNN engine, {} I={} H={}{}{} {} on cuda:{}, B={} T={}, algorithm {}",
+                     cell_name(k.cell), k.I, k.H, k.P > 0 ? fmt::format(" P={}", k.P) : "",
+                     k.bias ? "" : " without bias", dtype_name(k.dtype), k.device, k.B, k.Tn,
+                     cudnn_algo_name(k.algo));
+}
+
+// Everything about one RNN shape that does not change from call to call: its descriptors and
+// where our parameters sit in its weight space.
+class Plan {
+ public:
+  explicit Plan(const PlanKey& key);
+
+  // Sets the data descriptors for one call's lengths ([B], each 1..T).
+  void set_lengths(const std::vector<int>& lengths);
+
+  const PlanKey key;
+  const std::string what;  // for messages
+  std::mutex mutex;        // one call at a time sets and uses the data descriptors
+  DropoutDescriptor dropout;
+  RnnDescriptor rnn;
+  RnnDataDescriptor x_desc, y_desc;
+  TensorDescriptor h_desc, c_desc;
+  size_t weight_bytes = 0;
+  bool weights_fill_space = false;  // the segments cover every byte (no gaps to zero)
+  std::vector<Segment> segments;    // sorted by dst, runs merged
+  Tensor full_lengths;              // [B] i32 on the GPU, every entry T: the lengths of no lengths
+
+ private:
+  void map_weights(cudnnHandle_t handle);
+  double zero_fill_ = 0.0;  // cuDNN's padding symbol; its first 4 bytes are also f32 zero
+};
+
+Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
+  cudnnHandle_t handle = cudnn_handle(k.device);
+  const cudnnDataType_t dtype = cudnn_dtype(k.dtype);
+  const int B = to_int(k.B, "the batch"), H = to_int(k.H, "the hidden size");
+  const int S = to_int(k.S(), "the state size");
+  // Rate 0: recur applies dropout between layers itself; no RNG states are needed then.
+  RECUR_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout.get(), handle, 0.0f, nullptr, 0, 0));
+  // f32: FMA math keeps cuDNN off TF32 tensor cores (recur's f32 is full f32 unless a user opts
+  // in). projSize = hiddenSize means no projection.
+  const cudnnMathType_t math = k.dtype == DType::f32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+  RECUR_CUDNN_RNN_CHECK(
+      cudnnSetRNNDescriptor_v8(rnn.get(), cudnn_rnn_algo(k.algo), cudnn_mode(k.cell),
+                               k.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
+                               CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, dtype, dtype, math,
+                               to_int(k.I, "the input size"), H, S, /*numLayers=*/1, dropout.get(),
+                               CUDNN_RNN_PADDED_IO_ENABLED),
+      what);
+  if (k.algo == CudnnAlgo::persist_dynamic)  // its kernels are built for one batch size
+    RECUR_CUDNN_RNN_CHECK(cudnnBuildRNNDynamic(handle, rnn.get(), B), what);
+  set_tensor_3d(h_desc.get(), dtype, 1, B, S);
+  set_tensor_3d(c_desc.get(), dtype, 1, B, H);
+  RECUR_CUDNN_RNN_CHECK(cudnnGetRNNWeightSpaceSize(handle, rnn.get(), &weight_bytes), what);
+  map_weights(handle);
+  const std::vector<int32_t> all(static_cast<size_t>(k.B), to_int(k.Tn, "the sequence length"));
+  full_lengths = Tensor::from_vector(all, {k.B}).to(Device::cuda(k.device));
+}
+
+void Plan::map_weights(cudnnHandle_t handle) {
+  const int64_t es = static_cast<int64_t>(dtype_size(key.dtype));
+  const int64_t H = key.H, I = key.I, S = key.S(), gates = cell_gates(key.cell);
+  // Addresses are asked for inside a real buffer and kept as offsets.
+  Tensor probe =
+      Tensor::empty({static_cast<int64_t>(weight_bytes)}, DType::u8, Device::cuda(key.device));
+  const auto* base = static_cast<const std::byte*>(probe.raw_data());
+  TensorDescriptor desc;
+  auto place = [&](int lin, bool matrix, int param, int64_t src, int64_t numel) {
+    void* addr = nullptr;
+    if (matrix)
+      RECUR_CUDNN_RNN_CHECK(cudnnGetRNNWeightParams(handle, rnn.get(), 0, weight_bytes, base, lin,
+                                                    desc.get(), &addr, nullptr, nullptr),
+                            what);
+    else
+      RECUR_CUDNN_RNN_CHECK(cudnnGetRNNWeightParams(handle, rnn.get(), 0, weight_bytes, base, lin,
+                                                    nullptr, nullptr, desc.get(), &addr),
+                            what);
+    const char* kind = matrix ? "matrix" : "bias";
+    RECUR_CHECK(addr != nullptr, "{}: cuDNN has no {} for linear layer {}", what, kind, lin);
+    // ASSUMPTION: each block is our [rows,cols] slice, row-major and whole (PyTorch relies on it
+    // too); its size and place are checked, its order is what the parity tests check.
+    const int64_t got = tensor_numel(desc.get());
+    const int64_t bytes = static_cast<const std::byte*>(addr) - base;
+    RECUR_CHECK(got == numel && bytes >= 0 && bytes % es == 0 &&
+                    bytes + numel * es <= static_cast<int64_t>(weight_bytes),
+                "{}: unexpected {} of linear layer {} in cuDNN's weight space: {} elements at "
+                "byte {}, expected {} elements inside {} bytes",
+                what, kind, lin, got, bytes, numel, weight_bytes);
+    segments.push_back({param, src, bytes / es, numel});
+  };
+  for (int64_t g = 0; g < gates; ++g) {
+    const int lin = static_cast<int>(g), rec = static_cast<int>(gates + g);
+    place(lin, true, kWih, g * H * I, H * I);
+    place(rec, true, kWhh, g * H * S, H * S);
+    if (key.bias) {
+      place(lin, false, kBih, g * H, H);
+      place(rec, false, kBhh, g * H, H);
+    }
+  }
+  if (key.P > 0) place(8, true, kWhr, 0, key.P * H);  // an LSTM's linear layer 8: W_hr
+
+  std::sort(segments.begin(), segments.end(),
+            [](const Segment& a, const Segment& b) { return a.dst < b.dst; });
+  std::vector<Segment> merged;
+  int64_t covered = 0;
+  for (const Segment& s : segments) {
+    covered += s.n;
+    if (!merged.empty()) {
+      Segment& last = merged.back();
+      RECUR_CHECK(last.dst + last.n <= s.dst, "{}: two blocks overlap at element {}", what, s.dst);
+      if (last.param == s.param && last.src + last.n == s.src && last.dst + last.n == s.dst) {
+        last.n += s.n;
+        continue;
+      }
+    }
+    merged.push_back(s);
+  }
+  segments = std::move(merged);
+  weights_fill_space = covered * es == static_cast<int64_t>(weight_bytes);
+}
+
+void Plan::set_lengths(const std::vector<int>& lengths) {
+  const cudnnDataType_t dtype = cudnn_dtype(key.dtype);
+  const int B = static_cast<int>(key.B), Tn = static_cast<int>(key.Tn);
+  RECUR_CUDNN_CHECK(
+      cudnnSetRNNDataDescriptor(x_desc.get(), dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, Tn,
+                                B, static_cast<int>(key.I), lengths.data(), &zero_fill_));
+  RECUR_CUDNN_CHECK(
+      cudnnSetRNNDataDescriptor(y_desc.get(), dtype, CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED, Tn,
+                                B, static_cast<int>(key.S()), lengths.data(), &zero_fill_));
+}
+
+// The plan for `key`, built on first use. A training run meets a handful of shapes; past
+// kMaxPlans the cache starts over (plans in use stay alive through their shared_ptr).
+std::shared_ptr<Plan> plan_for(const PlanKey& key) {
+  constexpr size_t kMaxPlans = 64;
+  static std::mutex mutex;
+  static std::map<PlanKey, std::shared_ptr<Plan>> plans;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = plans.find(key);
+    if (it != plans.end()) return it->second;
+  }
+  auto plan = std::make_shared<Plan>(key);  // outside the lock: it calls cuDNN, and may throw
+  std::lock_guard<std::mutex> lock(mutex);
+  if (plans.size() >= kMaxPlans) plans.clear();
+  return plans.emplace(key, plan).first->second;
+}
+
+// ---------------------------------------------------------------- per-call pieces
+
+// ASSUMPTION: every tensor of the call is contiguous, of the input's dtype, on the input's GPU;
+// the Recurrent layer makes them so.
+void check_tensor(const Tensor& t, Device device, DType dtype, std::initializer_list<Dim> shape,
+                  const std::string& what) {
+  check_device_dtype(t, device, dtype, "cuDNN engine " + what);
+  check_shape(t, shape, "cuDNN engine " + what);
+  RECUR_CHECK(t.is_contiguous(), "cuDNN engine {}: expected a contiguous tensor", what);
+}
+
+void check_params(const SeqConfig& cfg, const SeqParams& p, Device d, DType dt) {
+  const int64_t G = cfg.gate_rows(), I = cfg.input_size, S = cfg.state_size();
+  check_tensor(p.w_ih, d, dt, {G, I}, "weight_ih");
+  check_tensor(p.w_hh, d, dt, {G, S}, "weight_hh");
+  // ASSUMPTION: both biases or none, as in PyTorch (bias=True/False).
+  RECUR_CHECK(p.b_ih.defined() == p.b_hh.defined(),
+              "cuDNN engine: expected both biases or none, got only {}",
+              p.b_ih.defined() ? "bias_ih" : "bias_hh");
+  if (p.b_ih.defined()) {
+    check_tensor(p.b_ih, d, dt, {G}, "bias_ih");
+    check_tensor(p.b_hh, d, dt, {G}, "bias_hh");
+  }
+  RECUR_CHECK(cfg.proj_size == 0 || cfg.cell == CellKind::lstm,
+              "cuDNN engine: a projection needs an lstm cell, got {}", cell_name(cfg.cell));
+  if (cfg.proj_size > 0) check_tensor(p.w_hr, d, dt, {cfg.proj_size, cfg.hidden_size}, "weight_hr");
+}
+
+PlanKey plan_key(const SeqConfig& cfg, const SeqParams& p, const Tensor& x, CudnnAlgo algo) {
+  return {x.device().index, cfg.cell,  cfg.input_size, cfg.hidden_size, cfg.proj_size,
+          p.b_ih.defined(), x.dtype(), algo,           x.size(0),       x.size(1)};
+}
+
+// The lengths on the host for cuDNN's descriptors ([B], each 1..T; all T without lengths).
+std::vector<int> host_lengths(const Tensor& lengths, int64_t B, int64_t Tn) {
+  std::vector<int> out(static_cast<size_t>(B), static_cast<int>(Tn));
+  if (!lengths.defined()) return out;
+  const Tensor host = lengths.to(Device::cpu());  // waits for the copy
+  const int64_t* len = host.data<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    // ASSUMPTION: 1 <= length <= T, as the layer checks; cuDNN takes no empty sequence.
+    RECUR_CHECK(len[b] >= 1 && len[b] <= Tn, "cuDNN engine: lengths[{}] is {}, expected 1..{}", b,
+                len[b], Tn);
+    out[static_cast<size_t>(b)] = static_cast<int>(len[b]);
+  }
+  return out;
+}
+
+// cuDNN's devSeqLengths: [B] i32 on the GPU.
+Tensor device_lengths(const Plan& plan, const Tensor& lengths, cudaStream_t stream) {
+  if (!lengths.defined()) return plan.full_lengths;
+  Tensor out = Tensor::empty({plan.key.B}, DType::i32, lengths.device());
+  launch_seq_lengths_i32(lengths.data<int64_t>(), plan.key.B, plan.key.Tn, out.data<int32_t>(),
+                         stream);
+  return out;
+}
+
+// A fresh weight space holding `p` (the optimizer changes the weights between calls).
+Tensor pack_weights(const Plan& plan, const SeqParams& p, cudaStream_t stream) {
+  const size_t es = dtype_size(plan.key.dtype);
+  Tensor space = Tensor::empty({static_cast<int64_t>(plan.weight_bytes)}, DType::u8,
+                               Device::cuda(plan.key.device));
+  auto* dst = static_cast<std::byte*>(space.raw_data());
+  if (!plan.weights_fill_space)
+    RECUR_CUDA_CHECK(cudaMemsetAsync(dst, 0, plan.weight_bytes, stream));
+  const Tensor* src[kParamCount] = {&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &p.w_hr};
+  for (const Segment& s : plan.segments) {
+    const auto* from = static_cast<const std::byte*>(src[s.param]->raw_data());
+    RECUR_CUDA_CHECK(cudaMemcpyAsync(dst + s.dst * es, from + s.src * es,
+                                     static_cast<size_t>(s.n) * es, cudaMemcpyDeviceToDevice,
+                                     stream));
+  }
+  return space;
+}
+
+void axpy(cublasHandle_t h, int n, const float* x, float* y) {
+  const float one = 1.0f;
+  RECUR_CUBLAS_CHECK(cublasSaxpy(h, n, &one, x, 1, y, 1));
+}
+
+void axpy(cublasHandle_t h, int n, const double* x, double* y) {
+  const double one = 1.0;
+  RECUR_CUBLAS_CHECK(cublasDaxpy(h, n, &one, x, 1, y, 1));
+}
+
+// grads += the gradient space `dw`, parameter by parameter (undefined gradients are skipped).
+template <class T>
+void add_weight_grads(const Plan& plan, const Tensor& dw, SeqParamGrads& g, cublasHandle_t cublas) {
+  Tensor* dst[kParamCount] = {&g.w_ih, &g.w_hh, &g.b_ih, &g.b_hh, &g.w_hr};
+  const T* from = static_cast<const T*>(dw.raw_data());
+  for (const Segment& s : plan.segments)
+    if (dst[s.param]->defined())
+      axpy(cublas, to_int(s.n, "a weight block"), from + s.dst, dst[s.param]->data<T>() + s.src);
+}
+
+// ---------------------------------------------------------------- forward and backward
+
+template <class T>
+void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
+  const Tensor& x = *a.x;
+  const Device d = x.device();
+  const DType dt = x.dtype();
+  const bool lstm = cfg.cell == CellKind::lstm;
+  const int64_t B = x.size(0), Tn = x.size(1), I = cfg.input_size, H = cfg.hidden_size;
+  const int64_t S = cfg.state_size(), Y = a.y.defined() ? a.y.size(2) : 0;
+  check_tensor(x, d, dt, {"B", "T", I}, "input");
+  check_params(cfg, p, d, dt);
+  if (a.h0.defined()) check_tensor(a.h0, d, dt, {B, S}, "h0");
+  if (lstm && a.c0.defined()) check_tensor(a.c0, d, dt, {B, H}, "c0");
+  if (a.lengths.defined()) check_device_dtype(a.lengths, d, DType::i64, "cuDNN engine lengths");
+  check_tensor(a.y, d, dt, {B, Tn, "Y"}, "output");
+  RECUR_CHECK(a.y_col >= 0 && a.y_col + S <= Y,
+              "cuDNN engine output: columns [{}, {}) do not fit in its {}", a.y_col, a.y_col + S,
+              Y);
+  check_tensor(a.h_n, d, dt, {B, S}, "h_n");
+  if (lstm && a.c_n.defined()) check_tensor(a.c_n, d, dt, {B, H}, "c_n");
+
+  const int dev = d.index;
+  DeviceGuard guard(dev);
+  CudaContext& ctx = cuda_context(dev);
+  cudaStream_t stream = ctx.stream();
+  cudnnHandle_t handle = cudnn_handle(dev);
+  const CudnnAlgo algo = cudnn_algorithm();
+  const std::vector<int> lengths = host_lengths(a.lengths, B, Tn);
+  const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
+  std::lock_guard<std::mutex> lock(plan->mutex);
+  plan->set_lengths(lengths);
+  const Tensor seq_lengths = device_lengths(*plan, a.lengths, stream);
+  const int64_t* len64 = a.lengths.defined() ? a.lengths.data<int64_t>() : nullptr;
+
+  const bool training = a.saved != nullptr;
+  Tensor weights = pack_weights(*plan, p, stream);
+  Tensor x_seq = Tensor::empty({Tn, B, I}, dt, d);
+  launch_to_time_major(x.data<T>(), I, B, Tn, I, len64, cfg.reverse, x_seq.data<T>(), stream);
+  Tensor y_seq = Tensor::empty({Tn, B, S}, dt, d);
+  // The backward needs the initial state as it was: training keeps a copy.
+  Tensor h0 = a.h0.defined() ? (training ? a.h0.clone() : a.h0) : Tensor::zeros({B, S}, dt, d);
+  Tensor c0, c_n;
+  if (lstm) {
+    c0 = a.c0.defined() ? (training ? a.c0.clone() : a.c0) : Tensor::zeros({B, H}, dt, d);
+    c_n = a.c_n.defined() ? a.c_n : Tensor::empty({B, H}, dt, d);
+  }
+
+  const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
+  size_t work_bytes = 0, reserve_bytes = 0;
+  RECUR_CUDNN_RNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, plan->rnn.get(), mode, plan->x_desc.get(),
+                                                  &work_bytes, &reserve_bytes),
+                        plan->what);
+  void* work = work_bytes > 0 ? ctx.workspace(work_bytes) : nullptr;
+  Tensor reserve;
+  if (training && reserve_bytes > 0)
+    reserve = Tensor::empty({static_cast<int64_t>(reserve_bytes)}, DType::u8, d);
+  RECUR_CUDNN_RNN_CHECK(
+      cudnnRNNForward(
+          handle, plan->rnn.get(), mode, seq_lengths.data<int32_t>(), plan->x_desc.get(),
+          x_seq.raw_data(), plan->y_desc.get(), y_seq.raw_data(), plan->h_desc.get(), h0.raw_data(),
+          a.h_n.raw_data(), plan->c_desc.get(), lstm ? c0.raw_data() : nullptr,
+          lstm ? c_n.raw_data() : nullptr, plan->weight_bytes, weights.raw_data(), work_bytes, work,
+          reserve.defined() ? reserve_bytes : 0, reserve.defined() ? reserve.raw_data() : nullptr),
+      plan->what);
+  launch_from_time_major(y_seq.data<T>(), B, Tn, S, len64, cfg.reverse, /*accumulate=*/false,
+                         a.y.data<T>() + a.y_col, Y, stream);
+
+  if (training) {
+    SeqSaved::Cudnn& sv = a.saved->cudnn;
+    sv.reserve = reserve;
+    sv.weight_space = weights;
+    sv.y = y_seq;
+    sv.h0 = h0;
+    sv.c0 = c0;
+    sv.lengths = Tensor::from_vector(std::vector<int32_t>(lengths.begin(), lengths.end()), {B});
+    sv.algo = static_cast<int>(algo);
+  }
+}
+
+template <class T>
+void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
+  const Tensor& x = *a.x;
+  const Device d = x.device();
+  const DType dt = x.dtype();
+  const bool lstm = cfg.cell == CellKind::lstm;
+  const int64_t B = x.size(0), Tn = x.size(1), I = cfg.input_size, H = cfg.hidden_size;
+  const int64_t S = cfg.state_size(), Y = a.dy.defined() ? a.dy.size(2) : 0;
+  RECUR_CHECK(a.saved != nullptr && a.saved->cudnn.algo >= 0,
+              "cuDNN engine backward: expected the state of a cuDNN training forward "
+              "(SeqForward::saved), got none");
+  const SeqSaved::Cudnn& sv = a.saved->cudnn;
+  check_tensor(x, d, dt, {"B", "T", I}, "input");
+  check_params(cfg, p, d, dt);
+  RECUR_CHECK(sv.y.defined() && sv.y.shape() == (Shape{Tn, B, S}) && sv.lengths.numel() == B,
+              "cuDNN engine backward: the saved forward ran on another shape than [{},{},{}]", B,
+              Tn, I);
+  if (a.lengths.defined()) check_device_dtype(a.lengths, d, DType::i64, "cuDNN engine lengths");
+  if (a.dy.defined()) {
+    check_tensor(a.dy, d, dt, {B, Tn, "Y"}, "output gradient");
+    RECUR_CHECK(a.dy_col >= 0 && a.dy_col + S <= Y,
+                "cuDNN engine output gradient: columns [{}, {}) do not fit in its {}", a.dy_col,
+                a.dy_col + S, Y);
+  }
+  if (a.dh_n.defined()) check_tensor(a.dh_n, d, dt, {B, S}, "h_n gradient");
+  if (lstm && a.dc_n.defined()) check_tensor(a.dc_n, d, dt, {B, H}, "c_n gradient");
+  if (a.dx.defined()) check_tensor(a.dx, d, dt, {B, Tn, I}, "input gradient");
+  if (a.dh0.defined()) check_tensor(a.dh0, d, dt, {B, S}, "h0 gradient");
+  if (lstm && a.dc0.defined()) check_tensor(a.dc0, d, dt, {B, H}, "c0 gradient");
+  const SeqParamGrads& g = a.grads;
+  const Tensor* grads[kParamCount] = {&g.w_ih, &g.w_hh, &g.b_ih, &g.b_hh, &g.w_hr};
+  const Tensor* params[kParamCount] = {&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &p.w_hr};
+  const char* names[kParamCount] = {"weight_ih gradient", "weight_hh gradient", "bias_ih gradient",
+                                    "bias_hh gradient", "weight_hr gradient"};
+  bool any_grad = false;
+  for (int i = 0; i < kParamCount; ++i) {
+    if (!grads[i]->defined()) continue;
+    RECUR_CHECK(params[i]->defined(), "cuDNN engine: {} asked for, but the parameter is absent",
+                names[i]);
+    check_device_dtype(*grads[i], d, dt, std::string("cuDNN engine ") + names[i]);
+    RECUR_CHECK(grads[i]->shape() == params[i]->shape() && grads[i]->is_contiguous(),
+                "cuDNN engine {}: expected a contiguous {}, got {}", names[i],
+                params[i]->shape_str(), grads[i]->shape_str());
+    any_grad = true;
+  }
+
+  const int dev = d.index;
+  DeviceGuard guard(dev);
+  CudaContext& ctx = cuda_context(dev);
+  cudaStream_t stream = ctx.stream();
+  cudnnHandle_t handle = cudnn_handle(dev);
+  const CudnnAlgo algo = static_cast<CudnnAlgo>(sv.algo);
+  const int32_t* saved_len = sv.lengths.data<int32_t>();
+  const std::vector<int> lengths(saved_len, saved_len + B);
+  const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
+  std::lock_guard<std::mutex> lock(plan->mutex);
+  plan->set_lengths(lengths);
+  const Tensor seq_lengths = device_lengths(*plan, a.lengths, stream);
+  const int64_t* len64 = a.lengths.defined() ? a.lengths.data<int64_t>() : nullptr;
+
+  Tensor dy_seq = Tensor::empty({Tn, B, S}, dt, d);
+  if (a.dy.defined())
+    launch_to_time_major(a.dy.data<T>() + a.dy_col, Y, B, Tn, S, len64, cfg.reverse,
+                         dy_seq.data<T>(), stream);
+  else
+    RECUR_CUDA_CHECK(cudaMemsetAsync(dy_seq.raw_data(), 0, dy_seq.nbytes(), stream));
+  const Tensor dhy = a.dh_n.defined() ? a.dh_n : Tensor::zeros({B, S}, dt, d);
+  const Tensor dhx = a.dh0.defined() ? a.dh0 : Tensor::empty({B, S}, dt, d);
+  Tensor dcy, dcx;
+  if (lstm) {
+    dcy = a.dc_n.defined() ? a.dc_n : Tensor::zeros({B, H}, dt, d);
+    dcx = a.dc0.defined() ? a.dc0 : Tensor::empty({B, H}, dt, d);
+  }
+  Tensor dx_seq = Tensor::empty({Tn, B, I}, dt, d);
+
+  size_t work_bytes = 0;
+  RECUR_CUDNN_RNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, plan->rnn.get(), CUDNN_FWD_MODE_TRAINING,
+                                                  plan->x_desc.get(), &work_bytes, nullptr),
+                        plan->what);
+  void* work = work_bytes > 0 ? ctx.workspace(work_bytes) : nullptr;
+  const size_t reserve_bytes = sv.reserve.defined() ? sv.reserve.nbytes() : 0;
+  void* reserve = sv.reserve.defined() ? sv.reserve.raw_data() : nullptr;
+  // Backward data first: it writes into the reserve space the weight gradient then reads.
+  RECUR_CUDNN_RNN_CHECK(
+      cudnnRNNBackwardData_v8(handle, plan->rnn.get(), seq_lengths.data<int32_t>(),
+                              plan->y_desc.get(), sv.y.raw_data(), dy_seq.raw_data(),
+                              plan->x_desc.get(), dx_seq.raw_data(), plan->h_desc.get(),
+                              sv.h0.raw_data(), dhy.raw_data(), dhx.raw_data(), plan->c_desc.get(),
+                              lstm ? sv.c0.raw_data() : nullptr, lstm ? dcy.raw_data() : nullptr,
+                              lstm ? dcx.raw_data() : nullptr, plan->weight_bytes,
+                              sv.weight_space.raw_data(), work_bytes, work, reserve_bytes, reserve),
+      plan->what);
+  if (a.dx.defined())
+    launch_from_time_major(dx_seq.data<T>(), B, Tn, I, len64, cfg.reverse, /*accumulate=*/true,
+                           a.dx.data<T>(), I, stream);
+
+  if (!any_grad) return;
+  Tensor x_seq = Tensor::empty({Tn, B, I}, dt, d);  // gathered again rather than kept
+  launch_to_time_major(x.data<T>(), I, B, Tn, I, len64, cfg.reverse, x_seq.data<T>(), stream);
+  Tensor dw = Tensor::empty({static_cast<int64_t>(plan->weight_bytes)}, DType::u8, d);
+  RECUR_CUDA_CHECK(cudaMemsetAsync(dw.raw_data(), 0, plan->weight_bytes, stream));
+  RECUR_CUDNN_RNN_CHECK(
+      cudnnRNNBackwardWeights_v8(handle, plan->rnn.get(), CUDNN_WGRAD_MODE_ADD,
+                                 seq_lengths.data<int32_t>(), plan->x_desc.get(), x_seq.raw_data(),
+                                 plan->h_desc.get(), sv.h0.raw_data(), plan->y_desc.get(),
+                                 sv.y.raw_data(), plan->weight_bytes, dw.raw_data(), work_bytes,
+                                 work, reserve_bytes, reserve),
+      plan->what);
+  add_weight_grads<T>(*plan, dw, a.grads, ctx.cublas());
+}
+
+void check_input(const SeqConfig& cfg, const Tensor* x) {
+  RECUR_CHECK(x != nullptr && x->defined(), "cuDNN engine: expected an input, got none");
+  RECUR_CHECK(x->device().is_cuda(), "cuDNN engine: expected the input on a GPU, got it on {}",
+              x->device().name());
+  RECUR_CHECK(x->dtype() == DType::f32 || x->dtype() == DType::f64,
+              "cuDNN engine: computes in f32 or f64, got {}", dtype_name(x->dtype()));
+  RECUR_CHECK(cfg.cell != CellKind::leaky,
+              "cuDNN engine: cuDNN has no leaky cell (use the fused engine)");
+}
+
+}  // namespace
+
+void recurrent_seq_fwd_cudnn(const SeqConfig& config, const SeqParams& params, SeqForward& args) {
+  check_input(config, args.x);
+  if (args.x->dtype() == DType::f64)
+    forward<double>(config, params, args);
+  else
+    forward<float>(config, params, args);
+}
+
+void recurrent_seq_bwd_cudnn(const SeqConfig& config, const SeqParams& params, SeqBackward& args) {
+  check_input(config, args.x);
+  if (args.x->dtype() == DType::f64)
+    backward<double>(config, params, args);
+  else
+    backward<float>(config, params, args);
+}
+
+}  // namespace recur
