@@ -5,10 +5,10 @@
 
 #include <vector>
 
+#include "core/cuda/cuda_check.h"
 #include "core/random.h"
 #include "kernels/cell_step.h"
 #include "kernels/cuda/cell_step_cuda.h"
-#include "core/cuda/cuda_check.h"
 #include "support/compare.h"
 
 namespace recur {
