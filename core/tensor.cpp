@@ -18,7 +18,9 @@ std::string shape_str(const Shape& shape) {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    RECUR_CHECK(!__builtin_mul_overflow(n, d, &n), "shape {} has more elements than int64 counts",
+                shape_str(shape));
   return n;
 }
 
@@ -117,7 +119,11 @@ void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, in
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   check_shape_valid(shape);
-  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  size_t bytes = 0;
+  RECUR_CHECK(
+      !__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), dtype_size(dtype), &bytes),
+      "Tensor::empty: shape {} of {} does not fit in memory", recur::shape_str(shape),
+      dtype_name(dtype));
   Tensor t;
   t.storage_ = device.is_cuda() ? allocate_cuda(bytes, device.index) : allocate_cpu(bytes);
   t.shape_ = shape;
@@ -287,7 +293,11 @@ Tensor Tensor::to(Device device) const {
 }
 
 void Tensor::fill(double value) {
-  if (device_.is_cuda()) {  // through a host copy: fill is rare and explicit, never in a loop
+  if (device_.is_cuda() && value == 0.0 && is_contiguous()) {  // zero_grad, state resets: a memset
+    zero_bytes(raw_data(), device_, nbytes());
+    return;
+  }
+  if (device_.is_cuda()) {  // through a host copy: a non-zero fill is rare and explicit
     Tensor host = empty(shape_, dtype_);
     host.fill(value);
     RECUR_CHECK(is_contiguous(), "fill on {}: expected a contiguous tensor, got strides of {}",

@@ -71,7 +71,8 @@ class Tensor {
   Tensor clone() const;
   Tensor to(DType dtype) const;  // converts elements (a copy, even for the same dtype)
   // A contiguous copy on `device` (host <-> GPU, or GPU <-> GPU): the only way data moves between
-  // devices. A copy to the host is complete when this returns.
+  // devices. A copy to the host is complete when this returns. A strided view of GPU memory
+  // cannot be copied (there is no gather on the GPU yet): that is an error naming the view.
   Tensor to(Device device) const;
   void copy_from(const Tensor& src);  // same shape; converts dtype on the CPU; across devices
                                       // both contiguous and of one dtype

@@ -152,8 +152,21 @@ Engine choose_engine(Engine requested, const SeqConfig& config, Device device, D
              device.name(), dtype_name(dtype), skipped);
 }
 
+namespace {
+
+// ASSUMPTION: every engine reads lengths as a contiguous [B] i64 tensor on the input's device.
+void check_lengths(const Tensor& lengths, const Tensor& x) {
+  if (!lengths.defined()) return;
+  check_device_dtype(lengths, x.device(), DType::i64, "recurrent lengths");
+  check_shape(lengths, {x.size(0)}, "recurrent lengths");
+  RECUR_CHECK(lengths.is_contiguous(), "recurrent lengths: expected a contiguous tensor");
+}
+
+}  // namespace
+
 void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& params,
                        SeqForward& args) {
+  check_lengths(args.lengths, *args.x);
   switch (engine) {
     case Engine::reference:
       return recurrent_seq_fwd_ref(config, params, args);
@@ -178,6 +191,7 @@ void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& 
 
 void recurrent_seq_bwd(Engine engine, const SeqConfig& config, const SeqParams& params,
                        SeqBackward& args) {
+  check_lengths(args.lengths, *args.x);
   switch (engine) {
     case Engine::reference:
       return recurrent_seq_bwd_ref(config, params, args);

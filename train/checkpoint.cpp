@@ -255,7 +255,8 @@ void load_state_dict(const ParameterList& params, const TensorMap& state, bool s
   for (const Parameter& p : params) {
     Tensor value = p.value;  // shares storage: the copy lands in the parameter
     const Tensor& saved = state.at(p.name);
-    if (value.device() == saved.device() || saved.dtype() == value.dtype()) {
+    const bool on_host = value.device().is_cpu() && saved.device().is_cpu();
+    if (on_host || saved.dtype() == value.dtype()) {
       value.copy_from(saved);
     } else {  // between devices only one dtype moves: convert on the host first
       const Tensor host = saved.device().is_cpu() ? saved : saved.to(Device::cpu());

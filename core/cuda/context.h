@@ -39,6 +39,8 @@ class CudaContext {
   bool allow_tf32() const { return allow_tf32_; }
   // At least `bytes` of device scratch, valid until the next call that needs more. Ordered on
   // the stream, so a kernel queued before a regrow still finishes with the old buffer.
+  // ASSUMPTION: one host thread drives a device at a time (as every recur caller does); a
+  // second thread growing the workspace could free the block under the first one's pointer.
   void* workspace(size_t bytes);
 
  private:

@@ -27,6 +27,8 @@ constexpr size_t kLargeRound = size_t(2) << 20;
 
 size_t block_size(size_t bytes) {
   const size_t round = bytes < kLargeBlock ? kSmallRound : kLargeRound;
+  RECUR_CHECK(bytes <= SIZE_MAX - round, "allocate_cuda: {} bytes is more than any GPU holds",
+              bytes);
   return std::max(round, (bytes + round - 1) / round * round);
 }
 
@@ -45,11 +47,17 @@ struct DevicePool {
     stats.cached = 0;
   }
 
+  // Called by a tensor's deleter, so it must not throw: if the pool cannot take the block (no
+  // host memory for a map node), the block goes back to the driver instead.
   void give_back(void* ptr, size_t size) noexcept {
     std::lock_guard<std::mutex> lock(mutex);
-    free_blocks.emplace(size, ptr);
     stats.in_use -= size;
-    stats.cached += size;
+    try {
+      free_blocks.emplace(size, ptr);
+      stats.cached += size;
+    } catch (...) {
+      cudaFree(ptr);
+    }
   }
 };
 
@@ -155,12 +163,17 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   }
   const int device = dst_device.is_cuda() ? dst_device.index : src_device.index;
   CudaContext& ctx = cuda_context(device);
+  // Between two GPUs the copy is queued on the destination's stream: first let the source's
+  // stream finish what it still has to write into src.
+  if (dst_device.is_cuda() && src_device.is_cuda() && src_device.index != dst_device.index)
+    RECUR_CUDA_CHECK(cudaStreamSynchronize(cuda_context(src_device.index).stream()));
   DeviceGuard guard(device);
   RECUR_CUDA_CHECK(
       cudaMemcpyAsync(dst, src, bytes, copy_kind(dst_device, src_device), ctx.stream()));
   // The host reads what it receives next, and a host source may be freed or changed as soon as
-  // this returns: any copy touching the host completes before returning.
-  if (!dst_device.is_cuda() || !src_device.is_cuda())
+  // this returns: any copy touching the host completes before returning. So does a copy between
+  // two GPUs: the source block may go back to its own GPU's cache (another stream) next.
+  if (!dst_device.is_cuda() || !src_device.is_cuda() || src_device.index != dst_device.index)
     RECUR_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
 }
 
@@ -187,16 +200,19 @@ double cuda_time_ms(int device, const std::function<void()>& submit, bool flush_
   CudaContext& ctx = cuda_context(device);
   DeviceGuard guard(device);
   if (flush_l2) {
-    static std::shared_ptr<std::byte> scratch;
-    static size_t scratch_bytes = 0;
+    // One scratch block per device, written over twice the L2 size.
+    static std::mutex mutex;
+    static std::array<std::shared_ptr<std::byte>, kMaxDevices> scratch;
+    static std::array<size_t, kMaxDevices> scratch_bytes{};
+    std::lock_guard<std::mutex> lock(mutex);
     int l2 = 0;
     RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device));
     const size_t bytes = 2 * static_cast<size_t>(std::max(l2, 1 << 20));
-    if (scratch_bytes < bytes) {
-      scratch = allocate_cuda(bytes, device);
-      scratch_bytes = bytes;
+    if (scratch_bytes[device] < bytes) {
+      scratch[device] = allocate_cuda(bytes, device);
+      scratch_bytes[device] = bytes;
     }
-    RECUR_CUDA_CHECK(cudaMemsetAsync(scratch.get(), 0, bytes, ctx.stream()));
+    RECUR_CUDA_CHECK(cudaMemsetAsync(scratch[device].get(), 0, bytes, ctx.stream()));
   }
   cudaEvent_t start = nullptr, stop = nullptr;
   RECUR_CUDA_CHECK(cudaEventCreate(&start));

@@ -5,6 +5,8 @@
 
 #include <cublas_v2.h>
 
+#include <algorithm>
+
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
 
@@ -42,7 +44,9 @@ void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int
   cublasHandle_t handle = ctx.cublas();
   DeviceGuard guard(device);
   const int m = to_int(N, "N"), n = to_int(M, "M"), k = to_int(K, "K");
-  const int la = to_int(lda, "lda"), lb = to_int(ldb, "ldb"), lc = to_int(ldc, "ldc");
+  // With K = 0 an untransposed operand has rows of length 0; cuBLAS still wants ld >= 1.
+  const int la = std::max(1, to_int(lda, "lda")), lb = std::max(1, to_int(ldb, "ldb"));
+  const int lc = to_int(ldc, "ldc");
   if constexpr (std::is_same_v<T, float>) {
     RECUR_CUBLAS_CHECK(
         cublasSgemm(handle, op(trans_b), op(trans_a), m, n, k, &alpha, B, lb, A, la, &beta, C, lc));

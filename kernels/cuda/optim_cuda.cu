@@ -48,7 +48,8 @@ __global__ void sum_of_squares_kernel(const T* x, int64_t n, double* partials) {
 }
 
 // One block of kSumOfSquaresPartials threads: *out = the sum of partials[0..count) in a fixed tree.
-__global__ void sum_partials_kernel(const double* partials, int count, double* out) {
+__global__ void __launch_bounds__(kSumOfSquaresPartials)
+    sum_partials_kernel(const double* partials, int count, double* out) {
   __shared__ double scratch[kSumOfSquaresPartials];
   const double v = static_cast<int>(threadIdx.x) < count ? partials[threadIdx.x] : 0.0;
   const double total = cuda_reduce::block_reduce(v, scratch, cuda_reduce::Sum());

@@ -60,6 +60,13 @@ void check_on(const Tensor& t, Device device, const char* what) {
               device.name());
 }
 
+// ASSUMPTION: the fused engine computes in f32 or f64 (bf16/f16 are not implemented yet).
+void check_dtype(const Tensor& x) {
+  RECUR_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64,
+              "Fused engine: computes in f32 or f64, got an input of dtype {}",
+              dtype_name(x.dtype()));
+}
+
 void check_params(const SeqParams& p, Device d) {
   check_on(p.w_ih, d, "weight_ih");
   check_on(p.w_hh, d, "weight_hh");
@@ -74,6 +81,7 @@ void check_params(const SeqParams& p, Device d) {
 void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args) {
   const Device d = args.x->device();
   RECUR_CHECK(d.is_cuda(), "Fused engine: expected the input on a GPU, got it on {}", d.name());
+  check_dtype(*args.x);
   check_params(params, d);
   check_on(args.h0, d, "h0");
   check_on(args.c0, d, "c0");
@@ -100,6 +108,15 @@ void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, S
   check_on(args.dh_n, d, "h_n gradient");
   check_on(args.dc_n, d, "c_n gradient");
   check_on(args.dx, d, "input gradient");
+  check_dtype(*args.x);
+  check_on(args.dh0, d, "h0 gradient");
+  check_on(args.dc0, d, "c0 gradient");
+  for (const Tensor* g : {&args.grads.w_ih, &args.grads.w_hh, &args.grads.b_ih, &args.grads.b_hh,
+                          &args.grads.w_hr, &args.grads.leak})
+    check_on(*g, d, "a weight gradient");
+  RECUR_CHECK(args.saved != nullptr && args.saved->hs.defined() && args.saved->hs.device() == d,
+              "Fused engine backward: expected the saved forward of a fused training forward on {}",
+              d.name());
   DeviceGuard guard(d.index);
   if (args.x->dtype() == DType::f64) {
     CudaSeqOps<double> ops(d.index);

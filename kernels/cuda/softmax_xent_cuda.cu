@@ -78,8 +78,9 @@ __global__ void xent_rows_kernel(const T* logits, const int64_t* targets, int64_
 }
 
 // Thread k sums rows k, k + kTotalThreads, ... in order; the block then adds those in a fixed tree.
-__global__ void xent_total_kernel(const double* row_loss, const int64_t* targets, int64_t N,
-                                  int64_t ignore_index, SoftmaxXentResult* result) {
+__global__ void __launch_bounds__(kTotalThreads)
+    xent_total_kernel(const double* row_loss, const int64_t* targets, int64_t N,
+                      int64_t ignore_index, SoftmaxXentResult* result) {
   __shared__ double loss_scratch[kTotalThreads];
   __shared__ unsigned long long count_scratch[kTotalThreads];
   double loss = 0;

@@ -211,8 +211,15 @@ Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
                                to_int(k.I, "the input size"), H, S, /*numLayers=*/1, dropout.get(),
                                CUDNN_RNN_PADDED_IO_ENABLED),
       what);
-  if (k.algo == CudnnAlgo::persist_dynamic)  // its kernels are built for one batch size
-    RECUR_CUDNN_RNN_CHECK(cudnnBuildRNNDynamic(handle, rnn.get(), B), what);
+  if (k.algo == CudnnAlgo::persist_dynamic) {  // its kernels are built for one batch size
+    const cudnnStatus_t built = cudnnBuildRNNDynamic(handle, rnn.get(), B);
+    // cuDNN compiles these kernels at run time (NVRTC); a shape it cannot compile is one this
+    // algorithm does not support, as far as a caller choosing among algorithms is concerned.
+    if (built != CUDNN_STATUS_SUCCESS && !cudnn_not_supported(built))
+      RECUR_FAIL("{}: not supported by cuDNN (cudnnBuildRNNDynamic answered {}: {})", what,
+                 cudnnGetErrorString(built), cudnn_last_error());
+    RECUR_CUDNN_RNN_CHECK(built, what);
+  }
   set_tensor_3d(h_desc.get(), dtype, 1, B, S);
   set_tensor_3d(c_desc.get(), dtype, 1, B, H);
   RECUR_CUDNN_RNN_CHECK(cudnnGetRNNWeightSpaceSize(handle, rnn.get(), &weight_bytes), what);
@@ -540,6 +547,10 @@ void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
   const CudnnAlgo algo = static_cast<CudnnAlgo>(sv.algo);
   const int32_t* saved_len = sv.lengths.data<int32_t>();
   const std::vector<int> lengths(saved_len, saved_len + B);
+  // The device lengths and the reversal below read a.lengths: they must be the forward's.
+  const bool padded = std::any_of(lengths.begin(), lengths.end(), [&](int l) { return l < Tn; });
+  RECUR_CHECK(!padded || a.lengths.defined(),
+              "cuDNN engine backward: the forward ran with lengths; give the backward the same");
   const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
   std::lock_guard<std::mutex> lock(plan->mutex);
   plan->set_lengths(lengths);
