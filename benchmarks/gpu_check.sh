@@ -13,8 +13,9 @@
 #   gpu_tests   build/gpu/tests/recur_gpu_tests, JSON to $OUT/gpu_tests.json, log beside it
 #   memcheck    compute-sanitizer --tool memcheck on a small filter of the GPU tests
 #   racecheck   compute-sanitizer --tool racecheck on a smaller one (shared-memory kernels)
-#   bench       benchmarks/run.sh --device cuda when it takes that option (exit 2, "no GPU engine
-#               yet", is reported as such, not as a failure)
+#   bench       bench_suite --device cuda on the LSTM headline shapes (every engine, every cuDNN
+#               algorithm, the cuBLAS ceilings); with GPU_CHECK_RUN_SH=1 also the whole
+#               benchmarks/run.sh --device cuda --quick beside PyTorch
 # Prints a table of stage -> status and seconds; exits 1 when any stage failed. About six minutes
 # at most; everything it writes goes under $OUT (default: build/gpu_check).
 set -uo pipefail
@@ -78,7 +79,8 @@ configure() {
 }
 
 build() {
-  timeout 240 cmake --build "$BUILD" -j "$JOBS" --target recur_gpu_tests >"$OUT/build.log" 2>&1
+  timeout 240 cmake --build "$BUILD" -j "$JOBS" --target recur_gpu_tests bench_suite \
+    >"$OUT/build.log" 2>&1
   local rc=$?
   grep -E 'error|warning|FAILED|Linking' "$OUT/build.log"
   [[ $rc == 0 ]] || tail -40 "$OUT/build.log"
@@ -133,16 +135,21 @@ sanitizer() {
   return "$rc"
 }
 
+# The headline shapes of GPU_FACTS.md (LSTM, I = H = 1024, T = 256, B in {1, 8, 64}, f32,
+# inference and training) with every engine and every cuDNN algorithm, plus the cuBLAS ceilings:
+# about half a minute. The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda
+# --quick (about four minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
-  if ! grep -q -- '--device' benchmarks/run.sh; then
-    echo "benchmarks/run.sh has no --device option"
-    return 0
-  fi
-  timeout 90 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee "$OUT/bench.log"
+  local suite="$BUILD/benchmarks/bench_suite"
+  [[ -x $suite ]] || { echo "no $suite"; return 1; }
+  timeout 150 "$suite" --device cuda --min-time 0.1 --max-reps 10 \
+    --filter '^gemm/|^layer/lstm/(inference|training)/B(1|8|64)/H1024/T256/L1/D1/' \
+    --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
-  if [[ $rc == 2 ]]; then
-    echo "benchmarks/run.sh --device cuda exited 2 (no GPU benchmark yet): not a failure"
-    return 0
+  if [[ ${GPU_CHECK_RUN_SH:-0} == 1 && $rc == 0 ]]; then
+    timeout 420 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee -a "$OUT/bench.log"
+    rc=${PIPESTATUS[0]}
+    cp benchmarks/results/*.json benchmarks/results/*.png "$OUT/" 2>/dev/null
   fi
   return "$rc"
 }
