@@ -37,6 +37,12 @@ DType dtype_from_safetensors_name(const std::string& name) {
   RECUR_FAIL("unknown dtype '{}': expected one of F32, F64, BF16, F16, I32, I64, U8", name);
 }
 
+DType dtype_from_name(const std::string& name) {
+  for (const DTypeInfo& i : kInfo)
+    if (name == i.name) return i.dtype;
+  RECUR_FAIL("unknown dtype '{}': expected one of f32, f64, bf16, f16, i32, i64, u8", name);
+}
+
 bool is_floating(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::bf16 || dtype == DType::f16;
 }

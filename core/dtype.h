@@ -15,6 +15,8 @@ enum class DType { f32, f64, bf16, f16, i32, i64, u8 };
 size_t dtype_size(DType dtype);
 // "f32", "f64", "bf16", ...
 const char* dtype_name(DType dtype);
+// Parses recur's name ("f32", ...); throws recur::Error naming the accepted names otherwise.
+DType dtype_from_name(const std::string& name);
 // The safetensors spelling: "F32", "F64", "BF16", "F16", "I32", "I64", "U8".
 const char* safetensors_dtype_name(DType dtype);
 // Parses a safetensors dtype name; throws recur::Error naming the accepted names otherwise.

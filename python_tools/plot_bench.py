@@ -655,6 +655,53 @@ def docs(args):
     print(f"updated: {args.doc} ({key})", file=sys.stderr)
 
 
+# ---------------------------------------------------------------------------- engine table
+
+def engine_table_of(rec, source):
+    """The table Engine::auto_ reads (kernels/engine_table.h) from a GPU record: for every
+    single-layer, unidirectional layer shape recur measured, its engines fastest first (cuDNN
+    counted at its fastest algorithm, which is named)."""
+    if not _on_gpu(rec):
+        raise SystemExit("engine-table: the record was not measured on a GPU (device "
+                         f"{rec.get('device')!r}): the engine table ranks GPU engines")
+    shapes = {}
+    for r in rec["results"]:
+        if r.get("side") != "recur" or r.get("section") != "layer":
+            continue
+        if r.get("L", 1) != 1 or r.get("D", 1) != 1 or not r.get("engine"):
+            continue
+        best = shapes.setdefault(r["shape"], {"row": r, "engines": {}})["engines"]
+        ms = r["seconds"]["median"]
+        engine = r["engine"]
+        if engine not in best or ms < best[engine][0]:
+            best[engine] = (ms, r.get("algo", ""))
+    entries = []
+    for shape in sorted(shapes):
+        row, engines = shapes[shape]["row"], shapes[shape]["engines"]
+        ranking = sorted(engines, key=lambda e: engines[e][0])
+        entry = {"gpu": rec.get("gpu_name") or gpu_name(rec.get("gpu")), "cell": row["cell"],
+                 "mode": row["mode"], "dtype": row.get("dtype", "f32"), "B": row["B"],
+                 "H": row["H"], "T": row["T"], "ranking": ranking,
+                 "ms": {e: engines[e][0] * 1e3 for e in ranking}}
+        if "cudnn" in engines and engines["cudnn"][1]:
+            entry["cudnn_algo"] = engines["cudnn"][1]
+        entries.append(entry)
+    return {"source": source, "entries": entries}
+
+
+def engine_table(args):
+    with open(args.record) as f:
+        rec = json.load(f)
+    table = engine_table_of(rec, os.path.relpath(args.record))
+    text = json.dumps(table, indent=1) + "\n"
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+        print(f"written: {args.out} ({len(table['entries'])} shapes)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -677,6 +724,10 @@ def main(argv=None):
         p = sub.add_parser(name)
         p.add_argument("record")
         p.set_defaults(fn=fn)
+    e = sub.add_parser("engine-table", help="the measured ranking Engine::auto_ reads")
+    e.add_argument("record")
+    e.add_argument("--out", help="default: stdout (the committed one: benchmarks/engine_table.json)")
+    e.set_defaults(fn=engine_table)
     d = sub.add_parser("docs")
     d.add_argument("record")
     d.add_argument("--doc", default="docs/PERFORMANCE.md")

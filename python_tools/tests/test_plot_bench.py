@@ -379,3 +379,49 @@ class BenchPeersTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EngineTableTest(unittest.TestCase):
+    """plot_bench.py engine-table: the ranking Engine::auto_ reads (kernels/engine_table.h)."""
+
+    @staticmethod
+    def row(engine, ms, B, algo="", cell="lstm", mode="inference", L=1):
+        shape = f"layer/{cell}/{mode}/B{B}/H1024/T256/L{L}/D1"
+        return {"side": "recur", "section": "layer", "name": shape + f"/{engine}",
+                "shape": shape, "engine": engine, "algo": algo, "cell": cell, "mode": mode,
+                "B": B, "H": 1024, "T": 256, "L": L, "D": 1, "seconds": {"median": ms / 1e3}}
+
+    def record(self, rows):
+        return {"device": "cuda", "gpu_name": "NVIDIA H100 80GB HBM3", "results": rows}
+
+    def test_ranks_engines_per_shape_with_cudnn_at_its_best_algorithm(self):
+        rows = [self.row("fused", 9.0, 8), self.row("cudnn", 12.0, 8, "standard"),
+                self.row("cudnn", 2.0, 8, "persist_dynamic"), self.row("fused", 40.0, 64),
+                self.row("cudnn", 30.0, 64, "standard"),
+                {"side": "peer", "section": "layer", "shape": "x", "seconds": {"median": 1}},
+                self.row("fused", 1.0, 8, L=2)]  # two layers: not a per-layer choice
+        table = pb.engine_table_of(self.record(rows), "rec.json")
+        self.assertEqual(table["source"], "rec.json")
+        self.assertEqual(len(table["entries"]), 2)
+        b8, b64 = sorted(table["entries"], key=lambda e: e["B"])
+        self.assertEqual(b8["ranking"], ["cudnn", "fused"])
+        self.assertEqual(b8["cudnn_algo"], "persist_dynamic")
+        self.assertAlmostEqual(b8["ms"]["cudnn"], 2.0)
+        self.assertEqual(b64["ranking"], ["cudnn", "fused"])
+        self.assertEqual(b64["cudnn_algo"], "standard")
+        self.assertEqual((b8["cell"], b8["mode"], b8["dtype"], b8["H"], b8["T"]),
+                         ("lstm", "inference", "f32", 1024, 256))
+        self.assertEqual(b8["gpu"], "NVIDIA H100 80GB HBM3")
+
+    def test_refuses_a_cpu_record(self):
+        with self.assertRaises(SystemExit):
+            pb.engine_table_of({"device": "cpu", "results": []}, "cpu.json")
+
+    def test_the_committed_table_parses_as_the_library_expects(self):
+        with open(os.path.join(REPO, "benchmarks", "engine_table.json")) as f:
+            table = json.load(f)
+        self.assertIn("source", table)
+        self.assertIsInstance(table["entries"], list)
+        for e in table["entries"]:
+            for key in ("cell", "mode", "dtype", "B", "H", "T", "ranking"):
+                self.assertIn(key, e)

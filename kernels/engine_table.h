@@ -1,0 +1,54 @@
+// The measured engine table that Engine::auto_ consults (kernels/recurrent_engine.h): for shapes
+// measured by benchmarks/run.sh --device cuda, which engine was fastest, in order. It is written
+// from a benchmark record by `python_tools/plot_bench.py engine-table RECORD` into
+// benchmarks/engine_table.json, committed, and compiled into the library (RECUR_ENGINE_TABLE, a
+// path, replaces it at run time). An empty table means nothing has been measured: auto_ then
+// keeps its fixed order.
+//
+// Lookup: among the entries of the same cell, mode (inference/training) and dtype, the one
+// nearest in log2(B) + log2(H) + log2(T) gives the ranking.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/cell.h"
+
+namespace recur {
+
+struct EngineTableEntry {
+  std::string gpu;  // the GPU the row was measured on ("NVIDIA H100 80GB HBM3")
+  CellKind cell = CellKind::lstm;
+  bool training = false;
+  DType dtype = DType::f32;
+  int64_t B = 0, H = 0, T = 0;
+  std::vector<std::string> ranking;  // engine names, fastest first ("persistent", "cudnn", ...)
+  std::string cudnn_algo;            // cuDNN's fastest algorithm there, when cudnn was measured
+};
+
+class EngineTable {
+ public:
+  EngineTable() = default;
+  // Parses the JSON written by plot_bench.py: {"source": ..., "entries": [...]}. Throws
+  // recur::Error naming `what` and the first bad field.
+  static EngineTable parse(const nlohmann::json& j, const std::string& what);
+  // The table compiled into this library, or the file named by RECUR_ENGINE_TABLE.
+  static const EngineTable& builtin();
+
+  bool empty() const { return entries_.empty(); }
+  const std::vector<EngineTableEntry>& entries() const { return entries_; }
+  const std::string& source() const { return source_; }
+  // The nearest measured entry for the call, or null when none matches cell, mode and dtype.
+  const EngineTableEntry* nearest(CellKind cell, bool training, DType dtype, int64_t B, int64_t H,
+                                  int64_t T) const;
+
+ private:
+  std::vector<EngineTableEntry> entries_;
+  std::string source_;  // which benchmark record the table came from
+};
+
+}  // namespace recur
