@@ -2,7 +2,7 @@
 # scripts/run.sh — the main job, from a fresh clone: train a byte-level LSTM language model on
 # real emails for a few minutes, then let it write an email.
 #
-#   bash scripts/run.sh                 # about 5 minutes of training on this machine's CPU
+#   bash scripts/run.sh                 # about 5 minutes of training (GPU when visible, else CPU)
 #   RECUR_TRAIN_TIME=20m bash scripts/run.sh     # longer training writes better emails
 #   bash scripts/run.sh demo [options]  # the small forecasting demo instead (recur demo)
 #
