@@ -6,12 +6,14 @@
 #include "core/cuda/cuda_check.h"
 #include "kernels/cell_step_unit.h"
 #include "kernels/cuda/cell_step_cuda.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 
 template <CellKind Cell, class T>
 __global__ void cell_step_fwd_kernel(const CellStepFwd<T> a) {
@@ -27,10 +29,6 @@ __global__ void cell_step_bwd_kernel(const CellStepBwd<T> a) {
   if (idx >= a.B * a.H) return;
   const int64_t b = idx / a.H, j = idx % a.H;
   cell_unit_bwd<Cell>(a, b, j, step_valid(a.lengths, b, a.t));
-}
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
 }
 
 template <CellKind Cell, class T>

@@ -5,12 +5,14 @@
 #include "core/cuda/cuda_check.h"
 #include "core/philox.h"
 #include "kernels/cuda/dropout_cuda.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 
 template <class T>
 __global__ void dropout_kernel(const T* in, int64_t n, float threshold, T scale, uint64_t seed,
@@ -30,8 +32,7 @@ __global__ void dropout_kernel(const T* in, int64_t n, float threshold, T scale,
 template <class T>
 void launch_dropout(const T* in, int64_t n, double p, const DropoutKey& key, T* out, void* stream) {
   if (n == 0) return;
-  const int64_t blocks4 = (n + 3) / 4;
-  const unsigned grid = static_cast<unsigned>((blocks4 + kThreads - 1) / kThreads);
+  const unsigned grid = blocks_for((n + 3) / 4);  // one thread per Philox block of four
   dropout_kernel<T><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       in, n, static_cast<float>(p), static_cast<T>(1.0 / (1.0 - p)), key.seed, key.stream, key.step,
       out);

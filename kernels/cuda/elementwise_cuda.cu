@@ -4,16 +4,14 @@
 
 #include "core/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise_cuda.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
-}
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 
 template <class T>
 __global__ void axpy_kernel(T alpha, const T* x, int64_t n, T* y) {

@@ -12,17 +12,15 @@
 
 #include "core/cuda/cuda_check.h"
 #include "kernels/cuda/embedding_cuda.h"
+#include "kernels/cuda/launch.cuh"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 constexpr unsigned long long kNoBadId = ULLONG_MAX;
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
-}
 
 // Threads per block for E columns: a multiple of 32, at most kThreads.
 unsigned threads_for_columns(int64_t E) {

@@ -5,17 +5,15 @@
 
 #include "core/cuda/cuda_check.h"
 #include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/optim_cuda.h"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
-}
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 
 template <class T>
 __global__ void sgd_step_kernel(const optim_math::SgdCoeffs<T> c, T* p, const T* g, T* buf,

@@ -5,20 +5,18 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda/cuda_check.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/recurrent_seq_ops.h"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;
 
 __device__ __forceinline__ bool row_valid(const RowMask& m, int64_t b) {
   return m.lengths == nullptr || m.t < m.lengths[b];
-}
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
 }
 
 template <class T>

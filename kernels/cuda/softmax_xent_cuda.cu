@@ -9,13 +9,15 @@
 
 #include "core/cuda/cuda_check.h"
 #include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/softmax_xent_cuda.h"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;        // element-wise kernels; the most threads per row
+using cuda_launch::blocks_for;
+using cuda_launch::kThreads;         // element-wise kernels; the most threads per row
 constexpr int kTotalThreads = 1024;  // the one block of xent_total_kernel
 constexpr unsigned long long kNoBadRow = ULLONG_MAX;
 
@@ -26,10 +28,6 @@ __device__ __forceinline__ float mul_rn(float a, float b) {
 }
 __device__ __forceinline__ double mul_rn(double a, double b) {
   return __dmul_rn(a, b);
-}
-
-unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>((n + kThreads - 1) / kThreads);
 }
 
 // Threads per row for C classes: a power of two from 32 to kThreads (block_reduce's contract).
