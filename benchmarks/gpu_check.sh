@@ -13,6 +13,7 @@
 #   gpu_tests   build/gpu/tests/recur_gpu_tests, JSON to $OUT/gpu_tests.json, log beside it
 #   memcheck    compute-sanitizer --tool memcheck on a small filter of the GPU tests
 #   racecheck   compute-sanitizer --tool racecheck on a smaller one (shared-memory kernels)
+#   synccheck   compute-sanitizer --tool synccheck on the persistent kernel's small cases
 #   bench       bench_suite --device cuda on the LSTM headline shapes (every engine, every cuDNN
 #               algorithm, the cuBLAS ceilings); with GPU_CHECK_RUN_SH=1 also the whole
 #               benchmarks/run.sh --device cuda --quick beside PyTorch
@@ -33,10 +34,15 @@ JOBS=$(nproc 2>/dev/null || echo 16)
 # h0 and lengths (every cell, both directions, f32 and f64); racecheck only needs the kernels with
 # shared memory (the column sums of the backward), so the f32 parity cases and one large batch.
 MEMCHECK_FILTER='GpuRuntime.Small*:Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_*'
+MEMCHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
 RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
+# The persistent kernel shares memory across blocks through the grid barrier: race and sync
+# checks on its small cases.
+RACECHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
+SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 
 stages=()
 declare -A status seconds
@@ -165,8 +171,9 @@ if [[ ${status[build]} == PASS && -x "$TESTS" ]]; then
   run_stage gpu_tests gpu_tests
   run_stage memcheck sanitizer memcheck "$MEMCHECK_FILTER"
   run_stage racecheck sanitizer racecheck "$RACECHECK_FILTER"
+  run_stage synccheck sanitizer synccheck "$SYNCCHECK_FILTER"
 else
-  for s in gpu_tests memcheck racecheck; do skip_stage "$s" "no test binary"; done
+  for s in gpu_tests memcheck racecheck synccheck; do skip_stage "$s" "no test binary"; done
 fi
 run_stage bench bench
 

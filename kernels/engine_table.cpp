@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -53,22 +54,38 @@ EngineTable EngineTable::parse(const nlohmann::json& j, const std::string& what)
   return t;
 }
 
-const EngineTable& EngineTable::builtin() {
-  static const EngineTable table = [] {
-    if (const char* path = std::getenv("RECUR_ENGINE_TABLE"); path && *path) {
-      std::ifstream f(path);
-      RECUR_CHECK(f.good(), "RECUR_ENGINE_TABLE={}: cannot read the file", path);
-      nlohmann::json j;
-      try {
-        f >> j;
-      } catch (const nlohmann::json::exception& e) {
-        RECUR_FAIL("RECUR_ENGINE_TABLE={}: not JSON: {}", path, e.what());
-      }
-      return parse(j, path);
+namespace {
+
+EngineTable load_builtin() {
+  if (const char* path = std::getenv("RECUR_ENGINE_TABLE"); path && *path) {
+    std::ifstream f(path);
+    RECUR_CHECK(f.good(), "RECUR_ENGINE_TABLE={}: cannot read the file", path);
+    nlohmann::json j;
+    try {
+      f >> j;
+    } catch (const nlohmann::json::exception& e) {
+      RECUR_FAIL("RECUR_ENGINE_TABLE={}: not JSON: {}", path, e.what());
     }
-    return parse(nlohmann::json::parse(kBuiltinEngineTable), "benchmarks/engine_table.json");
-  }();
-  return table;
+    return EngineTable::parse(j, path);
+  }
+  return EngineTable::parse(nlohmann::json::parse(kBuiltinEngineTable),
+                            "benchmarks/engine_table.json");
+}
+
+std::mutex g_mutex;
+std::shared_ptr<const EngineTable> g_active;
+
+}  // namespace
+
+std::shared_ptr<const EngineTable> EngineTable::active() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (!g_active) g_active = std::make_shared<const EngineTable>(load_builtin());
+  return g_active;
+}
+
+void EngineTable::set_active(EngineTable table) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_active = std::make_shared<const EngineTable>(std::move(table));
 }
 
 const EngineTableEntry* EngineTable::nearest(CellKind cell, bool training, DType dtype, int64_t B,

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,10 @@ class EngineTable {
   // Parses the JSON written by plot_bench.py: {"source": ..., "entries": [...]}. Throws
   // recur::Error naming `what` and the first bad field.
   static EngineTable parse(const nlohmann::json& j, const std::string& what);
-  // The table compiled into this library, or the file named by RECUR_ENGINE_TABLE.
-  static const EngineTable& builtin();
+  // The table auto_ uses: the one compiled into this library, or the file named by
+  // RECUR_ENGINE_TABLE, until set_active replaces it (tests; a program that measured its GPU).
+  static std::shared_ptr<const EngineTable> active();
+  static void set_active(EngineTable table);
 
   bool empty() const { return entries_.empty(); }
   const std::vector<EngineTableEntry>& entries() const { return entries_; }

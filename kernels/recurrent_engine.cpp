@@ -1,12 +1,14 @@
 // Engine choice and dispatch for recurrent sequences (kernels/recurrent_engine.h).
 #include "kernels/recurrent_engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
 
 #include "core/cuda_runtime.h"
 #include "core/log.h"
+#include "kernels/engine_table.h"
 
 namespace recur {
 
@@ -16,14 +18,28 @@ bool float_dtype(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64;
 }
 
-// Preference order of auto_ on a device. On a GPU cudnn comes after fused until the benchmarks'
-// measured table (benchmarks/, issue 5) says which is faster for which shapes.
-std::vector<Engine> preferences(Device device) {
-  if (device.is_cuda()) return {Engine::fused, Engine::cudnn};
-  return {Engine::reference};
+// Preference order of auto_ for a call. On a GPU: the measured ranking of the nearest shape in
+// the engine table (kernels/engine_table.h), when there is one; then the fixed order fused,
+// cudnn. The persistent engine, not yet measured anywhere, is only chosen where a measurement
+// ranks it.
+std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dtype,
+                                const CallShape& call) {
+  if (!device.is_cuda()) return {Engine::reference};
+  std::vector<Engine> order;
+  const std::shared_ptr<const EngineTable> table = EngineTable::active();
+  const EngineTableEntry* measured =
+      call.batch > 0 ? table->nearest(config.cell, call.training, dtype, call.batch,
+                                      config.hidden_size, call.steps)
+                     : nullptr;
+  if (measured)
+    for (const std::string& name : measured->ranking) order.push_back(engine_from_name(name));
+  for (Engine e : {Engine::fused, Engine::cudnn})
+    if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
+  return order;
 }
 
-constexpr Engine kEngines[] = {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn};
+constexpr Engine kEngines[] = {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn,
+                               Engine::persistent};
 constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::standard, CudnnAlgo::persist_static,
                                      CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h};
 std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::standard};
@@ -48,6 +64,8 @@ const char* engine_name(Engine engine) {
       return "fused";
     case Engine::cudnn:
       return "cudnn";
+    case Engine::persistent:
+      return "persistent";
   }
   return "?";
 }
@@ -55,7 +73,8 @@ const char* engine_name(Engine engine) {
 Engine engine_from_name(const std::string& name) {
   for (Engine e : kEngines)
     if (name == engine_name(e)) return e;
-  RECUR_FAIL("unknown recurrent engine '{}': expected auto, reference, fused or cudnn", name);
+  RECUR_FAIL("unknown recurrent engine '{}': expected auto, reference, fused, cudnn or persistent",
+             name);
 }
 
 const char* cudnn_algo_name(CudnnAlgo algo) {
@@ -125,11 +144,36 @@ std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, De
       return cuda_compiled() ? "this build of recur has no cuDNN"
                              : "this build of recur has no CUDA (nor cuDNN)";
 #endif
+    case Engine::persistent:
+#if RECUR_WITH_CUDA
+      return persistent_config_reason(config, device, dtype);
+#else
+      return "this build of recur has no CUDA";
+#endif
   }
   return "unknown engine";
 }
 
-Engine choose_engine(Engine requested, const SeqConfig& config, Device device, DType dtype) {
+namespace {
+
+// Auto's run-time check of the persistent engine: the config, then H and the batch on the GPU.
+std::string auto_persistent_reason(const SeqConfig& config, Device device, DType dtype,
+                                   int64_t batch) {
+  std::string why = engine_unsupported_reason(Engine::persistent, config, device, dtype);
+  if (!why.empty()) return why;
+#if RECUR_WITH_CUDA
+  return persistent_supports(config, batch, device, dtype);
+#else
+  (void)batch;
+  return why;
+#endif
+}
+
+}  // namespace
+
+Engine choose_engine(Engine requested, const SeqConfig& config, Device device, DType dtype,
+                     const CallShape& call) {
+  const int64_t batch = call.batch;
   if (requested != Engine::auto_) {
     const std::string why = engine_unsupported_reason(requested, config, device, dtype);
     RECUR_CHECK(why.empty(),
@@ -139,8 +183,13 @@ Engine choose_engine(Engine requested, const SeqConfig& config, Device device, D
     return requested;
   }
   std::string skipped;
-  for (Engine e : preferences(device)) {
-    const std::string why = engine_unsupported_reason(e, config, device, dtype);
+  for (Engine e : preferences(device, config, dtype, call)) {
+    // Without the batch there is no call to fit yet (a preview, as the recur command's check):
+    // persistent is passed over without a log line.
+    if (e == Engine::persistent && batch <= 0) continue;
+    const std::string why = e == Engine::persistent
+                                ? auto_persistent_reason(config, device, dtype, batch)
+                                : engine_unsupported_reason(e, config, device, dtype);
     if (why.empty()) {
       if (!skipped.empty())
         log_once(fmt::format("recurrent engine auto: {}; using {}", skipped, engine_name(e)));
@@ -182,6 +231,12 @@ void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& 
 #else
       break;
 #endif
+    case Engine::persistent:
+#if RECUR_WITH_CUDA
+      return recurrent_seq_fwd_persistent(config, params, args);
+#else
+      break;
+#endif
     case Engine::auto_:
       break;
   }
@@ -204,6 +259,12 @@ void recurrent_seq_bwd(Engine engine, const SeqConfig& config, const SeqParams& 
     case Engine::cudnn:
 #if RECUR_WITH_CUDNN
       return recurrent_seq_bwd_cudnn(config, params, args);
+#else
+      break;
+#endif
+    case Engine::persistent:
+#if RECUR_WITH_CUDA
+      return recurrent_seq_bwd_persistent(config, params, args);
 #else
       break;
 #endif

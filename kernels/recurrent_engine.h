@@ -6,12 +6,17 @@
 //              tensors, f32 or f64, every cell and option. Only in builds with CUDA.
 //   cudnn      cuDNN's RNN (kernels/cudnn/): GPU tensors, f32 or f64, every cell but leaky
 //              (cuDNN has none). Only in builds with cuDNN 9 (RECUR_WITH_CUDNN).
-//   auto_      the fastest engine that supports the call. Until the GPU benchmarks (issue 5)
-//              have measured the engines against each other, the order is fixed: on a GPU
-//              fused, then cudnn; on the CPU reference. A preferred engine that cannot run a
-//              call is logged (once per reason) with why, then the next is used; never silently.
-// A forced engine that cannot run a call is an error naming the reason. The persistent kernels
-// join this list when they exist.
+//   persistent our cooperative kernel that runs all T steps with W_hh on-chip
+//              (kernels/cuda/persistent_rnn.h): GPU tensors, lstm and gru, f32, no projection,
+//              and only where H and the batch fit the GPU: a call that does not fit throws
+//              recur::Error containing "persistent engine cannot run". Builds with CUDA only.
+//   auto_      the fastest engine that supports the call: on a GPU the ranking measured for the
+//              nearest shape in the engine table (kernels/engine_table.h, written from GPU
+//              benchmark records), then fused, then cudnn; on the CPU the reference. The
+//              persistent engine is chosen only where a measurement ranks it. A preferred engine
+//              that cannot run a call is logged (once per reason) with why, then the next is
+//              used; never silently.
+// A forced engine that cannot run a call is an error naming the reason.
 #pragma once
 
 #include <string>
@@ -22,9 +27,9 @@
 
 namespace recur {
 
-enum class Engine { auto_, reference, fused, cudnn };
+enum class Engine { auto_, reference, fused, cudnn, persistent };
 
-const char* engine_name(Engine engine);  // "auto", "reference", "fused", "cudnn"
+const char* engine_name(Engine engine);  // "auto", "reference", "fused", "cudnn", "persistent"
 // Throws recur::Error listing the names when `name` is none of them.
 Engine engine_from_name(const std::string& name);
 
@@ -40,13 +45,25 @@ CudnnAlgo cudnn_algo_from_name(const std::string& name);
 void set_cudnn_algorithm(CudnnAlgo algo);
 CudnnAlgo cudnn_algorithm();
 
-// Why `engine` cannot run `config` on tensors of (device, dtype); empty when it can.
+// Why `engine` cannot run `config` on tensors of (device, dtype); empty when it can. Judged from
+// the config alone (no batch, no GPU query): the persistent engine may still refuse a call whose
+// H and batch do not fit the GPU, at run time.
 std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,
                                       DType dtype);
 
 // The engine that runs the call: `requested` itself when it supports it (else recur::Error), or
 // for auto_ the first supporting engine in preference order (a skipped preference is logged).
-Engine choose_engine(Engine requested, const SeqConfig& config, Device device, DType dtype);
+// The call auto_ chooses for: its batch and steps (0 when unknown, as in a preview before any
+// data) and whether it keeps what backward needs. With the batch unknown auto_ consults no
+// measurements and passes over persistent without a log line (there is no call to fall back
+// from); persistent runs only when the call fits the GPU (persistent_supports).
+struct CallShape {
+  int64_t batch = 0;
+  int64_t steps = 0;
+  bool training = false;
+};
+Engine choose_engine(Engine requested, const SeqConfig& config, Device device, DType dtype,
+                     const CallShape& call = {});
 
 // Runs one direction with `engine` (a concrete engine, as choose_engine returns).
 void recurrent_seq_fwd(Engine engine, const SeqConfig& config, const SeqParams& params,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/tensor.h"
 #include "kernels/cell.h"
@@ -97,6 +98,22 @@ void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, Seq
 // (kernels/cuda/recurrent_seq_fused.cpp).
 void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args);
 void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
+
+// Persistent CUDA engine, lstm and gru in f32 without projection (kernels/cuda/
+// recurrent_seq_persistent.cpp): the forward is ONE cooperative kernel for all T steps
+// (kernels/cuda/persistent_rnn.h) and saves exactly what the fused forward saves, so the backward
+// IS the fused backward. A call whose H and B do not fit the GPU throws recur::Error containing
+// "persistent engine cannot run" and the reason.
+void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& params,
+                                  SeqForward& args);
+void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& params,
+                                  SeqBackward& args);
+// Why the persistent engine cannot run `config` on tensors of (device, dtype) whatever the batch
+// (cell, projection, dtype, device kind; asks no GPU); empty when it can.
+std::string persistent_config_reason(const SeqConfig& config, Device device, DType dtype);
+// The same, plus whether H and batch B fit on GPU `device` (shared memory for the W_hh slices,
+// co-resident blocks); asks the GPU. Empty when the call can run.
+std::string persistent_supports(const SeqConfig& config, int64_t B, Device device, DType dtype);
 #endif
 
 #if RECUR_WITH_CUDNN

@@ -173,7 +173,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
   const bool dropout_on = training() && config_.dropout > 0.0 && L > 1;
   const uint32_t step = static_cast<uint32_t>(options.step);
 
-  const Engine engine = choose_engine(engine_, seq_config(0, 0), device(), dtype_);
+  const Engine engine = choose_engine(engine_, seq_config(0, 0), device(), dtype_, {B, T, keep});
   last_engine_ = engine;
 
   Output out;

@@ -12,7 +12,7 @@ void add_compute_options(CLI::App* cmd, ComputeOptions& o) {
   cmd->add_option("--device", o.device, "auto, cpu or cuda")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  cmd->add_option("--engine", o.engine, "auto, reference, fused or cudnn")
+  cmd->add_option("--engine", o.engine, "auto, reference, fused, cudnn or persistent")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "reference", "fused", "cudnn"}));
   cmd->add_option("--precision", o.precision, "f32, bf16 or f16")

@@ -87,6 +87,7 @@ class GpuRecurrentLayer : public ::testing::TestWithParam<CellKind> {
     ParameterList from = cpu.parameters(), to = gpu.parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].value.copy_from(from[i].value);
     gpu.to(Device::cuda(0));
+    gpu.set_engine(Engine::fused);  // the engine under test here; auto may rank others first
 
     Tensor x = random_tensor({B, T, cfg.input_size}, 1);
     RecurrentState init{

@@ -7,6 +7,7 @@
 #include "core/allocator.h"
 #include "core/cuda_runtime.h"
 #include "kernels/dropout.h"
+#include "kernels/engine_table.h"
 #include "kernels/recurrent_engine.h"
 #include "layers/recurrent.h"
 #include "support/compare.h"
@@ -38,10 +39,12 @@ RecurrentConfig small_gru() {
 }
 
 TEST(RecurrentEngine, NamesRoundTripAndUnknownNamesAreErrors) {
-  for (Engine e : {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn})
+  for (Engine e :
+       {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn, Engine::persistent})
     EXPECT_EQ(engine_from_name(engine_name(e)), e);
   EXPECT_EQ(engine_from_name("cudnn"), Engine::cudnn);
-  expect_error([] { engine_from_name("cudnn9"); }, {"cudnn9", "auto, reference, fused or cudnn"});
+  expect_error([] { engine_from_name("cudnn9"); },
+               {"cudnn9", "auto, reference, fused, cudnn or persistent"});
 }
 
 TEST(RecurrentEngine, CudnnAlgorithmNamesAndSetting) {
@@ -98,12 +101,65 @@ TEST(RecurrentEngine, CudnnNeedsCudnnInTheBuildGpuTensorsAndACudnnCell) {
                {"engine cudnn was requested", "cannot run"});
 }
 
+TEST(RecurrentEngine, PersistentNeedsCudaGpuF32TensorsAndAnLstmOrGruWithoutProjection) {
+  const SeqConfig lstm = lstm_seq();
+  const std::string on_gpu =
+      engine_unsupported_reason(Engine::persistent, lstm, Device::cuda(0), DType::f32);
+  EXPECT_EQ(on_gpu.empty(), cuda_compiled()) << on_gpu;
+  EXPECT_NE(engine_unsupported_reason(Engine::persistent, lstm, Device::cpu(), DType::f32), "");
+  if (!cuda_compiled()) return;
+  SeqConfig gru = lstm;
+  gru.cell = CellKind::gru;
+  EXPECT_EQ(engine_unsupported_reason(Engine::persistent, gru, Device::cuda(0), DType::f32), "");
+  auto expect_reason = [](const SeqConfig& c, DType dtype, const char* word) {
+    const std::string why =
+        engine_unsupported_reason(Engine::persistent, c, Device::cuda(0), dtype);
+    EXPECT_NE(why.find(word), std::string::npos) << why;
+  };
+  expect_reason(lstm, DType::f64, "f64");
+  expect_reason(lstm, DType::bf16, "bf16");
+  SeqConfig tanh = lstm;
+  tanh.cell = CellKind::rnn_tanh;
+  expect_reason(tanh, DType::f32, "lstm and gru");
+  SeqConfig proj = lstm;
+  proj.proj_size = 3;
+  expect_reason(proj, DType::f32, "projection");
+  expect_error([&] { choose_engine(Engine::persistent, proj, Device::cuda(0), DType::f32); },
+               {"engine persistent was requested", "projection"});
+}
+
 TEST(RecurrentEngine, AutoPicksTheReferenceOnTheCpu) {
   EXPECT_EQ(choose_engine(Engine::auto_, lstm_seq(), Device::cpu(), DType::f32), Engine::reference);
   Recurrent rnn(small_gru(), DType::f32, 1);
   EXPECT_EQ(rnn.last_engine(), Engine::auto_);
   rnn.run(random_tensor({2, 3, 3}, 1).to(DType::f32));
   EXPECT_EQ(rnn.last_engine(), Engine::reference);
+}
+
+TEST(RecurrentEngine, AutoFollowsTheMeasuredRankingOfTheNearestShape) {
+  if (!cuda_compiled()) GTEST_SKIP() << "this build has no CUDA: there are no GPU engines to rank";
+  const std::shared_ptr<const EngineTable> saved = EngineTable::active();
+  nlohmann::json ranked = {{"entries",
+                            {{{"cell", "lstm"},
+                              {"mode", "inference"},
+                              {"dtype", "f32"},
+                              {"B", 8},
+                              {"H", 6},
+                              {"T", 16},
+                              {"ranking", {"persistent", "cudnn", "fused"}}}}}};
+  EngineTable::set_active(EngineTable::parse(ranked, "test"));
+  const Device gpu = Device::cuda(0);
+  SeqConfig proj = lstm_seq();
+  proj.proj_size = 3;  // persistent has no projection: auto goes on down the ranking
+  const Engine second = engine_unsupported_reason(Engine::cudnn, proj, gpu, DType::f32).empty()
+                            ? Engine::cudnn
+                            : Engine::fused;
+  EXPECT_EQ(choose_engine(Engine::auto_, proj, gpu, DType::f32, {8, 16, false}), second);
+  // Nothing measured for training, and nothing without the batch: the fixed order.
+  EXPECT_EQ(choose_engine(Engine::auto_, lstm_seq(), gpu, DType::f32, {8, 16, true}),
+            Engine::fused);
+  EXPECT_EQ(choose_engine(Engine::auto_, lstm_seq(), gpu, DType::f32), Engine::fused);
+  EngineTable::set_active(*saved);
 }
 
 TEST(RecurrentEngine, ForcedEngineThatCannotRunIsAnErrorNamingWhy) {

@@ -1,0 +1,197 @@
+// The persistent recurrent kernel of kernels/cuda/persistent_rnn.h: one cooperative launch runs
+// every time step of one lstm or gru direction in f32. Variants: persistent_rnn_fwd_kernel<Cell>
+// for Cell in {lstm, gru}; training (cache kept) and inference (no cache) share it.
+//
+// Per block (256 threads, one block per SM at most, every block co-resident):
+//   shared memory  w    [gates*units, H]       its rows of W_hh, loaded once
+//                  hbuf [chunk_rows, H]        rows of h_{t-1} staged per chunk
+//   per step s     1. stage h_{t-1} rows from L2 (__ldcg: never a stale L1 line of another
+//                     block's units), one warp per (gate row, batch row) dot product, lane 0
+//                     writes hp [B,G] (global scratch: only this block's entries)
+//                  2. cell_unit_fwd<Cell> of kernels/cell_step_unit.h for (b, own unit j): the
+//                     same per-unit code as the reference, reading hp as [B,G]
+//                  3. grid.sync(): every slice of h_t is written before anyone reads it
+// Every sum runs in a fixed order, so two runs are bit-identical.
+#include <cooperative_groups.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
+#include "core/cuda/context.h"
+#include "core/cuda/cuda_check.h"
+#include "kernels/cell_step_unit.h"
+#include "kernels/cuda/persistent_rnn.h"
+
+namespace recur {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+
+template <CellKind Cell>
+__global__ void __launch_bounds__(kThreads)
+    persistent_rnn_fwd_kernel(const PersistentRnnFwd a, int units, int chunk_rows) {
+  extern __shared__ float smem[];
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
+  constexpr int gates = static_cast<int>(cell_gates(Cell));
+  const int64_t H = a.H, B = a.B, T = a.T, G = gates * H;
+  const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
+  const int64_t left = H - j0;  // units this block owns: `units`, fewer in the last block
+  const int nu = left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
+  const int64_t rows = static_cast<int64_t>(gates) * nu;
+  float* w = smem;  // row g*nu + jj: W_hh row g*H+j0+jj
+  float* hbuf = smem + static_cast<int64_t>(gates) * units * H;  // [chunk_rows, H]
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+
+  for (int64_t i = threadIdx.x; i < rows * H; i += kThreads) {
+    const int64_t r = i / H, k = i % H;
+    w[i] = a.w_hh[(r / nu * H + j0 + r % nu) * H + k];
+  }
+  __syncthreads();
+
+  const bool training = a.cache != nullptr;
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = a.reverse ? T - 1 - s : s;
+    const int64_t in = training ? s : s % 2, out = training ? s + 1 : (s + 1) % 2;
+    const float* h_prev = a.hs + in * B * H;
+    float* h_next = a.hs + out * B * H;
+    if (nu > 0) {  // uniform across the block: the __syncthreads below are reached by all
+      // 1. hp[b, g*H + j] = W_hh[g*H + j, :] . h_{t-1}[b, :] for this block's units j.
+      for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
+        const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
+        // ASSUMPTION: h_{t-1} of other blocks is read only after the grid barrier that follows
+        // its write, and through L2 (__ldcg), never through this SM's L1.
+        for (int64_t i = threadIdx.x; i < nb * H; i += kThreads)
+          hbuf[i] = __ldcg(h_prev + b0 * H + i);
+        __syncthreads();
+        for (int64_t p = warp; p < rows * nb; p += kWarps) {
+          const int64_t r = p % rows, bb = p / rows;
+          const float* wr = w + r * H;
+          const float* hr = hbuf + bb * H;
+          float sum = 0.f;
+          for (int64_t k = lane; k < H; k += 32) sum = fmaf(wr[k], hr[k], sum);
+          for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
+          if (lane == 0) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+        }
+        __syncthreads();  // hbuf is refilled next; hp is read below by other threads
+      }
+
+      // 2. The cell step of the driver (kernels/recurrent_seq_driver.h) for this block's units.
+      CellStepFwd<float> st;
+      st.B = B;
+      st.H = H;
+      st.t = t;
+      st.lengths = a.lengths;
+      st.xp = a.xp + t * G;
+      st.ld_xp = T * G;
+      st.hp = a.hp;
+      st.b_ih = a.b_ih;
+      st.b_hh = a.b_hh;
+      st.h_prev = h_prev;
+      st.ld_h = H;
+      st.h = h_next;
+      if constexpr (Cell == CellKind::lstm) {
+        st.c_prev = a.cs + in * B * H;
+        st.c = a.cs + out * B * H;
+        st.m_prev = h_prev;
+      }
+      st.cache = training ? a.cache + s * B * cell_cache_blocks(Cell) * H : nullptr;
+      for (int64_t i = threadIdx.x; i < B * nu; i += kThreads) {
+        const int64_t b = i / nu, j = j0 + i % nu;
+        const bool valid = step_valid(a.lengths, b, t);
+        cell_unit_fwd<Cell>(st, b, j, valid);
+        a.y[b * T * a.ld_y_step + t * a.ld_y_step + j] = valid ? h_next[b * H + j] : 0.f;
+      }
+    }
+    // 3. h_t complete everywhere (grid.sync orders memory grid-wide) before step s+1 reads it;
+    // in inference, also every read of slot `in` is done before step s+1 overwrites it.
+    grid.sync();
+  }
+}
+
+template <CellKind Cell>
+const void* kernel_of() {
+  return reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell>);
+}
+
+const void* kernel_for(CellKind cell) {
+  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>() : kernel_of<CellKind::gru>();
+}
+
+}  // namespace
+
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device) {
+  PersistentPlan plan;
+  if (cell != CellKind::lstm && cell != CellKind::gru) {
+    plan.why_not = "the persistent kernel runs lstm and gru only";
+    return plan;
+  }
+  DeviceGuard guard(device);
+  int sms = 0, optin = 0, coop = 0;
+  RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, device));
+  if (!coop) {
+    plan.why_not = fmt::format("GPU {} cannot launch cooperative kernels", device);
+    return plan;
+  }
+  if (H < 1 || B < 1) {
+    plan.why_not = fmt::format("needs H >= 1 and B >= 1, got H={} B={}", H, B);
+    return plan;
+  }
+  // One block per SM at most, each owning ceil(H / blocks) units; no block is left empty.
+  const int64_t gates = cell_gates(cell);
+  const int64_t want = std::min<int64_t>(sms, H);
+  const int64_t units = (H + want - 1) / want;
+  const int64_t blocks = (H + units - 1) / units;
+  const int64_t w_bytes = gates * units * H * static_cast<int64_t>(sizeof(float));
+  const int64_t row_bytes = H * static_cast<int64_t>(sizeof(float));
+  if (w_bytes + row_bytes > optin) {
+    plan.why_not = fmt::format(
+        "the W_hh slice of a block ({} gate rows x H={} in f32 = {} bytes, with {} blocks on {} "
+        "SMs) plus one row of h ({} bytes) exceeds the {} bytes of shared memory a block can have",
+        gates * units, H, w_bytes, blocks, sms, row_bytes, optin);
+    return plan;
+  }
+  // ASSUMPTION: no limit on B besides memory: h_{t-1} is staged chunk_rows rows at a time and
+  // each (gate row, batch row) sum is one warp's register, so every B that fits in int64 runs.
+  const int64_t chunk = std::min<int64_t>(B, (optin - w_bytes) / row_bytes);
+  plan.blocks = static_cast<int>(blocks);
+  plan.units = static_cast<int>(units);
+  plan.chunk_rows = static_cast<int>(chunk);
+  plan.shared_bytes = static_cast<size_t>(w_bytes + chunk * row_bytes);
+
+  const void* kernel = kernel_for(cell);
+  RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(plan.shared_bytes)));
+  int per_sm = 0;
+  RECUR_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, plan.shared_bytes));
+  if (static_cast<int64_t>(per_sm) * sms < blocks)
+    plan.why_not = fmt::format(
+        "GPU {} can keep {} blocks of {} threads with {} bytes of shared memory resident per SM "
+        "({} SMs), fewer than the {} blocks the cooperative launch needs",
+        device, per_sm, kThreads, plan.shared_bytes, sms, blocks);
+  return plan;
+}
+
+void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
+                               const PersistentPlan& plan, int device, void* stream) {
+  RECUR_CHECK(plan.why_not.empty() && plan.blocks > 0,
+              "launch_persistent_rnn_fwd: the plan cannot run ({})", plan.why_not);
+  RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru,
+              "launch_persistent_rnn_fwd: lstm and gru only, got {}", cell_name(cell));
+  DeviceGuard guard(device);
+  const void* kernel = kernel_for(cell);
+  RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(plan.shared_bytes)));
+  PersistentRnnFwd a = args;
+  int units = plan.units, chunk_rows = plan.chunk_rows;
+  void* params[] = {&a, &units, &chunk_rows};
+  RECUR_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(static_cast<unsigned>(plan.blocks)),
+                                               dim3(kThreads), params, plan.shared_bytes,
+                                               static_cast<cudaStream_t>(stream)));
+}
+
+}  // namespace recur

@@ -1,0 +1,54 @@
+// The persistent recurrent kernel (kernels/cuda/persistent_rnn.cu): ONE cooperative kernel runs
+// all T steps of one direction of an lstm or gru layer, f32, no projection. Each block owns a
+// contiguous slice of hidden units and computes every gate of those units for every batch row, so
+// the cell update is local; its rows of W_hh sit in shared memory for the whole sequence. Per step
+// a block stages h_{t-1} [B,H] from L2 into shared memory (in chunks of rows), forms its slice of
+// W_hh h_{t-1}, runs the per-unit cell math of kernels/cell_step_unit.h, writes its slice of h_t
+// (and c_t, the cache, y), then the whole grid waits at a grid-wide barrier.
+// Kernels: persistent_rnn_fwd_kernel<Cell> for Cell in {lstm, gru}; the training variant (the
+// cache pointer set) and the inference variant (null) share it.
+// Header without CUDA: every pointer is device memory on GPU `device`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/cell.h"
+
+namespace recur {
+
+// How a call is laid out on the GPU, or why it cannot run.
+struct PersistentPlan {
+  std::string why_not;      // empty when the call fits
+  int blocks = 0;           // grid size: one block per SM at most, every block co-resident
+  int units = 0;            // hidden units per block (the last block may own fewer)
+  int chunk_rows = 0;       // batch rows of h_{t-1} staged in shared memory at a time
+  size_t shared_bytes = 0;  // dynamic shared memory per block
+};
+
+// ASSUMPTION: cell is lstm or gru, f32, no projection (S = H); the engine checks these first.
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device);
+
+// One direction's forward over T steps (the time loop of kernels/recurrent_seq_driver.h).
+struct PersistentRnnFwd {
+  int64_t B = 0, T = 0, H = 0;
+  bool reverse = false;
+  const int64_t* lengths = nullptr;  // [B] or null (all T)
+  const float* xp = nullptr;         // [B,T,G] W_ih x, no bias
+  const float* w_hh = nullptr;       // [G,H]
+  const float* b_ih = nullptr;       // [G] (zeros when the layer has none)
+  const float* b_hh = nullptr;       // [G]
+  float* hp = nullptr;               // [B,G] scratch: each block writes and reads its own entries
+  float* hs = nullptr;               // [slots,B,H] slot 0 holds h0; slots = T+1 (training) or 2
+  float* cs = nullptr;               // [slots,B,H] lstm, slot 0 holds c0; null for gru
+  float* cache = nullptr;            // [T,B,4H] training (cell_step_unit.h layout), or null
+  float* y = nullptr;                // [B,T,ld] already offset to this direction's first column
+  int64_t ld_y_step = 0;             //   ld: y's row width Y; y[b, t, j] at b*T*Y + t*Y + j
+};
+
+// Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says.
+// Slots are indexed by processing step s (t = reverse ? T-1-s : s), as the driver's.
+void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
+                               const PersistentPlan& plan, int device, void* stream);
+
+}  // namespace recur

@@ -1,0 +1,179 @@
+// Parity of the Persistent CUDA engine (recurrent_seq_fwd_persistent / _bwd_persistent,
+// kernels/recurrent_seq.h) with the f64 CPU reference, through the harness of
+// tests/support/seq_parity.h: lstm and gru in f32, every option (reverse, h0/c0, lengths that
+// differ per row, no bias) at a small shape, then batch 1, 3, 8, 64 x hidden 37, 64, 256, 1024 x
+// T 1, 7, 33 with every option on; the inference and training forwards (y, h_n, c_n) and the
+// backward (the fused backward on the persistent forward's saved tensors: dx, dh0, dc0, every
+// weight gradient). Two runs are bit-identical. A shape that does not fit the GPU is a clear
+// error; auto picks persistent where it fits and falls back to fused where it does not; a
+// two-layer bidirectional layer on auto matches the CPU. Skips where there is no GPU.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/cuda_runtime.h"
+#include "kernels/engine_table.h"
+#include "kernels/recurrent_engine.h"
+#include "kernels/recurrent_seq.h"
+#include "layers/recurrent.h"
+#include "support/compare.h"
+#include "support/expect_error.h"
+#include "support/gradcheck.h"
+#include "support/seq_parity.h"
+
+namespace recur {
+namespace {
+
+using namespace seq_parity;
+
+const Device kCuda = Device::cuda(0);
+const SeqEngine kPersistent{recurrent_seq_fwd_persistent, recurrent_seq_bwd_persistent, kCuda};
+
+bool have_gpu() {
+  return cuda_device_count() > 0;
+}
+
+SeqConfig seq_config(CellKind cell, int64_t H) {
+  SeqConfig c;
+  c.cell = cell;
+  c.input_size = kInput;
+  c.hidden_size = H;
+  return c;
+}
+
+class GpuPersistentSeq : public ::testing::TestWithParam<Case> {};
+class GpuPersistentSeqDeterminism : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GpuPersistentSeq, PersistentMatchesReference) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const Case& c = GetParam();
+  const std::string why = persistent_supports(seq_config(c.cell, c.H), c.B, kCuda, DType::f32);
+  if (c.H == 1024 && !why.empty()) GTEST_SKIP() << "H=1024 does not fit this GPU: " << why;
+  ASSERT_EQ(why, "");
+  const Problem p = make_problem(c);
+  const Results ref = run_engine(p, DType::f64, kReference);
+  const Results got = run_engine(p, DType::f32, kPersistent);
+  compare_results(got, ref, &kF32);
+}
+
+TEST_P(GpuPersistentSeqDeterminism, TwoPersistentRunsAreBitIdentical) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const Case& c = GetParam();
+  const Problem p = make_problem(c);
+  const Results first = run_engine(p, DType::f32, kPersistent);
+  const Results second = run_engine(p, DType::f32, kPersistent);
+  compare_results(second, first, nullptr);
+}
+
+constexpr CellKind kCells[] = {CellKind::gru, CellKind::lstm};
+
+std::vector<Case> parity_cases() {
+  std::vector<Case> out;
+  // Every option at a small odd shape.
+  for (CellKind cell : kCells)
+    for (bool reverse : {false, true})
+      for (bool h0 : {false, true})
+        for (bool lengths : {false, true})
+          out.push_back({cell, 0, reverse, h0, lengths, 3, 37, 7, DType::f32});
+  for (CellKind cell : kCells)
+    out.push_back({cell, 0, true, true, true, 3, 37, 7, DType::f32, /*bias=*/false});
+  // Sizes, every option on (reverse both ways).
+  for (CellKind cell : kCells)
+    for (int64_t B : {1, 3, 8, 64})
+      for (int64_t H : {37, 64, 256, 1024})
+        for (int64_t T : {1, 7, 33}) {
+          if (H == 1024 && T == 33 && B != 8) continue;  // the f64 reference's time
+          if (B == 3 && H == 37 && T == 7) continue;     // in the grid above
+          out.push_back({cell, 0, (B + T) % 2 == 0, true, true, B, H, T, DType::f32});
+        }
+  return out;
+}
+
+std::vector<Case> determinism_cases() {
+  std::vector<Case> out;
+  for (CellKind cell : kCells)
+    for (bool reverse : {false, true})
+      out.push_back({cell, 0, reverse, true, true, 64, 256, 7, DType::f32});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Parity, GpuPersistentSeq, ::testing::ValuesIn(parity_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Persistent, GpuPersistentSeqDeterminism,
+                         ::testing::ValuesIn(determinism_cases()), case_name);
+
+// H = 4096 cannot keep an lstm's W_hh slices in any current GPU's shared memory: the engine says
+// so before it reads a tensor; auto falls back to fused, and picks persistent where it fits.
+TEST(GpuPersistentErrors, ShapeThatDoesNotFitIsAClearErrorAndAutoFallsBack) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const SeqConfig big = seq_config(CellKind::lstm, 4096);
+  const std::string why = persistent_supports(big, 8, kCuda, DType::f32);
+  EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
+  const Tensor x = Tensor::zeros({8, 2, kInput}, DType::f32, kCuda);
+  SeqForward a;
+  a.x = &x;
+  SeqParams params;
+  testing::expect_error([&] { recurrent_seq_fwd_persistent(big, params, a); },
+                        {"persistent engine cannot run", "H=4096", "shared memory"});
+  testing::expect_error([&] { recurrent_seq_fwd(Engine::persistent, big, params, a); },
+                        {"persistent engine cannot run"});
+
+  // Auto runs persistent only where the measured engine table ranks it; a call it cannot run
+  // falls through to fused whatever the table says.
+  EXPECT_EQ(choose_engine(Engine::auto_, big, kCuda, DType::f32, {8, 7, false}), Engine::fused);
+  const SeqConfig small = seq_config(CellKind::gru, 64);
+  EXPECT_EQ(choose_engine(Engine::auto_, small, kCuda, DType::f32), Engine::fused);  // B unknown
+  EXPECT_EQ(choose_engine(Engine::auto_, small, kCuda, DType::f64, {8, 7, false}), Engine::fused);
+  EXPECT_EQ(choose_engine(Engine::auto_, seq_config(CellKind::rnn_tanh, 64), kCuda, DType::f32,
+                          {8, 7, false}),
+            Engine::fused);
+  if (EngineTable::active()->empty()) {
+    EXPECT_EQ(choose_engine(Engine::auto_, small, kCuda, DType::f32, {8, 7, false}), Engine::fused);
+  }
+}
+
+// A two-layer bidirectional gru with padded lengths and an initial state, forced onto the
+// persistent engine: every direction runs through it and the layer matches the f64 CPU layer.
+TEST(GpuPersistentLayer, AGruLayerThroughPersistentMatchesTheCpu) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  RecurrentConfig cfg;
+  cfg.cell = CellKind::gru;
+  cfg.input_size = 19;
+  cfg.hidden_size = 37;
+  cfg.num_layers = 2;
+  cfg.bidirectional = true;
+  const int64_t B = 3, T = 7, L = 2, D = 2, H = 37;
+  Recurrent cpu(cfg, DType::f64, 11);
+  Recurrent gpu(cfg, DType::f32, 11);
+  ParameterList from = cpu.parameters(), to = gpu.parameters();
+  for (size_t i = 0; i < from.size(); ++i) to[i].value.copy_from(from[i].value);
+  gpu.to(kCuda);
+  gpu.set_engine(Engine::persistent);
+  cpu.zero_grad();
+  gpu.zero_grad();
+
+  const Tensor x = testing::random_tensor({B, T, cfg.input_size}, 1);
+  const Tensor h0 = testing::random_tensor({L * D, B, H}, 2);
+  const Tensor lengths = Tensor::from_vector<int64_t>({T, 1, 4}, {B});
+  const Tensor dy = testing::random_tensor({B, T, D * H}, 4);
+  ForwardOptions train;
+  train.keep_for_backward = true;
+  const Recurrent::Output want = cpu.run(x, {h0, Tensor()}, lengths, train);
+  const Recurrent::InputGrads want_g = cpu.run_backward(dy);
+  auto there = [](const Tensor& t) { return t.to(DType::f32).to(kCuda); };
+  auto back = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::f64); };
+  const Recurrent::Output got = gpu.run(there(x), {there(h0), Tensor()}, lengths, train);
+  EXPECT_EQ(gpu.last_engine(), Engine::persistent);
+  const Recurrent::InputGrads got_g = gpu.run_backward(there(dy));
+  testing::expect_close(back(got.y), want.y, testing::kF32Tolerance, "y");
+  testing::expect_close(back(got.final_state.h), want.final_state.h, testing::kF32Tolerance, "h_n");
+  testing::expect_close(back(got_g.dx), want_g.dx, testing::kF32Tolerance, "dx");
+  testing::expect_close(back(got_g.d_initial.h), want_g.d_initial.h, testing::kF32Tolerance, "dh0");
+  ParameterList pc = cpu.parameters(), pg = gpu.parameters();
+  ASSERT_EQ(pc.size(), pg.size());
+  for (size_t i = 0; i < pc.size(); ++i)
+    testing::expect_close(back(pg[i].grad), pc[i].grad, testing::kF32Tolerance, pc[i].name);
+}
+
+}  // namespace
+}  // namespace recur
