@@ -9,6 +9,7 @@
 #include "kernels/cuda/cell_step_cuda.h"
 #include "kernels/cuda/gemm_cuda.h"
 #include "kernels/cuda/recurrent_seq_ops.h"
+#include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/recurrent_seq.h"
 #include "kernels/recurrent_seq_driver.h"
 
@@ -53,42 +54,15 @@ struct CudaSeqOps {
   }
 };
 
-// ASSUMPTION: every defined tensor of the call lives on the input's GPU; the layer moves them.
-void check_on(const Tensor& t, Device device, const char* what) {
-  RECUR_CHECK(!t.defined() || t.device() == device,
-              "Fused engine: {} is on {}, expected {} like the input", what, t.device().name(),
-              device.name());
-}
-
-// ASSUMPTION: the fused engine computes in f32 or f64 (bf16/f16 are not implemented yet).
-void check_dtype(const Tensor& x) {
-  RECUR_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::f64,
-              "Fused engine: computes in f32 or f64, got an input of dtype {}",
-              dtype_name(x.dtype()));
-}
-
-void check_params(const SeqParams& p, Device d) {
-  check_on(p.w_ih, d, "weight_ih");
-  check_on(p.w_hh, d, "weight_hh");
-  check_on(p.b_ih, d, "bias_ih");
-  check_on(p.b_hh, d, "bias_hh");
-  check_on(p.w_hr, d, "weight_hr");
-  check_on(p.leak, d, "leak");
-}
+constexpr const char* kEngine = "Fused";
 
 }  // namespace
 
 void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args) {
-  const Device d = args.x->device();
-  RECUR_CHECK(d.is_cuda(), "Fused engine: expected the input on a GPU, got it on {}", d.name());
-  check_dtype(*args.x);
-  check_params(params, d);
-  check_on(args.h0, d, "h0");
-  check_on(args.c0, d, "c0");
-  check_on(args.lengths, d, "lengths");
-  check_on(args.y, d, "output");
-  check_on(args.h_n, d, "h_n");
-  check_on(args.c_n, d, "c_n");
+  const Device d = seq_checks::input_gpu(kEngine, *args.x);
+  seq_checks::check_float_input(kEngine, *args.x);
+  seq_checks::check_params_on(kEngine, params, d);
+  seq_checks::check_forward_on(kEngine, args, d);
   DeviceGuard guard(d.index);  // kernels launch on the current device
   if (args.x->dtype() == DType::f64) {
     CudaSeqOps<double> ops(d.index);
@@ -100,20 +74,10 @@ void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, S
 }
 
 void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, SeqBackward& args) {
-  const Device d = args.x->device();
-  RECUR_CHECK(d.is_cuda(), "Fused engine: expected the input on a GPU, got it on {}", d.name());
-  check_params(params, d);
-  check_on(args.lengths, d, "lengths");
-  check_on(args.dy, d, "output gradient");
-  check_on(args.dh_n, d, "h_n gradient");
-  check_on(args.dc_n, d, "c_n gradient");
-  check_on(args.dx, d, "input gradient");
-  check_dtype(*args.x);
-  check_on(args.dh0, d, "h0 gradient");
-  check_on(args.dc0, d, "c0 gradient");
-  for (const Tensor* g : {&args.grads.w_ih, &args.grads.w_hh, &args.grads.b_ih, &args.grads.b_hh,
-                          &args.grads.w_hr, &args.grads.leak})
-    check_on(*g, d, "a weight gradient");
+  const Device d = seq_checks::input_gpu(kEngine, *args.x);
+  seq_checks::check_float_input(kEngine, *args.x);
+  seq_checks::check_params_on(kEngine, params, d);
+  seq_checks::check_backward_on(kEngine, args, d);
   RECUR_CHECK(args.saved != nullptr && args.saved->hs.defined() && args.saved->hs.device() == d,
               "Fused engine backward: expected the saved forward of a fused training forward on {}",
               d.name());

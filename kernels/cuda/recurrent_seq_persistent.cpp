@@ -7,18 +7,14 @@
 #include "core/cuda_runtime.h"
 #include "kernels/cuda/gemm_cuda.h"
 #include "kernels/cuda/persistent_rnn.h"
+#include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/recurrent_seq.h"
 
 namespace recur {
 
 namespace {
 
-// ASSUMPTION: every defined tensor of the call lives on the input's GPU; the layer moves them.
-void check_on(const Tensor& t, Device device, const char* what) {
-  RECUR_CHECK(!t.defined() || (t.device() == device && t.dtype() == DType::f32),
-              "Persistent engine: {} is {} on {}, expected f32 on {} like the input", what,
-              dtype_name(t.dtype()), t.device().name(), device.name());
-}
+constexpr const char* kEngine = "Persistent";
 
 // Why the call cannot run (config, then the GPU's fit for H and B), as one error.
 PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, DType dtype) {
@@ -62,18 +58,8 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   const int64_t G = config.gate_rows(), W = cell_cache_blocks(config.cell) * H;
   const bool lstm = config.cell == CellKind::lstm;
   const PersistentPlan plan = plan_or_throw(config, B, d, x.dtype());
-  check_on(params.w_ih, d, "weight_ih");
-  check_on(params.w_hh, d, "weight_hh");
-  check_on(params.b_ih, d, "bias_ih");
-  check_on(params.b_hh, d, "bias_hh");
-  check_on(args.h0, d, "h0");
-  check_on(args.c0, d, "c0");
-  check_on(args.y, d, "output");
-  check_on(args.h_n, d, "h_n");
-  check_on(args.c_n, d, "c_n");
-  RECUR_CHECK(!args.lengths.defined() || args.lengths.device() == d,
-              "Persistent engine: lengths are on {}, expected {} like the input",
-              args.lengths.device().name(), d.name());
+  seq_checks::check_params_on(kEngine, params, d, DType::f32);
+  seq_checks::check_forward_on(kEngine, args, d, DType::f32);
   DeviceGuard guard(d.index);
 
   // Stands in for absent biases.

@@ -43,6 +43,7 @@
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
+#include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/cudnn/cudnn_check.h"
 #include "kernels/cudnn/cudnn_descriptors.h"
 #include "kernels/cudnn/cudnn_handle.h"
@@ -610,10 +611,8 @@ void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
 
 void check_input(const SeqConfig& cfg, const Tensor* x) {
   RECUR_CHECK(x != nullptr && x->defined(), "cuDNN engine: expected an input, got none");
-  RECUR_CHECK(x->device().is_cuda(), "cuDNN engine: expected the input on a GPU, got it on {}",
-              x->device().name());
-  RECUR_CHECK(x->dtype() == DType::f32 || x->dtype() == DType::f64,
-              "cuDNN engine: computes in f32 or f64, got {}", dtype_name(x->dtype()));
+  seq_checks::input_gpu("cuDNN", *x);
+  seq_checks::check_float_input("cuDNN", *x);
   RECUR_CHECK(cfg.cell != CellKind::leaky,
               "cuDNN engine: cuDNN has no leaky cell (use the fused engine)");
 }

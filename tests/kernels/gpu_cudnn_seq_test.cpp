@@ -17,59 +17,49 @@
 
 #if RECUR_WITH_CUDNN
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "core/random.h"
 #include "kernels/recurrent_engine.h"
 #include "kernels/recurrent_seq.h"
 #include "layers/recurrent.h"
 #include "support/compare.h"
 #include "support/expect_error.h"
-#include "support/gradcheck.h"
+#include "support/layer_parity.h"
+#include "support/seq_parity.h"
 
 namespace recur {
 namespace {
 
-using testing::expect_close;
-using testing::Tolerance;
+using namespace seq_parity;
 
 const Device kCuda = Device::cuda(0);
-constexpr int64_t kInput = 13;   // I
-constexpr int64_t kHidden = 37;  // H, not a multiple of 32
-constexpr int64_t kProj = 11;    // P < H
+constexpr int64_t kHidden = 37;        // H, not a multiple of 32
+constexpr uint64_t kCudnnSeed = 4242;  // of this file's random inputs
 
-struct Case {
-  CellKind cell;
-  int64_t proj;  // lstm projection size, 0 for none
-  bool reverse;
-  bool h0;
-  bool lengths;
-  int64_t B, T;
-  DType dtype;
-  bool bias = true;
+// One direction (H = kHidden) and the cuDNN algorithm to run it with.
+struct CudnnCase {
+  Case seq;
   CudnnAlgo algo = CudnnAlgo::standard;
 };
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  const Case& c = info.param;
-  std::string s = cell_name(c.cell);
-  if (c.proj) s += "_proj";
-  s += c.reverse ? "_rev" : "_fwd";
-  if (c.h0) s += "_h0";
-  if (c.lengths) s += "_len";
-  if (!c.bias) s += "_nobias";
-  s += "_B" + std::to_string(c.B) + "_T" + std::to_string(c.T) + "_" + dtype_name(c.dtype);
-  return s + "_" + cudnn_algo_name(c.algo);
+std::string case_name(const ::testing::TestParamInfo<CudnnCase>& info) {
+  const Case& c = info.param.seq;
+  return case_options(c) + "_B" + std::to_string(c.B) + "_T" + std::to_string(c.T) + "_" +
+         dtype_name(c.dtype) + "_" + cudnn_algo_name(info.param.algo);
 }
 
 // gtest prints a failing case by its name rather than its bytes.
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << case_name(::testing::TestParamInfo<Case>(c, 0));
+void PrintTo(const CudnnCase& c, std::ostream* os) {
+  *os << case_name(::testing::TestParamInfo<CudnnCase>(c, 0));
+}
+
+// Every case of `cases` with the standard algorithm.
+std::vector<CudnnCase> standard(const std::vector<Case>& cases) {
+  std::vector<CudnnCase> out;
+  for (const Case& c : cases) out.push_back({c});
+  return out;
 }
 
 // Sets the process-wide cuDNN algorithm for one scope.
@@ -84,284 +74,68 @@ class AlgoScope {
   CudnnAlgo previous_;
 };
 
-// Everything one direction reads, on the CPU in f64, already rounded to the engine's dtype so the
-// reference computes exactly on what the engine sees.
-struct Problem {
-  SeqConfig cfg;
-  Tensor x, h0, c0, lengths;
-  SeqParams params;
-  Tensor y_init;  // [B,T,2S] sentinel: the other direction's columns must stay as they are
-  int64_t y_col = 0;
-  Tensor dy, dh_n, dc_n;
-  Tensor dx_init;  // the backward accumulates into dx and the weight gradients
-  SeqParamGrads grads_init;
-};
-
-Tensor uniform(const Shape& shape, double low, double high, uint32_t stream, DType round_to) {
-  Tensor t = Tensor::empty(shape, DType::f64);
-  fill_uniform(t, low, high, 4242, stream);
-  return t.to(round_to).to(DType::f64);
-}
-
-// 1 and T always present (for B > 1), the others as different as T allows.
-std::vector<int64_t> make_lengths(int64_t B, int64_t T) {
-  if (B == 1) return {std::max<int64_t>(1, T / 2 + 1)};
-  std::vector<int64_t> len(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) len[static_cast<size_t>(b)] = 1 + (b * 5 + 3) % T;
-  len[0] = T;
-  len[1] = 1;
-  return len;
-}
-
-Problem make_problem(const Case& c) {
-  Problem p;
-  p.cfg.cell = c.cell;
-  p.cfg.input_size = kInput;
-  p.cfg.hidden_size = kHidden;
-  p.cfg.proj_size = c.proj;
-  p.cfg.reverse = c.reverse;
-  const int64_t B = c.B, T = c.T, H = kHidden, S = p.cfg.state_size(), G = p.cfg.gate_rows();
-  const bool lstm = c.cell == CellKind::lstm;
-  const DType r = c.dtype;
-  const double k = 1.0 / std::sqrt(static_cast<double>(H));  // PyTorch's initial range
-  uint32_t stream = 1;
-  p.x = uniform({B, T, kInput}, -1, 1, stream++, r);
-  if (c.h0) p.h0 = uniform({B, S}, -1, 1, stream++, r);
-  if (c.h0 && lstm) p.c0 = uniform({B, H}, -1, 1, stream++, r);
-  if (c.lengths) p.lengths = Tensor::from_vector(make_lengths(B, T), {B});
-  p.params.w_ih = uniform({G, kInput}, -k, k, stream++, r);
-  p.params.w_hh = uniform({G, S}, -k, k, stream++, r);
-  if (c.bias) {
-    p.params.b_ih = uniform({G}, -k, k, stream++, r);
-    p.params.b_hh = uniform({G}, -k, k, stream++, r);
-  }
-  if (c.proj) p.params.w_hr = uniform({c.proj, H}, -k, k, stream++, r);
-
-  const int64_t Y = 2 * S;  // two directions' columns, as in a bidirectional layer
-  p.y_col = c.reverse ? S : 0;
-  p.y_init = Tensor::full({B, T, Y}, 7.0, DType::f64);
-  p.dy = uniform({B, T, Y}, -1, 1, stream++, r);
-  p.dh_n = uniform({B, S}, -1, 1, stream++, r);
-  if (lstm) p.dc_n = uniform({B, H}, -1, 1, stream++, r);
-  p.dx_init = uniform({B, T, kInput}, -1, 1, stream++, r);
-  p.grads_init.w_ih = uniform({G, kInput}, -1, 1, stream++, r);
-  p.grads_init.w_hh = uniform({G, S}, -1, 1, stream++, r);
-  if (c.bias) {
-    p.grads_init.b_ih = uniform({G}, -1, 1, stream++, r);
-    p.grads_init.b_hh = uniform({G}, -1, 1, stream++, r);
-  }
-  if (c.proj) p.grads_init.w_hr = uniform({c.proj, H}, -1, 1, stream++, r);
-  return p;
-}
-
-using FwdFn = void (*)(const SeqConfig&, const SeqParams&, SeqForward&);
-using BwdFn = void (*)(const SeqConfig&, const SeqParams&, SeqBackward&);
-
-struct EngineFns {
-  FwdFn fwd;
-  BwdFn bwd;
-  Device device;
-};
-
-const EngineFns kReference{recurrent_seq_fwd_ref, recurrent_seq_bwd_ref, Device::cpu()};
-const EngineFns kCudnn{recurrent_seq_fwd_cudnn, recurrent_seq_bwd_cudnn, kCuda};
-
-// What an engine produced, brought back to the CPU in the engine's dtype.
-struct Results {
-  Tensor y_inf, h_n_inf, c_n_inf;  // inference forward
-  Tensor y, h_n, c_n;              // training forward
-  Tensor dx, dh0, dc0;
-  SeqParamGrads grads;
-};
-
-Results run_engine(const Problem& p, DType dtype, const EngineFns& e) {
-  auto move = [&](const Tensor& t) { return t.defined() ? t.to(dtype).to(e.device) : Tensor(); };
-  auto back = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : Tensor(); };
-  const bool lstm = p.cfg.cell == CellKind::lstm;
-  const int64_t B = p.x.size(0), S = p.cfg.state_size(), H = p.cfg.hidden_size;
-  SeqParams params{move(p.params.w_ih), move(p.params.w_hh), move(p.params.b_ih),
-                   move(p.params.b_hh), move(p.params.w_hr), Tensor()};
-  const Tensor x = move(p.x);
-  const Tensor lengths = p.lengths.defined() ? p.lengths.to(e.device) : Tensor();  // i64
-
-  auto forward = [&](SeqSaved* saved, Tensor& y, Tensor& h_n, Tensor& c_n) {
-    SeqForward a;
-    a.x = &x;
-    a.h0 = move(p.h0);
-    a.c0 = move(p.c0);
-    a.lengths = lengths;
-    a.y = move(p.y_init);
-    a.y_col = p.y_col;
-    a.h_n = Tensor::empty({B, S}, dtype, e.device);
-    if (lstm) a.c_n = Tensor::empty({B, H}, dtype, e.device);
-    a.saved = saved;
-    e.fwd(p.cfg, params, a);
-    y = back(a.y);
-    h_n = back(a.h_n);
-    c_n = back(a.c_n);
-  };
-
-  Results r;
-  forward(nullptr, r.y_inf, r.h_n_inf, r.c_n_inf);
-  SeqSaved saved;
-  forward(&saved, r.y, r.h_n, r.c_n);
-
-  SeqBackward b;
-  b.x = &x;
-  b.lengths = lengths;
-  b.saved = &saved;
-  b.dy = move(p.dy);
-  b.dy_col = p.y_col;
-  b.dh_n = move(p.dh_n);
-  b.dc_n = move(p.dc_n);
-  b.dx = move(p.dx_init);
-  b.dh0 = Tensor::empty({B, S}, dtype, e.device);
-  if (lstm) b.dc0 = Tensor::empty({B, H}, dtype, e.device);
-  const SeqParamGrads& g0 = p.grads_init;
-  b.grads = {move(g0.w_ih), move(g0.w_hh), move(g0.b_ih), move(g0.b_hh), move(g0.w_hr), Tensor()};
-  e.bwd(p.cfg, params, b);
-  r.dx = back(b.dx);
-  r.dh0 = back(b.dh0);
-  r.dc0 = back(b.dc0);
-  r.grads = {back(b.grads.w_ih), back(b.grads.w_hh), back(b.grads.b_ih),
-             back(b.grads.b_hh), back(b.grads.w_hr), Tensor()};
-  return r;
-}
-
-// Tolerances against the f64 reference; the absolute part scales with the tensor's largest
-// element (an element of a weight gradient that cancels to near zero still carries the rounding
-// of B*T terms as large as the largest).
-constexpr Tolerance kF64{1e-24, 1e-10, 1e-12};
-constexpr Tolerance kF32{1e-10, 1e-4, 2e-6};
-
-Tolerance scaled_to(const Tolerance& tol, const Tensor& ref) {
-  double largest = 1.0;
-  for (double v : ref.to_vector()) largest = std::max(largest, std::fabs(v));
-  return {tol.nmse, tol.rtol, tol.atol * largest};
-}
-
-// Every output of `got` against the f64 reference, or bit for bit against another run when
-// `tol` is null.
-void compare_results(const Results& got, const Results& ref, const Tolerance* tol) {
-  auto check = [&](const Tensor& a, const Tensor& r, const char* what) {
-    ASSERT_EQ(a.defined(), r.defined()) << what;
-    if (!a.defined()) return;
-    if (tol) {
-      expect_close(a.to(DType::f64), r, scaled_to(*tol, r), what);
-    } else {
-      ASSERT_EQ(a.dtype(), r.dtype()) << what;
-      ASSERT_EQ(a.shape(), r.shape()) << what;
-      EXPECT_EQ(std::memcmp(a.raw_data(), r.raw_data(), a.nbytes()), 0)
-          << what << ": two runs differ";
-    }
-  };
-  check(got.y_inf, ref.y, "inference y");
-  check(got.h_n_inf, ref.h_n, "inference h_n");
-  check(got.c_n_inf, ref.c_n, "inference c_n");
-  check(got.y, ref.y, "y");
-  check(got.h_n, ref.h_n, "h_n");
-  check(got.c_n, ref.c_n, "c_n");
-  check(got.dx, ref.dx, "dx");
-  check(got.dh0, ref.dh0, "dh0");
-  check(got.dc0, ref.dc0, "dc0");
-  check(got.grads.w_ih, ref.grads.w_ih, "grad w_ih");
-  check(got.grads.w_hh, ref.grads.w_hh, "grad w_hh");
-  check(got.grads.b_ih, ref.grads.b_ih, "grad b_ih");
-  check(got.grads.b_hh, ref.grads.b_hh, "grad b_hh");
-  check(got.grads.w_hr, ref.grads.w_hr, "grad w_hr");
-}
+const SeqEngine kCudnn{recurrent_seq_fwd_cudnn, recurrent_seq_bwd_cudnn, kCuda};
 
 bool not_supported(const Error& e) {
   return std::string(e.what()).find("not supported by cuDNN") != std::string::npos;
 }
 
-class GpuCudnnSeq : public ::testing::TestWithParam<Case> {
+class GpuCudnnSeq : public ::testing::TestWithParam<CudnnCase> {
  protected:
   void SetUp() override {
-    if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   }
 };
 class GpuCudnnSeqDeterminism : public GpuCudnnSeq {};
 
 TEST_P(GpuCudnnSeq, MatchesReference) {
-  const Case& c = GetParam();
-  const Problem p = make_problem(c);
-  const Results ref = run_engine(p, DType::f64, kReference);
-  AlgoScope algo(c.algo);
-  Results got;
+  const Case& c = GetParam().seq;
+  const Problem p = make_problem(c, kCudnnSeed);
+  AlgoScope algo(GetParam().algo);
   try {
-    got = run_engine(p, c.dtype, kCudnn);
+    expect_matches_reference(p, c.dtype, kCudnn);
   } catch (const Error& e) {
     // Only the persistent algorithms may be out of cuDNN's reach; standard runs everything.
-    if (c.algo != CudnnAlgo::standard && not_supported(e)) GTEST_SKIP() << e.what();
+    if (GetParam().algo != CudnnAlgo::standard && not_supported(e)) GTEST_SKIP() << e.what();
     throw;
   }
-  const Tolerance tol = c.dtype == DType::f64 ? kF64 : kF32;
-  compare_results(got, ref, &tol);
 }
 
 TEST_P(GpuCudnnSeqDeterminism, TwoRunsAreBitIdentical) {
-  const Case& c = GetParam();
-  const Problem p = make_problem(c);
-  AlgoScope algo(c.algo);
-  const Results first = run_engine(p, c.dtype, kCudnn);
-  const Results second = run_engine(p, c.dtype, kCudnn);
-  compare_results(second, first, nullptr);
+  const Case& c = GetParam().seq;
+  AlgoScope algo(GetParam().algo);
+  expect_two_runs_identical(make_problem(c, kCudnnSeed), c.dtype, kCudnn);
 }
 
-struct CellVariant {
-  CellKind cell;
-  int64_t proj;
-};
-constexpr CellVariant kCells[] = {{CellKind::rnn_tanh, 0},
-                                  {CellKind::rnn_relu, 0},
-                                  {CellKind::gru, 0},
-                                  {CellKind::lstm, 0},
-                                  {CellKind::lstm, kProj}};
+const std::vector<CellVariant> kCells = {{CellKind::rnn_tanh, 0},
+                                         {CellKind::rnn_relu, 0},
+                                         {CellKind::gru, 0},
+                                         {CellKind::lstm, 0},
+                                         {CellKind::lstm, kProj}};
 
-struct Size {
-  int64_t B, T;
-};
-
-// The standard algorithm on the whole grid.
-std::vector<Case> parity_cases() {
-  std::vector<Case> out;
-  for (const CellVariant& cv : kCells)
-    for (bool reverse : {false, true})
-      for (bool h0 : {false, true})
-        for (bool lengths : {false, true})
-          for (Size s : {Size{1, 7}, Size{3, 1}, Size{3, 7}, Size{64, 7}})
-            for (DType dtype : {DType::f64, DType::f32})
-              out.push_back({cv.cell, cv.proj, reverse, h0, lengths, s.B, s.T, dtype});
-  for (const CellVariant& cv : kCells)  // without biases (CUDNN_RNN_NO_BIAS)
-    for (DType dtype : {DType::f64, DType::f32})
-      out.push_back({cv.cell, cv.proj, true, true, true, 3, 7, dtype, /*bias=*/false});
-  return out;
+// The standard algorithm on the whole grid (without biases: CUDNN_RNN_NO_BIAS).
+std::vector<CudnnCase> parity_cases() {
+  return standard(option_grid(kCells,
+                              {{1, kHidden, 7}, {3, kHidden, 1}, {3, kHidden, 7}, {64, kHidden, 7}},
+                              {DType::f64, DType::f32}));
 }
 
 // The persistent algorithms on a smaller grid (persist_dynamic builds kernels for each shape).
-std::vector<Case> algorithm_cases() {
-  std::vector<Case> out;
+std::vector<CudnnCase> algorithm_cases() {
+  std::vector<CudnnCase> out;
   for (CudnnAlgo algo :
        {CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h})
     for (const CellVariant& cv : kCells)
       for (bool reverse : {false, true})
         for (bool lengths : {false, true})
-          for (DType dtype : {DType::f64, DType::f32}) {
-            Case c{cv.cell, cv.proj, reverse, true, lengths, 3, 7, dtype};
-            c.algo = algo;
-            out.push_back(c);
-          }
+          for (DType dtype : {DType::f64, DType::f32})
+            out.push_back({{cv.cell, cv.proj, reverse, true, lengths, 3, kHidden, 7, dtype}, algo});
   return out;
 }
 
 // Where cuDNN's reductions are largest: batch 64, lengths, both directions, every cell.
-std::vector<Case> determinism_cases() {
-  std::vector<Case> out;
-  for (const CellVariant& cv : kCells)
-    for (bool reverse : {false, true})
-      out.push_back({cv.cell, cv.proj, reverse, true, true, 64, 7, DType::f32});
-  return out;
+std::vector<CudnnCase> determinism_cases() {
+  return standard(seq_parity::determinism_cases(kCells, kHidden));
 }
 
 INSTANTIATE_TEST_SUITE_P(Standard, GpuCudnnSeq, ::testing::ValuesIn(parity_cases()), case_name);
@@ -371,19 +145,13 @@ INSTANTIATE_TEST_SUITE_P(Standard, GpuCudnnSeqDeterminism, ::testing::ValuesIn(d
                          case_name);
 
 TEST(GpuCudnnSeqErrors, RefusesLeakyCellsAndHostTensors) {
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
-  const Case c{CellKind::gru, 0, false, true, true, 3, 7, DType::f32};
-  const Problem p = make_problem(c);
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const Case c{CellKind::gru, 0, false, true, true, 3, kHidden, 7, DType::f32};
+  const Problem p = make_problem(c, kCudnnSeed);
   auto dev = [](const Tensor& t) { return t.to(DType::f32).to(kCuda); };
-  SeqParams params{dev(p.params.w_ih), dev(p.params.w_hh), dev(p.params.b_ih),
-                   dev(p.params.b_hh), Tensor(),           Tensor()};
-  const Tensor x = dev(p.x);
-  SeqForward a;
-  a.x = &x;
-  a.h0 = dev(p.h0);
-  a.lengths = p.lengths.to(kCuda);
-  a.y = dev(p.y_init);
-  a.h_n = Tensor::empty({3, kHidden}, DType::f32, kCuda);
+  DeviceCall call(p, kCuda);
+  const SeqParams& params = call.params;
+  SeqForward& a = call.args;
   SeqConfig leaky = p.cfg;
   leaky.cell = CellKind::leaky;
   testing::expect_error([&] { recurrent_seq_fwd_cudnn(leaky, params, a); }, {"leaky"});
@@ -395,7 +163,7 @@ TEST(GpuCudnnSeqErrors, RefusesLeakyCellsAndHostTensors) {
   a.lengths = p.lengths.to(kCuda);
   SeqBackward b;  // a backward without a cuDNN training forward
   SeqSaved none;
-  b.x = &x;
+  b.x = &call.x;
   b.saved = &none;
   testing::expect_error([&] { recurrent_seq_bwd_cudnn(p.cfg, params, b); }, {"training forward"});
 }
@@ -414,71 +182,26 @@ RecurrentConfig layer_config(CellKind cell) {
   return c;
 }
 
-struct LayerRun {
-  Recurrent::Output out;
-  Recurrent::InputGrads grads;
-  std::vector<Tensor> param_grads;
-};
-
-LayerRun run_layer(Recurrent& rnn, const Tensor& x64, const RecurrentState& init64,
-                   const Tensor& lengths, const Tensor& dy64) {
-  const Device dev = rnn.device();
-  const DType dt = rnn.dtype();
-  auto there = [&](const Tensor& t) { return t.defined() ? t.to(dt).to(dev) : Tensor(); };
-  auto back = [](const Tensor& t) { return t.defined() ? t.to(Device::cpu()).to(DType::f64) : t; };
-  rnn.zero_grad();
-  ForwardOptions train;
-  train.keep_for_backward = true;
-  train.step = 3;
-  LayerRun r;
-  // The layer takes lengths on the host and moves them to where its kernels run.
-  Recurrent::Output o = rnn.run(there(x64), {there(init64.h), there(init64.c)}, lengths, train);
-  Recurrent::InputGrads g = rnn.run_backward(there(dy64));
-  r.out = {back(o.y), {back(o.final_state.h), back(o.final_state.c)}};
-  r.grads = {back(g.dx), {back(g.d_initial.h), back(g.d_initial.c)}};
-  for (const Parameter& p : rnn.parameters())
-    if (p.grad.defined()) r.param_grads.push_back(back(p.grad));
-  return r;
-}
-
 class GpuCudnnLayer : public ::testing::TestWithParam<CellKind> {
  protected:
   void SetUp() override {
-    if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   }
 
   void check(DType dtype, const Tolerance& tol) {
+    using namespace layer_parity;
     const RecurrentConfig cfg = layer_config(GetParam());
-    const int64_t B = 3, T = 7, L = cfg.num_layers, D = cfg.directions();
     Recurrent cpu(cfg, DType::f64, 11);
     Recurrent gpu(cfg, dtype, 11);
-    ParameterList from = cpu.parameters(), to = gpu.parameters();
-    for (size_t i = 0; i < from.size(); ++i) to[i].value.copy_from(from[i].value);
+    copy_parameters(cpu, gpu);
     gpu.to(kCuda);
     gpu.set_engine(Engine::cudnn);
 
-    Tensor x = testing::random_tensor({B, T, cfg.input_size}, 1);
-    RecurrentState init{
-        testing::random_tensor({L * D, B, cfg.state_size()}, 2),
-        GetParam() == CellKind::lstm ? testing::random_tensor({L * D, B, kHidden}, 3) : Tensor()};
-    Tensor lengths = Tensor::from_vector<int64_t>({T, 1, 4}, {B});
-    Tensor dy = testing::random_tensor({B, T, cfg.output_size()}, 4);
-
-    const LayerRun want = run_layer(cpu, x, init, lengths, dy);
-    const LayerRun got = run_layer(gpu, x, init, lengths, dy);
+    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(cpu, x, init, lengths, dy, /*step=*/3);
+    const LayerRun got = run_layer(gpu, x, init, lengths, dy, /*step=*/3);
     EXPECT_EQ(gpu.last_engine(), Engine::cudnn);
-    auto close = [&](const Tensor& a, const Tensor& r, const std::string& what) {
-      if (r.defined()) expect_close(a, r, scaled_to(tol, r), what);
-    };
-    close(got.out.y, want.out.y, "y");
-    close(got.out.final_state.h, want.out.final_state.h, "h_n");
-    close(got.out.final_state.c, want.out.final_state.c, "c_n");
-    close(got.grads.dx, want.grads.dx, "dx");
-    close(got.grads.d_initial.h, want.grads.d_initial.h, "dh0");
-    close(got.grads.d_initial.c, want.grads.d_initial.c, "dc0");
-    ASSERT_EQ(got.param_grads.size(), want.param_grads.size());
-    for (size_t i = 0; i < want.param_grads.size(); ++i)
-      close(got.param_grads[i], want.param_grads[i], "parameter gradient " + std::to_string(i));
+    expect_runs_close(got, want, [&](const Tensor& ref) { return scaled_to(tol, ref); });
   }
 };
 

@@ -30,10 +30,6 @@ using namespace seq_parity;
 const Device kCuda = Device::cuda(0);
 const SeqEngine kPersistent{recurrent_seq_fwd_persistent, recurrent_seq_bwd_persistent, kCuda};
 
-bool have_gpu() {
-  return cuda_device_count() > 0;
-}
-
 SeqConfig seq_config(CellKind cell, int64_t H) {
   SeqConfig c;
   c.cell = cell;
@@ -51,56 +47,34 @@ TEST_P(GpuPersistentSeq, PersistentMatchesReference) {
   const std::string why = persistent_supports(seq_config(c.cell, c.H), c.B, kCuda, DType::f32);
   if (c.H == 1024 && !why.empty()) GTEST_SKIP() << "H=1024 does not fit this GPU: " << why;
   ASSERT_EQ(why, "");
-  const Problem p = make_problem(c);
-  const Results ref = run_engine(p, DType::f64, kReference);
-  const Results got = run_engine(p, DType::f32, kPersistent);
-  compare_results(got, ref, &kF32);
+  expect_matches_reference(make_problem(c), DType::f32, kPersistent);
 }
 
 TEST_P(GpuPersistentSeqDeterminism, TwoPersistentRunsAreBitIdentical) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  const Case& c = GetParam();
-  const Problem p = make_problem(c);
-  const Results first = run_engine(p, DType::f32, kPersistent);
-  const Results second = run_engine(p, DType::f32, kPersistent);
-  compare_results(second, first, nullptr);
+  expect_two_runs_identical(make_problem(GetParam()), DType::f32, kPersistent);
 }
 
-constexpr CellKind kCells[] = {CellKind::gru, CellKind::lstm};
+const std::vector<CellVariant> kCells = {{CellKind::gru, 0}, {CellKind::lstm, 0}};
 
 std::vector<Case> parity_cases() {
-  std::vector<Case> out;
   // Every option at a small odd shape.
-  for (CellKind cell : kCells)
-    for (bool reverse : {false, true})
-      for (bool h0 : {false, true})
-        for (bool lengths : {false, true})
-          out.push_back({cell, 0, reverse, h0, lengths, 3, 37, 7, DType::f32});
-  for (CellKind cell : kCells)
-    out.push_back({cell, 0, true, true, true, 3, 37, 7, DType::f32, /*bias=*/false});
+  std::vector<Case> out = option_grid(kCells, {{3, 37, 7}}, {DType::f32});
   // Sizes, every option on (reverse both ways).
-  for (CellKind cell : kCells)
+  for (const auto& [cell, proj] : kCells)
     for (int64_t B : {1, 3, 8, 64})
       for (int64_t H : {37, 64, 256, 1024})
         for (int64_t T : {1, 7, 33}) {
           if (H == 1024 && T == 33 && B != 8) continue;  // the f64 reference's time
           if (B == 3 && H == 37 && T == 7) continue;     // in the grid above
-          out.push_back({cell, 0, (B + T) % 2 == 0, true, true, B, H, T, DType::f32});
+          out.push_back({cell, proj, (B + T) % 2 == 0, true, true, B, H, T, DType::f32});
         }
-  return out;
-}
-
-std::vector<Case> determinism_cases() {
-  std::vector<Case> out;
-  for (CellKind cell : kCells)
-    for (bool reverse : {false, true})
-      out.push_back({cell, 0, reverse, true, true, 64, 256, 7, DType::f32});
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Parity, GpuPersistentSeq, ::testing::ValuesIn(parity_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Persistent, GpuPersistentSeqDeterminism,
-                         ::testing::ValuesIn(determinism_cases()), case_name);
+                         ::testing::ValuesIn(determinism_cases(kCells, 256)), case_name);
 
 // H = 4096 cannot keep an lstm's W_hh slices in any current GPU's shared memory: the engine says
 // so before it reads a tensor; auto falls back to fused, and picks persistent where it fits.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_runtime.h"
 #include "core/random.h"
 #include "kernels/recurrent_seq.h"
 #include "support/compare.h"
@@ -35,14 +36,20 @@ struct Case {
   bool bias = true;
 };
 
-inline std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  const Case& c = info.param;
+// The cell and its options: "lstm_proj_rev_h0_len_nobias" (sizes and dtype left to the caller).
+inline std::string case_options(const Case& c) {
   std::string s = cell_name(c.cell);
   if (c.proj) s += "_proj";
   s += c.reverse ? "_rev" : "_fwd";
   if (c.h0) s += "_h0";
   if (c.lengths) s += "_len";
   if (!c.bias) s += "_nobias";
+  return s;
+}
+
+inline std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  std::string s = case_options(c);
   s += "_B" + std::to_string(c.B) + "_H" + std::to_string(c.H) + "_T" + std::to_string(c.T);
   return s + "_" + dtype_name(c.dtype);
 }
@@ -52,8 +59,51 @@ inline void PrintTo(const Case& c, std::ostream* os) {
   *os << case_name(::testing::TestParamInfo<Case>(c, 0));
 }
 
+// Whether there is a GPU to run the engines on (the tests skip where there is none).
+inline bool have_gpu() {
+  return cuda_device_count() > 0;
+}
+
 inline constexpr int64_t kInput = 13;  // I
 inline constexpr int64_t kProj = 11;   // P < H
+
+struct CellVariant {
+  CellKind cell;
+  int64_t proj;
+};
+
+struct Size {
+  int64_t B, H, T;
+};
+
+// For each cell: every option (reverse, h0, lengths) at each size in each dtype, then (in each
+// dtype) without biases, reverse with h0 and lengths at B=3, H=37, T=7.
+inline std::vector<Case> option_grid(const std::vector<CellVariant>& cells,
+                                     const std::vector<Size>& sizes,
+                                     const std::vector<DType>& dtypes) {
+  std::vector<Case> out;
+  for (const CellVariant& cv : cells)
+    for (bool reverse : {false, true})
+      for (bool h0 : {false, true})
+        for (bool lengths : {false, true})
+          for (Size s : sizes)
+            for (DType dtype : dtypes)
+              out.push_back({cv.cell, cv.proj, reverse, h0, lengths, s.B, s.H, s.T, dtype});
+  for (const CellVariant& cv : cells)
+    for (DType dtype : dtypes)
+      out.push_back({cv.cell, cv.proj, true, true, true, 3, 37, 7, dtype, /*bias=*/false});
+  return out;
+}
+
+// For each cell, both directions with h0 and lengths, at batch 64 and T=7 in f32: where the
+// reductions are largest, for the two-runs-are-bit-identical tests.
+inline std::vector<Case> determinism_cases(const std::vector<CellVariant>& cells, int64_t H) {
+  std::vector<Case> out;
+  for (const CellVariant& cv : cells)
+    for (bool reverse : {false, true})
+      out.push_back({cv.cell, cv.proj, reverse, true, true, 64, H, 7, DType::f32});
+  return out;
+}
 
 // Everything one direction reads, on the CPU in f64, already rounded to the engine's dtype so the
 // reference computes exactly on what the engine sees.
@@ -68,10 +118,12 @@ struct Problem {
   SeqParamGrads grads_init;
 };
 
-inline Tensor uniform(const Shape& shape, double low, double high, uint32_t stream,
+inline constexpr uint64_t kSeed = 31337;  // of every random input
+
+inline Tensor uniform(const Shape& shape, double low, double high, uint64_t seed, uint32_t stream,
                       DType round_to) {
   Tensor t = Tensor::empty(shape, DType::f64);
-  fill_uniform(t, low, high, 31337, stream);
+  fill_uniform(t, low, high, seed, stream);
   return t.to(round_to).to(DType::f64);
 }
 
@@ -84,7 +136,8 @@ inline std::vector<int64_t> make_lengths(int64_t B, int64_t T) {
   return len;
 }
 
-inline Problem make_problem(const Case& c) {
+// `seed` picks the random inputs (a test may keep its own).
+inline Problem make_problem(const Case& c, uint64_t seed = kSeed) {
   Problem p;
   p.cfg.cell = c.cell;
   p.cfg.input_size = kInput;
@@ -96,35 +149,35 @@ inline Problem make_problem(const Case& c) {
   const DType r = c.dtype;
   const double k = 1.0 / std::sqrt(static_cast<double>(H));  // PyTorch's initial range
   uint32_t stream = 1;
-  p.x = uniform({B, T, kInput}, -1, 1, stream++, r);
-  if (c.h0) p.h0 = uniform({B, S}, -1, 1, stream++, r);
-  if (c.h0 && lstm) p.c0 = uniform({B, H}, -1, 1, stream++, r);
+  p.x = uniform({B, T, kInput}, -1, 1, seed, stream++, r);
+  if (c.h0) p.h0 = uniform({B, S}, -1, 1, seed, stream++, r);
+  if (c.h0 && lstm) p.c0 = uniform({B, H}, -1, 1, seed, stream++, r);
   if (c.lengths) p.lengths = Tensor::from_vector(make_lengths(B, T), {B});
-  p.params.w_ih = uniform({G, kInput}, -k, k, stream++, r);
-  p.params.w_hh = uniform({G, S}, -k, k, stream++, r);
+  p.params.w_ih = uniform({G, kInput}, -k, k, seed, stream++, r);
+  p.params.w_hh = uniform({G, S}, -k, k, seed, stream++, r);
   if (c.bias) {
-    p.params.b_ih = uniform({G}, -k, k, stream++, r);
-    p.params.b_hh = uniform({G}, -k, k, stream++, r);
+    p.params.b_ih = uniform({G}, -k, k, seed, stream++, r);
+    p.params.b_hh = uniform({G}, -k, k, seed, stream++, r);
   }
-  if (c.proj) p.params.w_hr = uniform({c.proj, H}, -k, k, stream++, r);
-  if (c.cell == CellKind::leaky) p.params.leak = uniform({H}, 0.1, 0.9, stream++, r);
+  if (c.proj) p.params.w_hr = uniform({c.proj, H}, -k, k, seed, stream++, r);
+  if (c.cell == CellKind::leaky) p.params.leak = uniform({H}, 0.1, 0.9, seed, stream++, r);
 
   // Two directions' worth of output columns, as in a bidirectional layer.
   const int64_t Y = 2 * S;
   p.y_col = c.reverse ? S : 0;
   p.y_init = Tensor::full({B, T, Y}, 7.0, DType::f64);
-  p.dy = uniform({B, T, Y}, -1, 1, stream++, r);
-  p.dh_n = uniform({B, S}, -1, 1, stream++, r);
-  if (lstm) p.dc_n = uniform({B, H}, -1, 1, stream++, r);
-  p.dx_init = uniform({B, T, kInput}, -1, 1, stream++, r);
-  p.grads_init.w_ih = uniform({G, kInput}, -1, 1, stream++, r);
-  p.grads_init.w_hh = uniform({G, S}, -1, 1, stream++, r);
+  p.dy = uniform({B, T, Y}, -1, 1, seed, stream++, r);
+  p.dh_n = uniform({B, S}, -1, 1, seed, stream++, r);
+  if (lstm) p.dc_n = uniform({B, H}, -1, 1, seed, stream++, r);
+  p.dx_init = uniform({B, T, kInput}, -1, 1, seed, stream++, r);
+  p.grads_init.w_ih = uniform({G, kInput}, -1, 1, seed, stream++, r);
+  p.grads_init.w_hh = uniform({G, S}, -1, 1, seed, stream++, r);
   if (c.bias) {
-    p.grads_init.b_ih = uniform({G}, -1, 1, stream++, r);
-    p.grads_init.b_hh = uniform({G}, -1, 1, stream++, r);
+    p.grads_init.b_ih = uniform({G}, -1, 1, seed, stream++, r);
+    p.grads_init.b_hh = uniform({G}, -1, 1, seed, stream++, r);
   }
-  if (c.proj) p.grads_init.w_hr = uniform({c.proj, H}, -1, 1, stream++, r);
-  if (c.cell == CellKind::leaky) p.grads_init.leak = uniform({H}, -1, 1, stream++, r);
+  if (c.proj) p.grads_init.w_hr = uniform({c.proj, H}, -1, 1, seed, stream++, r);
+  if (c.cell == CellKind::leaky) p.grads_init.leak = uniform({H}, -1, 1, seed, stream++, r);
   return p;
 }
 
@@ -245,6 +298,48 @@ inline void compare_results(const Results& got, const Results& ref, const Tolera
   check(got.grads.b_hh, ref.grads.b_hh, "grad b_hh");
   check(got.grads.w_hr, ref.grads.w_hr, "grad w_hr");
   check(got.grads.leak, ref.grads.leak, "grad leak");
+}
+
+// One forward call of `p` with every tensor in f32 on `device` (h_n, c_n uninitialised), for the
+// error tests to move one tensor at a time. Not copyable: `args.x` points at `x`.
+struct DeviceCall {
+  SeqParams params;
+  Tensor x;
+  SeqForward args;
+
+  DeviceCall(const Problem& p, Device device) {
+    auto on = [&](const Tensor& t) { return t.defined() ? t.to(DType::f32).to(device) : Tensor(); };
+    params = {on(p.params.w_ih), on(p.params.w_hh), on(p.params.b_ih),
+              on(p.params.b_hh), on(p.params.w_hr), on(p.params.leak)};
+    x = on(p.x);
+    const int64_t B = p.x.size(0);
+    args.x = &x;
+    args.h0 = on(p.h0);
+    args.c0 = on(p.c0);
+    args.lengths = p.lengths.defined() ? p.lengths.to(device) : Tensor();
+    args.y = on(p.y_init);
+    args.y_col = p.y_col;
+    args.h_n = Tensor::empty({B, p.cfg.state_size()}, DType::f32, device);
+    if (p.cfg.cell == CellKind::lstm)
+      args.c_n = Tensor::empty({B, p.cfg.hidden_size}, DType::f32, device);
+  }
+  DeviceCall(const DeviceCall&) = delete;
+  DeviceCall& operator=(const DeviceCall&) = delete;
+};
+
+// Engine `e` on `p` in `dtype` against the f64 reference, within kF64 or kF32.
+inline void expect_matches_reference(const Problem& p, DType dtype, const SeqEngine& e) {
+  const Results ref = run_engine(p, DType::f64, kReference);
+  const Results got = run_engine(p, dtype, e);
+  const Tolerance tol = dtype == DType::f64 ? kF64 : kF32;
+  compare_results(got, ref, &tol);
+}
+
+// Two runs of engine `e` on `p` in `dtype` are bit-identical.
+inline void expect_two_runs_identical(const Problem& p, DType dtype, const SeqEngine& e) {
+  const Results first = run_engine(p, dtype, e);
+  const Results second = run_engine(p, dtype, e);
+  compare_results(second, first, nullptr);
 }
 
 }  // namespace recur::seq_parity
