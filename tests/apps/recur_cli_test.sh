@@ -69,6 +69,22 @@ grep -q "interrupted: checkpoint saved" "$WORK/stop.log" || fail "Ctrl-C: no sav
 "$RECUR" generate --model "$WORK/stopped/last.safetensors" --prime "a" --length 5 > /dev/null \
   || fail "the checkpoint saved at Ctrl-C does not load"
 
+# ---- on a GPU (where there is one): one checkpoint scores the same on both devices, and the
+# `auto` device trained the run above there
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+  grep -q "cuda:0" "$WORK/train.log" || fail "--device auto did not train on the GPU: $(head -2 "$WORK/train.log")"
+  "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --json --device cpu > "$WORK/score_cpu" \
+    || fail "score --device cpu failed"
+  "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --json --device cuda > "$WORK/score_gpu" \
+    || fail "score --device cuda failed"
+  /usr/bin/env python3 - "$WORK/score_cpu" "$WORK/score_gpu" <<'PY' || fail "CPU and GPU scores differ"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+key = next(k for k in a if "bpc" in k or "bits" in k)
+sys.exit(0 if abs(a[key] - b[key]) <= 1e-4 * max(1.0, abs(a[key])) else 1)
+PY
+fi
+
 # ---- bad input: one line, status 2, nothing lost
 SUM=$(md5sum < "$WORK/run/last.safetensors")
 expect_error "missing corpus" "no such file" -- "$RECUR" train --corpus "$WORK/nope.txt" --out "$WORK/x1"
