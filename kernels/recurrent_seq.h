@@ -68,6 +68,8 @@ struct SeqForward {
   Tensor h0;                  // [B,S] or undefined (zeros)
   Tensor c0;                  // [B,H] lstm, or undefined (zeros)
   Tensor lengths;             // [B] i64 in [1,T], or undefined (all T)
+  Tensor lengths_host;        // optional: the same values on the CPU, for an engine that needs
+                              //   them on the host (cuDNN's descriptors) without a read-back
   Tensor y;                   // [B,T,Y] contiguous; this direction writes columns
   int64_t y_col = 0;          //   [y_col, y_col+S), zero at padded steps
   Tensor h_n;                 // [B,S] contiguous: state at each sequence's end

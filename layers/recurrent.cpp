@@ -202,6 +202,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
       if (initial.h.defined()) a.h0 = initial.h.select(0, idx).contiguous();
       if (initial.c.defined()) a.c0 = initial.c.select(0, idx).contiguous();
       a.lengths = lens;
+      if (lengths.defined()) a.lengths_host = lengths.contiguous();  // checked on the CPU above
       a.y = y;
       a.y_col = d * S;
       a.h_n = out.final_state.h.select(0, idx);

@@ -353,10 +353,17 @@ PlanKey plan_key(const SeqConfig& cfg, const SeqParams& p, const Tensor& x, Cudn
 }
 
 // The lengths on the host for cuDNN's descriptors ([B], each 1..T; all T without lengths).
-std::vector<int> host_lengths(const Tensor& lengths, int64_t B, int64_t Tn) {
+// The lengths on the host: the caller's host copy when it gave one, else read back from the GPU
+// (which waits for the stream).
+std::vector<int> host_lengths(const Tensor& lengths, const Tensor& lengths_host, int64_t B,
+                              int64_t Tn) {
   std::vector<int> out(static_cast<size_t>(B), static_cast<int>(Tn));
   if (!lengths.defined()) return out;
-  const Tensor host = lengths.to(Device::cpu());  // waits for the copy
+  RECUR_CHECK(!lengths_host.defined() ||
+                  (lengths_host.device().is_cpu() && lengths_host.dtype() == DType::i64 &&
+                   lengths_host.numel() == B && lengths_host.is_contiguous()),
+              "cuDNN engine: lengths_host must be a contiguous [{}] i64 CPU tensor", B);
+  const Tensor host = lengths_host.defined() ? lengths_host : lengths.to(Device::cpu());
   const int64_t* len = host.data<int64_t>();
   for (int64_t b = 0; b < B; ++b) {
     // ASSUMPTION: 1 <= length <= T, as the layer checks; cuDNN takes no empty sequence.
@@ -442,7 +449,7 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   cudaStream_t stream = ctx.stream();
   cudnnHandle_t handle = cudnn_handle(dev);
   const CudnnAlgo algo = cudnn_algorithm();
-  const std::vector<int> lengths = host_lengths(a.lengths, B, Tn);
+  const std::vector<int> lengths = host_lengths(a.lengths, a.lengths_host, B, Tn);
   const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
   std::lock_guard<std::mutex> lock(plan->mutex);
   plan->set_lengths(lengths);
