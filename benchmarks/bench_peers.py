@@ -43,12 +43,16 @@ python3 that has a CUDA build of PyTorch.
 """
 import argparse
 import json
+import os
 import re
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python_tools"))
+from torch_tf32 import tf32_off  # noqa: E402  (python_tools/torch_tf32.py)
 
 
 # Where the cases run: torch.device("cpu") or torch.device("cuda", 0) (main sets it).
@@ -341,26 +345,6 @@ def blas_libraries():
     return sorted(found)
 
 
-def tf32_off():
-    """float32 matrix work in full f32 on the GPU, as recur computes it: TF32 off for cuBLAS
-    (torch.matmul, nn.Linear) and cuDNN (the RNN modules). PyTorch >= 2.9 has the fp32_precision
-    settings, and the old allow_tf32 flags are deprecated there (and mixing the two is an error):
-    the new ones are used where they exist. Returns the settings as read back."""
-    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    if hasattr(matmul, "fp32_precision") and hasattr(cudnn, "rnn"):
-        matmul.fp32_precision = "ieee"
-        cudnn.fp32_precision = "ieee"
-        cudnn.conv.fp32_precision = "ieee"
-        cudnn.rnn.fp32_precision = "ieee"
-        return {"api": "fp32_precision", "cuda.matmul": matmul.fp32_precision,
-                "cudnn": cudnn.fp32_precision, "cudnn.conv": cudnn.conv.fp32_precision,
-                "cudnn.rnn": cudnn.rnn.fp32_precision}
-    matmul.allow_tf32 = False
-    cudnn.allow_tf32 = False
-    return {"api": "allow_tf32", "cuda.matmul.allow_tf32": matmul.allow_tf32,
-            "cudnn.allow_tf32": cudnn.allow_tf32}
-
-
 def gpu_info():
     """What the record says of the GPU and PyTorch's CUDA libraries."""
     p = torch.cuda.get_device_properties(DEV)
@@ -397,7 +381,7 @@ def main():
             sys.exit(2)
         DEV, ON_GPU = torch.device("cuda", 0), True
         torch.cuda.set_device(DEV)
-        extra["tf32"] = tf32_off()
+        extra["tf32"] = tf32_off(torch)
         extra.update(gpu_info())
         gpu_timer = GpuTimer()
         extra["l2_flush_bytes"] = gpu_timer.flush_bytes

@@ -54,6 +54,8 @@ import time
 
 import numpy as np
 
+from torch_tf32 import tf32_off
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -495,21 +497,12 @@ def gpu_name(torch):
 
 
 def use_gpu(torch):
-    """GPU 0 in float32 with TF32 off for cuBLAS and cuDNN (benchmarks/bench_peers.py tf32_off:
-    PyTorch >= 2.9's fp32_precision settings where they exist, else the allow_tf32 flags)."""
+    """GPU 0 in float32 with TF32 off for cuBLAS and cuDNN (python_tools/torch_tf32.py)."""
     if not torch.cuda.is_available():
         raise UsageError(f"--device cuda: PyTorch {torch.__version__} (CUDA {torch.version.cuda}) "
                          "sees no GPU; use --device cpu")
     torch.cuda.set_device(0)
-    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
-    if hasattr(matmul, "fp32_precision") and hasattr(cudnn, "rnn"):
-        matmul.fp32_precision = "ieee"
-        cudnn.fp32_precision = "ieee"
-        cudnn.conv.fp32_precision = "ieee"
-        cudnn.rnn.fp32_precision = "ieee"
-    else:
-        matmul.allow_tf32 = False
-        cudnn.allow_tf32 = False
+    tf32_off(torch)
 
 
 def main(argv=None):
