@@ -5,14 +5,16 @@
 // queued on the device's recur stream and nothing here waits for it. f32 or f64.
 #pragma once
 
+#include "core/precision.h"
 #include "core/tensor.h"
 
 namespace recur {
 
 // Row-major, 2-D contiguous operands (callers flatten leading dimensions):
 //   c [M,N] = alpha * op(a) * op(b) + beta * c,  op(a) [M,K], op(b) [K,N]; c aliases neither.
+// precision bf16/f16 (f32 tensors only): a mixed-precision product (kernels/mixed_gemm.h).
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
-          double alpha = 1.0, double beta = 0.0);
+          double alpha = 1.0, double beta = 0.0, Precision precision = Precision::f32);
 
 // y += alpha * x elementwise (same shape, dtype and device, contiguous). alpha is cast to the
 // dtype first.

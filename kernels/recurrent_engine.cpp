@@ -27,8 +27,11 @@ std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dt
   if (!device.is_cuda()) return {Engine::reference};
   std::vector<Engine> order;
   const std::shared_ptr<const EngineTable> table = EngineTable::active();
+  // Measurements at a mixed precision are recorded under its operand type (bf16, f16).
+  const DType measured_as =
+      config.precision == Precision::f32 ? dtype : operand_dtype(config.precision);
   const EngineTableEntry* measured =
-      call.batch > 0 ? table->nearest(config.cell, call.training, dtype, call.batch,
+      call.batch > 0 ? table->nearest(config.cell, call.training, measured_as, call.batch,
                                       config.hidden_size, call.steps)
                      : nullptr;
   if (measured)
@@ -110,6 +113,9 @@ CudnnAlgo cudnn_algorithm() {
 
 std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,
                                       DType dtype) {
+  if (engine != Engine::auto_ && config.precision != Precision::f32 && dtype != DType::f32)
+    return fmt::format("{} math precision needs f32 tensors (the master weights), not {}",
+                       precision_name(config.precision), dtype_name(dtype));
   switch (engine) {
     case Engine::auto_:
       return "auto is a choice among engines, not an engine";
@@ -138,6 +144,11 @@ std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, De
                            dtype_name(dtype));
       if (config.cell == CellKind::leaky)
         return "cuDNN has no leaky cell (its RNN cells are rnn_tanh, rnn_relu, gru and lstm)";
+      if (config.precision != Precision::f32)
+        return fmt::format(
+            "the cudnn engine runs f32 math so far, not {} (mixed precision runs on the fused "
+            "engine)",
+            precision_name(config.precision));
       return "";
 #else
       (void)config;

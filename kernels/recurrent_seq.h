@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/precision.h"
 #include "core/tensor.h"
 #include "kernels/cell.h"
 
@@ -23,6 +24,9 @@ struct SeqConfig {
   int64_t hidden_size = 0;  // H
   int64_t proj_size = 0;    // P (lstm only); 0: no projection, S = H
   bool reverse = false;     // run from each sequence's last valid step back to t = 0
+  // Math precision of the GEMMs (core/precision.h): bf16/f16 round their operands and need f32
+  // tensors; states, cell state and gate math stay f32.
+  Precision precision = Precision::f32;
   int64_t state_size() const { return proj_size > 0 ? proj_size : hidden_size; }
   int64_t gate_rows() const { return cell_gates(cell) * hidden_size; }
 };
@@ -91,13 +95,13 @@ struct SeqBackward {
   SeqParamGrads grads;
 };
 
-// CPU reference engine, f32 and f64 (the dtype of x and the weights).
+// CPU reference engine, f32 and f64 (the dtype of x and the weights); bf16/f16 math emulated.
 void recurrent_seq_fwd_ref(const SeqConfig& config, const SeqParams& params, SeqForward& args);
 void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
 
 #if RECUR_WITH_CUDA
-// Fused CUDA engine, f32 and f64: every tensor on one GPU; queued on its recur stream
-// (kernels/cuda/recurrent_seq_fused.cpp).
+// Fused CUDA engine, f32 and f64, and bf16/f16 math on tensor cores: every tensor on one GPU;
+// queued on its recur stream (kernels/cuda/recurrent_seq_fused.cpp).
 void recurrent_seq_fwd_fused(const SeqConfig& config, const SeqParams& params, SeqForward& args);
 void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, SeqBackward& args);
 

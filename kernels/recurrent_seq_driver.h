@@ -17,16 +17,53 @@
 //   void copy_padded_rows(RowMask, T* dst, const T* src, int64_t S);    padded rows: dst = src
 //   void padded_rows_only(RowMask, T* dst, const T* src, int64_t S);    valid 0, padded src
 //   void add_column_sums(const Tensor& m [rows,cols], Tensor& out [cols]);    out += sums
+// At a mixed math precision (SeqConfig::precision bf16/f16, f32 tensors) the driver runs its GEMMs
+// through kernels/mixed_gemm.h instead of ops.gemm, with the weights rounded once per call; every
+// other primitive is unchanged (states, cell state and gate math stay f32).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cell_step.h"
+#include "kernels/mixed_gemm.h"
 #include "kernels/recurrent_seq.h"
 
 namespace recur::seq_driver {
+
+// Every GEMM of one call: ops.gemm at f32 (or f64) math, gemm_mixed at bf16/f16.
+template <class T, class Ops>
+class Gemms {
+ public:
+  Gemms(Ops& ops, const SeqConfig& cfg, const SeqParams& p)
+      : ops_(ops),
+        precision_(checked(cfg.precision)),
+        weights_(cfg.precision, {&p.w_ih, &p.w_hh, &p.w_hr}) {}
+  void operator()(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* a,
+                  int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision_ != Precision::f32) {
+        gemm_mixed(ops_.device(), precision_, ta, tb, M, N, K, alpha, weights_.operand(a, lda),
+                   weights_.operand(b, ldb), beta, c, ldc);
+        return;
+      }
+    }
+    ops_.gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+ private:
+  static Precision checked(Precision precision) {
+    RECUR_CHECK(precision == Precision::f32 || (std::is_same_v<T, float>),
+                "recurrent sequence: {} math precision needs f32 tensors (the master weights)",
+                precision_name(precision));
+    return precision;
+  }
+  Ops& ops_;
+  Precision precision_;
+  RoundedWeights weights_;
+};
 
 template <class T>
 const T* data_or(const Tensor& t, const T* fallback) {
@@ -57,6 +94,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
   const int64_t W = cell_cache_blocks(cell) * H, Y = a.y.size(2);
   const bool lstm = cell == CellKind::lstm, proj = P > 0;
   const int64_t* lengths = data_or_null<const int64_t>(a.lengths);
+  Gemms<T, Ops> gemm(ops, cfg, p);
 
   // Stands in for absent biases, and for m_{t-1} of padded rows with projection.
   Tensor zeros = Tensor::zeros({std::max(G, B * H)}, dtype, dev);
@@ -65,8 +103,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
 
   // Input projection for every step at once: xp [B*T, G] = x [B*T, I] W_ih^T.
   Tensor xp = Tensor::empty({B * Tn, G}, dtype, dev);
-  ops.gemm(false, true, B * Tn, G, I, T(1), x.data<T>(), I, p.w_ih.data<T>(), I, T(0), xp.data<T>(),
-           G);
+  gemm(false, true, B * Tn, G, I, T(1), x.data<T>(), I, p.w_ih.data<T>(), I, T(0), xp.data<T>(), G);
   Tensor hp = Tensor::empty({B, G}, dtype, dev);
 
   // State sequences: kept whole for training, two ping-pong slots for inference.
@@ -88,7 +125,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
     const RowMask mask{B, t, lengths};
     T* h_prev = slot(sv.hs, s, S);
     T* h_next = slot(sv.hs, s + 1, S);
-    ops.gemm(false, true, B, G, S, T(1), h_prev, S, p.w_hh.data<T>(), S, T(0), hp.data<T>(), G);
+    gemm(false, true, B, G, S, T(1), h_prev, S, p.w_hh.data<T>(), S, T(0), hp.data<T>(), G);
 
     CellStepFwd<T> st;
     st.B = B;
@@ -115,7 +152,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
     ops.cell_fwd(cell, st);
 
     if (proj) {
-      ops.gemm(false, true, B, P, H, T(1), m, H, p.w_hr.data<T>(), H, T(0), h_next, P);
+      gemm(false, true, B, P, H, T(1), m, H, p.w_hr.data<T>(), H, T(0), h_next, P);
       ops.copy_padded_rows(mask, h_next, h_prev, P);
     }
     ops.write_output(mask, a.y.data<T>() + t * Y + a.y_col, Tn * Y, h_next, S);
@@ -138,6 +175,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   const int64_t* lengths = data_or_null<const int64_t>(a.lengths);
   const int64_t Y = a.dy.defined() ? a.dy.size(2) : 0;
   const T* dy = data_or_null<const T>(a.dy);
+  Gemms<T, Ops> gemm(ops, cfg, p);
 
   Tensor dxp = Tensor::empty({B * Tn, G}, dtype, dev);  // batch-first, like the forward's xp
   Tensor dhp = Tensor::empty({Tn, B, G}, dtype, dev);   // by processing step
@@ -163,11 +201,11 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
                         S);
     const T* dh_cell = dht;
     if (proj) {
-      ops.gemm(false, false, B, H, P, T(1), dht, P, p.w_hr.data<T>(), H, T(0), dm.data<T>(), H);
+      gemm(false, false, B, H, P, T(1), dht, P, p.w_hr.data<T>(), H, T(0), dm.data<T>(), H);
       dh_cell = dm.data<T>();
       if (a.grads.w_hr.defined())
-        ops.gemm(true, false, P, H, B, T(1), dht, P, sv.ms.data<T>() + s * B * H, H, T(1),
-                 a.grads.w_hr.data<T>(), H);
+        gemm(true, false, P, H, B, T(1), dht, P, sv.ms.data<T>() + s * B * H, H, T(1),
+             a.grads.w_hr.data<T>(), H);
     }
 
     CellStepBwd<T> st;
@@ -195,7 +233,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
     T* cp = carry_prev.data<T>();
     // With projection the LSTM has no direct path: only padded rows pass their gradient through.
     if (proj) ops.padded_rows_only(mask, cp, dht, P);
-    ops.gemm(false, false, B, S, G, T(1), st.dhp, G, p.w_hh.data<T>(), S, T(1), cp, S);
+    gemm(false, false, B, S, G, T(1), st.dhp, G, p.w_hh.data<T>(), S, T(1), cp, S);
     std::swap(carry, carry_prev);
     if (lstm) std::swap(dc, dc_prev);
   }
@@ -206,17 +244,17 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   // Weight gradients as large GEMMs over all steps.
   SeqParamGrads& g = a.grads;
   if (g.w_ih.defined())
-    ops.gemm(true, false, G, I, B * Tn, T(1), dxp.data<T>(), G, x.data<T>(), I, T(1),
-             g.w_ih.data<T>(), I);
+    gemm(true, false, G, I, B * Tn, T(1), dxp.data<T>(), G, x.data<T>(), I, T(1), g.w_ih.data<T>(),
+         I);
   if (g.w_hh.defined())  // hs[0..T-1] are the states each step read
-    ops.gemm(true, false, G, S, Tn * B, T(1), dhp.data<T>(), G, sv.hs.data<T>(), S, T(1),
-             g.w_hh.data<T>(), S);
+    gemm(true, false, G, S, Tn * B, T(1), dhp.data<T>(), G, sv.hs.data<T>(), S, T(1),
+         g.w_hh.data<T>(), S);
   if (g.b_ih.defined()) ops.add_column_sums(dxp, g.b_ih);
   if (g.b_hh.defined()) ops.add_column_sums(dhp.reshape({Tn * B, G}), g.b_hh);
   if (g.leak.defined()) ops.add_column_sums(dleak_rows, g.leak);
   if (a.dx.defined())
-    ops.gemm(false, false, B * Tn, I, G, T(1), dxp.data<T>(), G, p.w_ih.data<T>(), I, T(1),
-             a.dx.data<T>(), I);
+    gemm(false, false, B * Tn, I, G, T(1), dxp.data<T>(), G, p.w_ih.data<T>(), I, T(1),
+         a.dx.data<T>(), I);
 }
 
 }  // namespace recur::seq_driver

@@ -214,6 +214,12 @@ void Graph::to(Device device) {
   have_forward_ = false;
 }
 
+void Graph::set_precision(Precision precision) {
+  for (Node& n : nodes_) n.layer->set_precision(precision);
+  for (Node& n : nodes_) n.outputs.clear();
+  have_forward_ = false;
+}
+
 Layer& Graph::layer(const std::string& name) {
   auto it = index_.find(name);
   RECUR_CHECK(it != index_.end(), "graph: no node named '{}'", name);

@@ -46,6 +46,8 @@ class Graph {
   void zero_grad();
   // Moves every layer to `device` (Layer::to); the graph's inputs must then live there.
   void to(Device device);
+  // Sets every layer's math precision (Layer::set_precision); drops a kept forward.
+  void set_precision(Precision precision);
   Layer& layer(const std::string& name);
   // The nodes' names in topological order.
   std::vector<std::string> order();

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
 #include "core/tensor.h"
 #include "layers/parameter.h"
 
@@ -44,6 +45,9 @@ class Layer {
   // building its optimizer. A layer without parameters only records the device.
   virtual void to(Device device) { device_ = device; }
   Device device() const { return device_; }
+  // The math precision of the layer's matrix products (core/precision.h: bf16/f16 mixed
+  // precision with f32 parameters). Layers without matrix products ignore it.
+  virtual void set_precision(Precision /*precision*/) {}
   // Sets every gradient of this layer to zero.
   void zero_grad() {
     for (Parameter& p : parameters())

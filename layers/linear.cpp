@@ -38,6 +38,13 @@ void Linear::to(Device device) {
   Layer::to(device);
 }
 
+void Linear::set_precision(Precision precision) {
+  RECUR_CHECK(precision == Precision::f32 || dtype_ == DType::f32,
+              "linear: {} math precision needs f32 parameters, the layer's are {}",
+              precision_name(precision), dtype_name(dtype_));
+  precision_ = precision;
+}
+
 nlohmann::json Linear::config() const {
   return {{"in_features", in_}, {"out_features", out_}, {"bias", bias_.value.defined()}};
 }
@@ -58,9 +65,9 @@ std::vector<Tensor> Linear::forward(const std::vector<Tensor>& inputs,
       ones_.fill(1.0);
     }
     gemm(ones_, false, bias_.value.reshape({1, out_}), false, y);  // y = bias in every row
-    gemm(x2, false, weight_.value, true, y, 1.0, 1.0);
+    gemm(x2, false, weight_.value, true, y, 1.0, 1.0, precision_);
   } else {
-    gemm(x2, false, weight_.value, true, y);
+    gemm(x2, false, weight_.value, true, y, 1.0, 0.0, precision_);
   }
   Shape out_shape = x.shape();
   out_shape.back() = out_;
@@ -81,10 +88,10 @@ std::vector<Tensor> Linear::backward(const std::vector<Tensor>& grad_outputs) {
     RECUR_CHECK(dy.numel() == N * out_, "linear output gradient: expected {} elements, got {}",
                 N * out_, dy.shape_str());
     Tensor dy2 = dy.contiguous().reshape({N, out_});
-    gemm(dy2, true, saved_x_, false, weight_.grad, 1.0, 1.0);  // dW += dy^T x
+    gemm(dy2, true, saved_x_, false, weight_.grad, 1.0, 1.0, precision_);  // dW += dy^T x
     if (bias_.value.defined()) add_column_sums(dy2, bias_.grad);
     Tensor dx2 = dx.reshape({N, in_});
-    gemm(dy2, false, weight_.value, false, dx2);  // dx = dy W
+    gemm(dy2, false, weight_.value, false, dx2, 1.0, 0.0, precision_);  // dx = dy W
   }
   saved_x_ = Tensor();
   return {dx};

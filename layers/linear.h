@@ -20,12 +20,17 @@ class Linear : public Layer {
   void to(Device device) override;
   nlohmann::json config() const override;
 
+  // Math precision of the input and weight products (core/precision.h); the bias stays f32.
+  void set_precision(Precision precision) override;
+  Precision precision() const { return precision_; }
+
   Parameter& weight() { return weight_; }
   Parameter& bias() { return bias_; }
 
  private:
   int64_t in_, out_;
   DType dtype_;
+  Precision precision_ = Precision::f32;
   Parameter weight_, bias_;
   Tensor saved_x_;  // [N, in]
   Tensor ones_;     // [N, 1] of ones: broadcasts the bias as a rank-1 GEMM on any device

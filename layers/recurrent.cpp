@@ -128,7 +128,16 @@ SeqConfig Recurrent::seq_config(int64_t layer, int64_t direction) const {
   c.hidden_size = config_.hidden_size;
   c.proj_size = config_.proj_size;
   c.reverse = direction == 1;
+  c.precision = precision_;
   return c;
+}
+
+void Recurrent::set_precision(Precision precision) {
+  RECUR_CHECK(precision == Precision::f32 || dtype_ == DType::f32,
+              "recurrent: {} math precision needs f32 parameters, the layer's are {}",
+              precision_name(precision), dtype_name(dtype_));
+  precision_ = precision;
+  saved_.reset();  // a kept forward ran at the old precision
 }
 
 SeqParams Recurrent::seq_params(const DirectionParams& d) {

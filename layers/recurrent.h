@@ -95,6 +95,10 @@ class Recurrent : public Layer {
   // Which engine runs the directions (kernels/recurrent_engine.h); auto_ by default.
   void set_engine(Engine engine) { engine_ = engine; }
   Engine engine() const { return engine_; }
+  // Math precision of the GEMMs of every direction (core/precision.h); f32 by default. bf16/f16
+  // need f32 parameters; states, cell state and gate math stay f32.
+  void set_precision(Precision precision) override;
+  Precision precision() const { return precision_; }
   // The engine the last forward ran with (auto_ before any forward).
   Engine last_engine() const { return last_engine_; }
 
@@ -112,6 +116,7 @@ class Recurrent : public Layer {
   DType dtype_;
   uint64_t dropout_seed_;
   Engine engine_ = Engine::auto_;
+  Precision precision_ = Precision::f32;
   Engine last_engine_ = Engine::auto_;
   std::vector<DirectionParams> dirs_;  // [layer * D + direction]
 

@@ -67,7 +67,8 @@ void CharLM::backward(const Tensor& dlogits) {
 }
 
 std::string Placement::describe() const {
-  return device.name() + ", engine " + engine_name(engine);
+  return device.name() + ", engine " + engine_name(engine) + ", " + precision_name(precision) +
+         " math";
 }
 
 void CharLM::set_engine(Engine engine) {
@@ -77,6 +78,7 @@ void CharLM::set_engine(Engine engine) {
 void CharLM::place(const Placement& where) {
   to(where.device);
   set_engine(where.engine);
+  graph_.set_precision(where.precision);
 }
 
 void reset_state_row(RecurrentState& state, int64_t b) {

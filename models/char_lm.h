@@ -27,7 +27,8 @@ namespace recur {
 struct Placement {
   Device device = Device::cpu();
   Engine engine = Engine::auto_;
-  std::string describe() const;  // "cuda:0, engine auto"
+  Precision precision = Precision::f32;  // math precision of every matrix product
+  std::string describe() const;          // "cuda:0, engine auto, f32 math"
 };
 
 struct CharLMConfig {

@@ -150,6 +150,7 @@ CharLMTrainer::CharLMTrainer(const CharLMConfig& model, const CharLMTrainConfig&
   }
   model_->place(where);
   build_optimizer();
+  if (where.precision == Precision::f16) scaler_ = std::make_unique<GradScaler>();
   write_file_atomic(metrics_path(out_dir_), [](AtomicFileWriter&) {});
 }
 
@@ -215,6 +216,11 @@ std::unique_ptr<CharLMTrainer> CharLMTrainer::resume(const std::string& out_dir,
     auto it = ck.optimizer.find(name);
     if (it != ck.optimizer.end()) *slot = it->second.to(where.device);  // own memory, not the map
   }
+  if (where.precision == Precision::f16) {
+    t->scaler_ = std::make_unique<GradScaler>();
+    // A run that trained in f32/bf16 so far has no scaler state: f16 starts from the default.
+    if (ck.extra.contains("grad_scaler")) t->scaler_->load_state(ck.extra.at("grad_scaler"));
+  }
   t->batcher_->restore(ck.extra.at("batcher"));
   t->step_ = ck.extra.at("step").get<int64_t>();
   t->best_val_bpc_ = ck.extra.value("best_val_bpc", 1e300);
@@ -242,17 +248,24 @@ TrainStepResult CharLMTrainer::step() {
   CharLM::Output out = model_->forward(on_device(batch.inputs), carry_, batch.lengths, options);
   SoftmaxCrossEntropy xent(kIgnore);
   const double loss = xent.forward(out.logits, on_device(batch.targets));
-  model_->backward(xent.backward());
-  try {
-    clip_grad_norm(optimizer_->parameters(), train_.clip);
-  } catch (const Error& e) {
-    RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
-               e.what());
+  TrainStepResult r;
+  if (scaler_) {
+    r.loss_scale = scaler_->scale();
+    model_->backward(xent.backward(r.loss_scale));
+    // An overflow at this scale skips the step (the scale halves); the carried state goes on.
+    r.skipped = !scaler_->unscale_and_clip(optimizer_->parameters(), train_.clip).has_value();
+  } else {
+    model_->backward(xent.backward());
+    try {
+      clip_grad_norm(optimizer_->parameters(), train_.clip);
+    } catch (const Error& e) {
+      RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
+                 e.what());
+    }
   }
-  optimizer_->step();
+  if (!r.skipped) optimizer_->step();
   carry_ = out.state;
   ++step_;
-  TrainStepResult r;
   r.step = step_;
   r.loss = loss;
   r.bpc = loss / kLn2;
@@ -301,6 +314,7 @@ void CharLMTrainer::save_checkpoint(bool best) {
   if (carry_.c.defined()) ck.optimizer["carry.c"] = carry_.c;
   ck.optimizer_meta = optimizer_->state_scalars();
   ck.extra = {{"step", step_}, {"batcher", batcher_->state()}, {"best_val_bpc", best_val_bpc_}};
+  if (scaler_) ck.extra["grad_scaler"] = scaler_->state();
   recur::save_checkpoint(last_path(out_dir_), ck);
   if (best) recur::save_checkpoint(best_path(out_dir_), ck);
 }

@@ -18,6 +18,7 @@
 #include "datasets/text_corpus.h"
 #include "datasets/vocabulary.h"
 #include "models/char_lm.h"
+#include "train/grad_scaler.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
 
@@ -53,6 +54,10 @@ struct TrainStepResult {
   double bpc = 0;    // loss / ln 2
   double lr = 0;
   int64_t tokens = 0;  // real tokens in the batch
+  // f16 training (train/grad_scaler.h): the loss scale this step ran with, and whether its
+  // gradients overflowed so the optimizer step was skipped. 0 and false without loss scaling.
+  double loss_scale = 0;
+  bool skipped = false;
   double seconds = 0;  // wall time of the step
 };
 
@@ -77,6 +82,8 @@ class CharLMTrainer {
   void log_metrics(const nlohmann::json& record);
 
   int64_t steps_done() const { return step_; }
+  // Optimizer steps skipped because f16 gradients overflowed (0 without loss scaling).
+  int64_t skipped_steps() const { return scaler_ ? scaler_->skipped_steps() : 0; }
   int64_t total_steps() const { return train_.steps; }
   double best_val_bpc() const { return best_val_bpc_; }
   void set_best_val_bpc(double bpc) { best_val_bpc_ = bpc; }
@@ -103,7 +110,8 @@ class CharLMTrainer {
   std::unique_ptr<CharLM> model_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
-  RecurrentState carry_;  // [L,B,H] state carried between chunks
+  std::unique_ptr<GradScaler> scaler_;  // f16 math only: dynamic loss scaling
+  RecurrentState carry_;                // [L,B,H] state carried between chunks
   int64_t step_ = 0;
   double best_val_bpc_ = 1e300;
 };

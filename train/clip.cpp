@@ -109,9 +109,14 @@ double clip_grad_norm(const ParameterList& params, double max_norm) {
               "clip_grad_norm: gradient norm is nan/inf (got {}); gradients left unchanged",
               total_norm);
   const double clip_coef = max_norm / (total_norm + 1e-6);
-  if (clip_coef >= 1.0) return total_norm;
+  if (clip_coef < 1.0) scale_grads(params, clip_coef);
+  return total_norm;
+}
+
+void scale_grads(const ParameterList& params, double factor) {
   for (const Parameter& p : params) {
     if (!has_grad(p)) continue;
+    check_grad(p);
     const bool f64 = p.grad.dtype() == DType::f64;
     const int64_t n = p.grad.numel();
     if (p.grad.device().is_cuda()) {
@@ -119,9 +124,9 @@ double clip_grad_norm(const ParameterList& params, double max_norm) {
       // The factor is cast to the grad's dtype first, as on the CPU.
       void* stream = cuda_stream(p.grad.device().index);
       if (f64)
-        launch_scale(clip_coef, n, p.grad.data<double>(), stream);
+        launch_scale(factor, n, p.grad.data<double>(), stream);
       else
-        launch_scale(static_cast<double>(static_cast<float>(clip_coef)), n, p.grad.data<float>(),
+        launch_scale(static_cast<double>(static_cast<float>(factor)), n, p.grad.data<float>(),
                      stream);
 #else
       cuda_stream(p.grad.device().index);  // throws: this build has no CUDA
@@ -129,11 +134,10 @@ double clip_grad_norm(const ParameterList& params, double max_norm) {
       continue;
     }
     if (f64)
-      scale(p.grad.data<double>(), n, clip_coef);
+      scale(p.grad.data<double>(), n, factor);
     else
-      scale(p.grad.data<float>(), n, static_cast<float>(clip_coef));
+      scale(p.grad.data<float>(), n, static_cast<float>(factor));
   }
-  return total_norm;
 }
 
 }  // namespace recur

@@ -19,4 +19,8 @@ double grad_norm(const ParameterList& params);
 // norm is nan/inf") with every gradient untouched, so a training loop can skip the step.
 double clip_grad_norm(const ParameterList& params, double max_norm);
 
+// Multiplies those gradients in place by `factor` (cast to each grad's dtype first), each on its
+// own device, queued without synchronisation.
+void scale_grads(const ParameterList& params, double factor);
+
 }  // namespace recur

@@ -21,7 +21,7 @@ std::function<int()> add_score_command(CLI::App& app);
 // throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").
 struct ComputeOptions {
   std::string device = "auto";    // auto | cpu | cuda
-  std::string engine = "auto";    // auto | reference | fused | cudnn
+  std::string engine = "auto";    // auto | reference | fused | cudnn | persistent
   std::string precision = "f32";  // f32 | bf16 | f16
   int threads = 0;                // CPU threads (0: all)
 };

@@ -1,6 +1,6 @@
 // --device / --engine / --precision / --threads: where a command runs, checked before any work
-// starts (a GPU that is not there, an engine that cannot run on the chosen device, a precision
-// not implemented yet: one clear line and exit status 2).
+// starts (a GPU that is not there, an engine that cannot run on the chosen device or precision:
+// one clear line and exit status 2).
 #include "apps/recur/commands.h"
 #include "core/cuda_runtime.h"
 #include "core/error.h"
@@ -14,8 +14,10 @@ void add_compute_options(CLI::App* cmd, ComputeOptions& o) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   cmd->add_option("--engine", o.engine, "auto, reference, fused, cudnn or persistent")
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "reference", "fused", "cudnn"}));
-  cmd->add_option("--precision", o.precision, "f32, bf16 or f16")
+      ->check(CLI::IsMember({"auto", "reference", "fused", "cudnn", "persistent"}));
+  cmd->add_option("--precision", o.precision,
+                  "math precision of the matrix products: f32, or bf16 / f16 mixed precision "
+                  "(f32 weights and states; f16 training uses dynamic loss scaling)")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "bf16", "f16"}));
   cmd->add_option("--threads", o.threads, "CPU threads (0: all)")
@@ -24,10 +26,6 @@ void add_compute_options(CLI::App* cmd, ComputeOptions& o) {
 }
 
 Placement apply_compute_options(const ComputeOptions& o) {
-  RECUR_CHECK(o.precision == "f32",
-              "--precision {}: recur computes in f32 so far (bf16 and f16 mixed precision is not "
-              "implemented yet); use --precision f32",
-              o.precision);
   if (o.threads > 0) set_num_threads(o.threads);
   const int gpus = cuda_device_count();
   Placement where;
@@ -40,15 +38,17 @@ Placement apply_compute_options(const ComputeOptions& o) {
     where.device = Device::cuda(0);
   }
   where.engine = engine_from_name(o.engine);
+  where.precision = precision_from_name(o.precision);
   // Check the engine now, so a bad combination is one clear line before any work starts.
   SeqConfig probe;
   probe.cell = CellKind::lstm;
+  probe.precision = where.precision;
   choose_engine(where.engine, probe, where.device, DType::f32);
   return where;
 }
 
 std::string describe_compute(const Placement& where) {
-  std::string d = where.describe() + ", f32";
+  std::string d = where.describe();
   if (where.device.is_cpu()) d += ", " + std::to_string(num_threads()) + " threads";
   return d;
 }

@@ -139,14 +139,17 @@ int run_train(TrainOptions& o) {
     double fraction = static_cast<double>(r.step) / static_cast<double>(tc.steps);
     if (budget > 0) fraction = std::max(fraction, elapsed / budget);
     progress.update(r, fraction, tokens_per_s, eta, last || r.step % tc.eval_every == 0);
-    if (r.step % 10 == 0 || last)
-      trainer->log_metrics({{"step", r.step},
-                            {"kind", "train"},
-                            {"loss", r.loss},
-                            {"bpc", r.bpc},
-                            {"lr", r.lr},
-                            {"tokens_per_s", tokens_per_s},
-                            {"time_s", elapsed}});
+    if (r.step % 10 == 0 || last) {
+      nlohmann::json record = {{"step", r.step},   {"kind", "train"},
+                               {"loss", r.loss},   {"bpc", r.bpc},
+                               {"lr", r.lr},       {"tokens_per_s", tokens_per_s},
+                               {"time_s", elapsed}};
+      if (r.loss_scale > 0) {  // f16: dynamic loss scaling
+        record["loss_scale"] = r.loss_scale;
+        record["skipped_steps"] = trainer->skipped_steps();
+      }
+      trainer->log_metrics(record);
+    }
     const bool eval = r.step % tc.eval_every == 0 || last;
     if (eval) {
       const double val = trainer->evaluate();

@@ -4,6 +4,7 @@
 #include "core/parallel.h"
 #include "kernels/cpu/gemm_cpu.h"
 #include "kernels/gemm.h"
+#include "kernels/mixed_gemm.h"
 #if RECUR_WITH_CUDA
 #include "kernels/cuda/elementwise_cuda.h"
 #include "kernels/cuda/gemm_cuda.h"
@@ -53,7 +54,7 @@ void add_sums(const T* m, int64_t rows, int64_t cols, T* out) {
 }  // namespace
 
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c, double alpha,
-          double beta) {
+          double beta, Precision precision) {
   const DType dtype = a.dtype();
   const Device device = a.device();
   RECUR_CHECK(dtype == DType::f32 || dtype == DType::f64,
@@ -67,6 +68,14 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
   RECUR_CHECK(K == Kb && c.size(0) == M && c.size(1) == N,
               "gemm: shapes do not chain: op(a) [{},{}] x op(b) [{},{}] into c {}", M, K, Kb, N,
               c.shape_str());
+  if (precision != Precision::f32) {
+    RECUR_CHECK(dtype == DType::f32, "gemm: {} math precision needs f32 tensors, got {}",
+                precision_name(precision), dtype_name(dtype));
+    gemm_mixed(device, precision, trans_a, trans_b, M, N, K, static_cast<float>(alpha),
+               GemmOperand{a.data<float>(), a.size(1)}, GemmOperand{b.data<float>(), b.size(1)},
+               static_cast<float>(beta), c.data<float>(), N);
+    return;
+  }
   if (device.is_cuda()) {
 #if RECUR_WITH_CUDA
     if (dtype == DType::f64)

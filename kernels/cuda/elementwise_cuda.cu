@@ -2,6 +2,8 @@
 // the CPU loops of kernels/cpu/gemm_dispatch.cpp and train/clip.cpp.
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include "core/cuda/cuda_check.h"
 #include "kernels/cuda/elementwise_cuda.h"
 #include "kernels/cuda/launch.cuh"
@@ -25,7 +27,35 @@ __global__ void scale_kernel(T factor, int64_t n, T* x) {
   if (i < n) x[i] = x[i] * factor;
 }
 
+// One thread per element of dst [rows, cols]; Half is bf16 or f16 (core/half.h's conversions,
+// the same bits as the CPU's round_to_precision).
+template <class Half>
+__global__ void round_rows_kernel(const float* src, int64_t rows, int64_t cols, int64_t ld,
+                                  Half* dst) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * cols) return;
+  const int64_t r = i / cols, j = i - r * cols;
+  if constexpr (std::is_same_v<Half, bf16>)
+    dst[i] = to_bf16(src[r * ld + j]);
+  else
+    dst[i] = to_f16(src[r * ld + j]);
+}
+
 }  // namespace
+
+void launch_round_rows(const float* src, int64_t rows, int64_t cols, int64_t ld,
+                       Precision precision, void* dst, void* stream) {
+  const int64_t n = rows * cols;
+  if (n == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  if (precision == Precision::bf16)
+    round_rows_kernel<<<blocks_for(n), kThreads, 0, s>>>(src, rows, cols, ld,
+                                                         static_cast<bf16*>(dst));
+  else
+    round_rows_kernel<<<blocks_for(n), kThreads, 0, s>>>(src, rows, cols, ld,
+                                                         static_cast<f16*>(dst));
+  RECUR_CUDA_CHECK_LAUNCH();
+}
 
 template <class T>
 void launch_axpy(double alpha, const T* x, int64_t n, T* y, void* stream) {

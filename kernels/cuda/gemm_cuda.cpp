@@ -60,6 +60,22 @@ void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int
   }
 }
 
+void gemm_cuda_mixed(int device, Precision precision, bool trans_a, bool trans_b, int64_t M,
+                     int64_t N, int64_t K, float alpha, const void* A, int64_t lda, const void* B,
+                     int64_t ldb, float beta, float* C, int64_t ldc) {
+  RECUR_CHECK(precision != Precision::f32, "gemm_cuda_mixed: expected bf16 or f16 operands");
+  if (M == 0 || N == 0) return;
+  cublasHandle_t handle = cuda_context(device).cublas();
+  DeviceGuard guard(device);
+  const int m = to_int(N, "N"), n = to_int(M, "M"), k = to_int(K, "K");
+  const int la = std::max(1, to_int(lda, "lda")), lb = std::max(1, to_int(ldb, "ldb"));
+  const int lc = to_int(ldc, "ldc");
+  const cudaDataType_t in = precision == Precision::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+  RECUR_CUBLAS_CHECK(cublasGemmEx(handle, op(trans_b), op(trans_a), m, n, k, &alpha, B, in, lb, A,
+                                  in, la, &beta, C, CUDA_R_32F, lc, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT_TENSOR_OP));
+}
+
 template void gemm_cuda<float>(int, bool, bool, int64_t, int64_t, int64_t, float, const float*,
                                int64_t, const float*, int64_t, float, float*, int64_t);
 template void gemm_cuda<double>(int, bool, bool, int64_t, int64_t, int64_t, double, const double*,

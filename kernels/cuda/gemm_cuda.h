@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "core/half.h"
+#include "core/precision.h"
 
 namespace recur {
 
@@ -23,5 +24,11 @@ template <class T>
 void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                gemm_scalar_t<T> alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
                gemm_scalar_t<T> beta, T* C, int64_t ldc);
+
+// Mixed precision (kernels/mixed_gemm.h): A and B hold operand_dtype(precision) elements (bf16
+// or f16), C is f32; tensor cores with f32 accumulation (cublasGemmEx, CUBLAS_COMPUTE_32F).
+void gemm_cuda_mixed(int device, Precision precision, bool trans_a, bool trans_b, int64_t M,
+                     int64_t N, int64_t K, float alpha, const void* A, int64_t lda, const void* B,
+                     int64_t ldb, float beta, float* C, int64_t ldc);
 
 }  // namespace recur

@@ -37,6 +37,9 @@ std::string persistent_config_reason(const SeqConfig& config, Device device, DTy
   if (config.proj_size > 0) return "the persistent engine has no lstm projection (proj_size > 0)";
   if (dtype != DType::f32)
     return fmt::format("the persistent engine computes in f32 so far, not {}", dtype_name(dtype));
+  if (config.precision != Precision::f32)
+    return fmt::format("the persistent engine runs f32 math so far, not {}",
+                       precision_name(config.precision));
   if (!device.is_cuda())
     return fmt::format("the persistent engine runs on a GPU, the tensors are on {}", device.name());
   return "";

@@ -69,6 +69,23 @@ grep -q "interrupted: checkpoint saved" "$WORK/stop.log" || fail "Ctrl-C: no sav
 "$RECUR" generate --model "$WORK/stopped/last.safetensors" --prime "a" --length 5 > /dev/null \
   || fail "the checkpoint saved at Ctrl-C does not load"
 
+# ---- mixed precision (emulated on the CPU): f16 logs its loss scale, and its checkpoint
+# scores close to the f32 score of the same weights
+"$RECUR" train --corpus "$WORK/corpus.txt" "${TRAIN[@]}" --hidden 32 --steps 20 --precision f16 --out "$WORK/f16" 2> "$WORK/f16.log" \
+  || fail "f16 train: $(tail -3 "$WORK/f16.log")"
+grep -q "f16 math" "$WORK/f16.log" || fail "the f16 run does not say so: $(head -2 "$WORK/f16.log")"
+grep -q '"loss_scale":65536' "$WORK/f16/metrics.jsonl" || fail "f16 metrics have no loss scale"
+"$RECUR" score --model "$WORK/f16/last.safetensors" --text "$WORK/corpus.txt" --json --precision f32 > "$WORK/score_f32" \
+  || fail "score in f32 failed"
+"$RECUR" score --model "$WORK/f16/last.safetensors" --text "$WORK/corpus.txt" --json --precision bf16 > "$WORK/score_bf16" \
+  || fail "score in bf16 failed"
+/usr/bin/env python3 - "$WORK/score_f32" "$WORK/score_bf16" <<'PY' || fail "f32 and bf16 scores are not within 2%"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+key = next(k for k in a if "bpc" in k or "bits" in k)
+sys.exit(0 if a[key] != b[key] and abs(a[key] - b[key]) <= 2e-2 * abs(a[key]) else 1)
+PY
+
 # ---- on a GPU (where there is one): one checkpoint scores the same on both devices, and the
 # `auto` device trained the run above there
 if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
@@ -102,7 +119,7 @@ if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
   expect_error "no GPU" "--device cuda: " -- "$RECUR" generate --model "$WORK/run/best.safetensors" --prime a --device cuda
 fi
 expect_error "GPU engine on the CPU" "engine fused was requested but cannot run it" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --device cpu --engine fused
-expect_error "precision not implemented" "--precision bf16" -- "$RECUR" train --corpus "$WORK/corpus.txt" --precision bf16 --out "$WORK/x4"
+expect_error "unknown precision" "fp8" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --precision fp8
 "$RECUR" train --corpus "$WORK/corpus.txt" --tokens chars "${TRAIN[@]}" --hidden 16 --steps 2 --out "$WORK/chars" 2>/dev/null \
   || fail "chars training failed"
 expect_error "prime outside the vocabulary" "not in the vocabulary" -- "$RECUR" generate --model "$WORK/chars/last.safetensors" --prime "zebra €"

@@ -82,6 +82,55 @@ TEST(CharLMTraining, LearnsAGeneratedCorpusBelowTwoBitsPerCharacter) {
   EXPECT_LT(after, 2.0) << "validation bpc before " << before;
 }
 
+// Mixed precision on the CPU (emulated rounding, core/precision.h) learns as f32 does; f16 runs
+// with dynamic loss scaling.
+class CharLMMixedPrecision : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CharLMMixedPrecision, LearnsTheGeneratedCorpusBelowTwoBitsPerCharacter) {
+  ScratchDir dir("recur_charlm");
+  const std::string corpus = write_file(dir, "toy.txt", generated_corpus(250, 1));
+  CharLMConfig model = small_model();
+  model.layers = 1;
+  model.hidden = 64;
+  CharLMTrainConfig training = small_training(corpus, 200);
+  training.batch = 16;
+  Placement where;
+  where.precision = GetParam();
+  CharLMTrainer trainer(model, training, dir.file("run"), where);
+  double scale = 0;
+  for (int i = 0; i < 200; ++i) scale = trainer.step().loss_scale;
+  EXPECT_EQ(scale, GetParam() == Precision::f16 ? 65536.0 : 0.0);  // no overflow at this size
+  EXPECT_LT(trainer.evaluate(), 2.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CharLMMixedPrecision,
+                         ::testing::Values(Precision::bf16, Precision::f16),
+                         [](const auto& info) { return std::string(precision_name(info.param)); });
+
+TEST(CharLMTraining, AnF16RunResumesBitForBitWithItsLossScale) {
+  ScratchDir dir("recur_charlm");
+  const std::string corpus = write_file(dir, "toy.txt", generated_corpus(120, 2));
+  const CharLMConfig model = small_model(CellKind::lstm);
+  Placement f16;
+  f16.precision = Precision::f16;
+  std::vector<double> straight, resumed;
+  {
+    CharLMTrainer t(model, small_training(corpus, 8), dir.file("straight"), f16);
+    for (int i = 0; i < 8; ++i) straight.push_back(t.step().loss);
+  }
+  {
+    CharLMTrainer t(model, small_training(corpus, 8), dir.file("resumed"), f16);
+    for (int i = 0; i < 3; ++i) resumed.push_back(t.step().loss);
+    t.save_checkpoint();
+  }
+  const Checkpoint ck = load_checkpoint(dir.file("resumed") + "/last.safetensors");
+  ASSERT_TRUE(ck.extra.contains("grad_scaler"));
+  EXPECT_EQ(ck.extra.at("grad_scaler").at("scale").get<double>(), 65536.0);
+  std::unique_ptr<CharLMTrainer> t = CharLMTrainer::resume(dir.file("resumed"), 0, f16);
+  while (t->steps_done() < 8) resumed.push_back(t->step().loss);
+  EXPECT_EQ(resumed, straight);
+}
+
 TEST(CharLMTraining, ResumeEqualsAnUninterruptedRunBitForBit) {
   ScratchDir dir("recur_charlm");
   const std::string corpus = write_file(dir, "toy.txt", generated_corpus(120, 2));

@@ -1,0 +1,124 @@
+// Mixed precision on the CPU (core/precision.h): the Recurrent layer in f32 with bf16 or f16 GEMM
+// operands against the f64 reference, every cell, two bidirectional layers, lengths, an initial
+// state and (lstm) a projection: within the mixed tolerance, and measurably different from the
+// plain f32 run (the rounding really happens). Also the option's errors and engine support.
+#include <gtest/gtest.h>
+
+#include "core/cuda_runtime.h"
+#include "core/precision.h"
+#include "kernels/recurrent_engine.h"
+#include "layers/recurrent.h"
+#include "support/compare.h"
+#include "support/expect_error.h"
+#include "support/layer_parity.h"
+
+namespace recur {
+namespace {
+
+using namespace layer_parity;
+
+RecurrentConfig config(CellKind cell) {
+  RecurrentConfig c;
+  c.cell = cell;
+  c.input_size = 19;
+  c.hidden_size = 37;
+  c.num_layers = 2;
+  c.bidirectional = true;
+  c.proj_size = cell == CellKind::lstm ? 11 : 0;
+  c.learn_leak = true;
+  return c;
+}
+
+struct Case {
+  CellKind cell;
+  Precision precision;
+};
+
+class RecurrentPrecision : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RecurrentPrecision, MatchesTheF64ReferenceWithinTheMixedTolerance) {
+  const auto [cell, precision] = GetParam();
+  const RecurrentConfig cfg = config(cell);
+  Recurrent reference(cfg, DType::f64, 11);
+  Recurrent plain(cfg, DType::f32, 11);
+  Recurrent mixed(cfg, DType::f32, 11);
+  copy_parameters(reference, plain);
+  copy_parameters(reference, mixed);
+  mixed.set_precision(precision);
+  EXPECT_EQ(mixed.precision(), precision);
+
+  const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
+  const LayerRun want = run_layer(reference, x, init, lengths, dy, 0);
+  const LayerRun f32 = run_layer(plain, x, init, lengths, dy, 0);
+  const LayerRun got = run_layer(mixed, x, init, lengths, dy, 0);
+  if (cell == CellKind::rnn_relu) {
+    // relu's derivative jumps at 0: a pre-activation within rounding of zero switches its unit's
+    // gradient on or off, so per-element bounds on gradients hold at no reduced precision. The
+    // outputs get the full check; the gradients the 2e-2 as a normalised MSE only.
+    testing::expect_close(got.out.y, want.out.y, testing::mixed_tolerance(want.out.y), "y");
+    expect_runs_close(got, want, [](const Tensor& ref) {
+      testing::Tolerance t = testing::mixed_tolerance(ref);
+      t.nmse = 2e-2;
+      t.atol = 1e300;
+      return t;
+    });
+  } else {
+    expect_runs_close(got, want, [](const Tensor& ref) { return testing::mixed_tolerance(ref); });
+  }
+
+  // The rounding is real: the mixed run is far further from the reference than f32 is.
+  const double f32_error = testing::normalised_mse(f32.out.y, want.out.y);
+  const double mixed_error = testing::normalised_mse(got.out.y, want.out.y);
+  EXPECT_GT(mixed_error, 100 * f32_error) << "f32 " << f32_error << ", mixed " << mixed_error;
+  EXPECT_GT(testing::normalised_mse(got.param_grads[0], want.param_grads[0]),
+            100 * testing::normalised_mse(f32.param_grads[0], want.param_grads[0]));
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (CellKind cell :
+       {CellKind::rnn_tanh, CellKind::rnn_relu, CellKind::leaky, CellKind::gru, CellKind::lstm})
+    for (Precision p : {Precision::bf16, Precision::f16}) out.push_back({cell, p});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, RecurrentPrecision, ::testing::ValuesIn(cases()),
+                         [](const auto& info) {
+                           return std::string(cell_name(info.param.cell)) + "_" +
+                                  precision_name(info.param.precision);
+                         });
+
+TEST(RecurrentPrecisionErrors, MixedPrecisionNeedsF32Parameters) {
+  Recurrent layer(config(CellKind::gru), DType::f64, 1);
+  testing::expect_error([&] { layer.set_precision(Precision::bf16); },
+                        {"bf16 math precision needs f32 parameters", "f64"});
+  layer.set_precision(Precision::f32);  // f32 math is fine in f64
+}
+
+TEST(RecurrentPrecisionErrors, PrecisionNamesRoundTripAndUnknownNamesAreErrors) {
+  for (Precision p : {Precision::f32, Precision::bf16, Precision::f16})
+    EXPECT_EQ(precision_from_name(precision_name(p)), p);
+  testing::expect_error([] { precision_from_name("fp8"); },
+                        {"unknown precision 'fp8'", "f32, bf16"});
+}
+
+TEST(RecurrentPrecisionEngines, OnlyTheReferenceAndFusedEnginesRunMixedPrecision) {
+  SeqConfig c;
+  c.cell = CellKind::lstm;
+  c.input_size = c.hidden_size = 64;
+  c.precision = Precision::bf16;
+  EXPECT_EQ(engine_unsupported_reason(Engine::reference, c, Device::cpu(), DType::f32), "");
+  EXPECT_NE(engine_unsupported_reason(Engine::reference, c, Device::cpu(), DType::f64)
+                .find("bf16 math precision needs f32 tensors"),
+            std::string::npos);
+  if (cuda_compiled()) {
+    EXPECT_EQ(engine_unsupported_reason(Engine::fused, c, Device::cuda(0), DType::f32), "");
+    EXPECT_NE(engine_unsupported_reason(Engine::persistent, c, Device::cuda(0), DType::f32)
+                  .find("f32 math so far"),
+              std::string::npos);
+    EXPECT_EQ(choose_engine(Engine::auto_, c, Device::cuda(0), DType::f32), Engine::fused);
+  }
+}
+
+}  // namespace
+}  // namespace recur
