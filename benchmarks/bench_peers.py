@@ -180,9 +180,10 @@ def _make_module(cell, H, L, D):
 
 def shape_name(name):
     """A layer row's name without the engine bench_suite appends on a GPU
-    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1");
-    other names as they are. plot_bench.py pairs the rows by it."""
-    m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+)(/.*)?$", name)
+    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1";
+    a mixed precision stays: ".../D1/bf16/fused" -> ".../D1/bf16"); other names as they are.
+    plot_bench.py pairs the rows by it."""
+    m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+(?:/(?:bf16|f16))?)(/.*)?$", name)
     return m.group(1) if m else name
 
 
@@ -230,8 +231,15 @@ def run_layer(row, budget):
     B, H, T, L, D = (row[k] for k in ("B", "H", "T", "L", "D"))
     torch.manual_seed(0)
     mod, impl = make_module(cell, H, L, D)
-    x = (torch.rand(B, T, H) * 2 - 1).to(DEV)
-    dy = (torch.rand(B, T, D * H) * 2 - 1).to(DEV)
+    # recur's bf16/f16 rows round only the GEMM operands; PyTorch has no such RNN mode (autocast
+    # leaves nn.LSTM's cuDNN call to run in the parameters' dtype), so its peer runs the whole
+    # module in that dtype: cuDNN's own 16-bit RNN, weights and states included.
+    dtype = GEMM_DTYPES[row.get("dtype", "f32")]
+    if dtype != torch.float32:
+        mod = mod.to(dtype)
+        impl += f", {row['dtype']} weights and states"
+    x = (torch.rand(B, T, H) * 2 - 1).to(DEV, dtype)
+    dy = (torch.rand(B, T, D * H) * 2 - 1).to(DEV, dtype)
     if train:
         mod.train()
         x.requires_grad_(True)

@@ -119,16 +119,20 @@ struct LayerCase {
   int64_t B, H, T, L, D;
   Engine engine = Engine::reference;
   CudnnAlgo algo = CudnnAlgo::standard;  // engine cudnn: which of cuDNN's algorithms
+  Precision precision = Precision::f32;  // math precision of the GEMMs (core/precision.h)
   // The CPU reference keeps the names of the first records; GPU engines add theirs
-  // (".../fused", ".../cudnn-persist_dynamic").
+  // (".../fused", ".../cudnn-persist_dynamic"); a mixed precision is part of the shape
+  // (".../D1/bf16/fused"), so its peer is PyTorch in that dtype.
   std::string suffix() const {
     if (engine == Engine::reference) return "";
     if (engine == Engine::cudnn) return std::string("/cudnn-") + cudnn_algo_name(algo);
     return std::string("/") + engine_name(engine);
   }
   std::string name() const {
-    return fmt::format("layer/{}/{}/B{}/H{}/T{}/L{}/D{}{}", cell_name(cell),
-                       train ? "training" : "inference", B, H, T, L, D, suffix());
+    const std::string math =
+        precision == Precision::f32 ? "" : std::string("/") + precision_name(precision);
+    return fmt::format("layer/{}/{}/B{}/H{}/T{}/L{}/D{}{}{}", cell_name(cell),
+                       train ? "training" : "inference", B, H, T, L, D, math, suffix());
   }
 };
 
@@ -201,6 +205,10 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
           for (int64_t H : {512, 1024})
             for (int64_t B : {1, 8, 64})
               if (!persistent || H == 1024) out.push_back({cell, train, B, H, 256, 1, 1, e, algo});
+          // The GPU engine issue's largest batch, against cuDNN's standard algorithm (its peer).
+          const bool standard_peer = e == Engine::fused || (e == Engine::cudnn && !persistent);
+          if (standard_peer && (cell == CellKind::lstm || cell == CellKind::gru))
+            out.push_back({cell, train, 256, 1024, 256, 1, 1, e, algo});
           continue;
         }
         for (int64_t L : {1, 2})
@@ -210,6 +218,16 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
                 for (int64_t B : {1, 8, 32, 64, 256})
                   out.push_back({cell, train, B, H, T, L, D, e, algo});
       }
+  // Mixed precision (bf16 GEMM operands on tensor cores) at the GPU engine issue's shapes: LSTM
+  // and GRU, I = H = 1024, T = 256, B in {8, 64, 256}, with every engine that runs it.
+  for (auto [e, algo] : gpu_engines())
+    for (CellKind cell : {CellKind::lstm, CellKind::gru})
+      for (bool train : {false, true})
+        for (int64_t B : {8, 64, 256}) {
+          LayerCase c{cell, train, B, 1024, 256, 1, 1, e, algo};
+          c.precision = Precision::bf16;
+          out.push_back(c);
+        }
   // An engine that cannot run a case (cuDNN has no leaky unit) leaves it out.
   std::vector<LayerCase> supported;
   for (const LayerCase& c : out) {
@@ -217,6 +235,7 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
     sc.cell = c.cell;
     sc.input_size = c.H;
     sc.hidden_size = c.H;
+    sc.precision = c.precision;
     if (engine_unsupported_reason(c.engine, sc, Device::cuda(0), DType::f32).empty())
       supported.push_back(c);
   }
@@ -322,6 +341,7 @@ json layer_row(const LayerCase& c, const Budget& b) {
     dy = dy.to(Device::cuda(0));
   }
   rnn.set_engine(c.engine);
+  rnn.set_precision(c.precision);
   if (c.engine == Engine::cudnn) set_cudnn_algorithm(c.algo);
   ForwardOptions opts;
   opts.keep_for_backward = c.train;
@@ -337,6 +357,7 @@ json layer_row(const LayerCase& c, const Budget& b) {
           {"impl", "recur"},
           {"engine", engine_name(c.engine)},
           {"algo", c.engine == Engine::cudnn ? cudnn_algo_name(c.algo) : ""},
+          {"dtype", precision_name(c.precision)},  // the GEMMs' operands; f32 everywhere else
           {"cell", cell_name(c.cell)},
           {"mode", c.train ? "training" : "inference"},
           {"B", c.B},

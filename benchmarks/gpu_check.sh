@@ -35,6 +35,8 @@ JOBS=$(nproc 2>/dev/null || echo 16)
 # shared memory (the column sums of the backward), so the f32 parity cases and one large batch.
 MEMCHECK_FILTER='GpuRuntime.Small*:Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_*'
 MEMCHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
+# Mixed precision: the operand rounding kernels and cuBLAS on 16-bit operands.
+MEMCHECK_FILTER+=':GpuOpsErrors.MixedPrecisionGemm*:Cells/GpuRecurrentLayer.FusedMixedPrecision*/lstm'
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
 RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
@@ -141,15 +143,15 @@ sanitizer() {
   return "$rc"
 }
 
-# The headline shapes of GPU_FACTS.md (LSTM, I = H = 1024, T = 256, B in {1, 8, 64}, f32,
-# inference and training) with every engine and every cuDNN algorithm, plus the cuBLAS ceilings:
-# about half a minute. The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda
+# The GPU engine issue's shapes (LSTM and GRU, I = H = 1024, T = 256, B in {1, 8, 64, 256}, f32
+# and bf16, inference and training) with every engine that runs them and every cuDNN algorithm,
+# plus the cuBLAS ceilings: about a minute. The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda
 # --quick (about four minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
   local suite="$BUILD/benchmarks/bench_suite"
   [[ -x $suite ]] || { echo "no $suite"; return 1; }
-  timeout 150 "$suite" --device cuda --min-time 0.1 --max-reps 10 \
-    --filter '^gemm/|^layer/lstm/(inference|training)/B(1|8|64)/H1024/T256/L1/D1/' \
+  timeout 180 "$suite" --device cuda --min-time 0.1 --max-reps 5 \
+    --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/B(1|8|64|256)/H1024/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
   if [[ ${GPU_CHECK_RUN_SH:-0} == 1 && $rc == 0 ]]; then

@@ -329,6 +329,11 @@ class CpuRecordTest(unittest.TestCase):
         self.assertEqual(pb.shape_name("layer/lstm/training/B8/H1024/T256/L1/D1"),
                          "layer/lstm/training/B8/H1024/T256/L1/D1")
         self.assertEqual(pb.shape_name("stream/gru/B1/H256"), "stream/gru/B1/H256")
+        # A mixed precision is part of the shape: its peer is PyTorch in that dtype.
+        self.assertEqual(pb.shape_name("layer/gru/inference/B64/H1024/T256/L1/D1/bf16/fused"),
+                         "layer/gru/inference/B64/H1024/T256/L1/D1/bf16")
+        self.assertEqual(pb.shape_name("layer/gru/inference/B64/H1024/T256/L1/D1/bf16"),
+                         "layer/gru/inference/B64/H1024/T256/L1/D1/bf16")
         self.assertEqual(pb.doc_key({"device": "cpu", "mode": "quick"}), "cpu-quick")
 
 

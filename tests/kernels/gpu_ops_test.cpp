@@ -117,6 +117,29 @@ TYPED_TEST(GpuOps, GemmMatchesTheCpuForEveryTranspose) {
     }
 }
 
+// Mixed precision: cuBLAS on bf16/f16 operands (tensor cores, f32 accumulation) against the CPU's
+// emulation, which rounds the same way: only the order of the f32 sums differs. K = 300 covers
+// tensor-core tiles beyond one; operand values up to 4 make f16 and bf16 rounding visible.
+TEST_F(GpuOpsErrors, MixedPrecisionGemmMatchesTheCpuEmulationForEveryTranspose) {
+  const int64_t M = 37, N = 29, K = 300;
+  for (Precision precision : {Precision::bf16, Precision::f16})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const Tensor a = random_tensor<float>(ta ? Shape{K, M} : Shape{M, K}, 1, -4, 4);
+        const Tensor b = random_tensor<float>(tb ? Shape{N, K} : Shape{K, N}, 2, -4, 4);
+        Tensor c_cpu = random_tensor<float>({M, N}, 3);
+        Tensor c_gpu = c_cpu.to(kCuda);
+        Tensor c_f32 = c_cpu.clone();
+        gemm(a, ta, b, tb, c_cpu, 0.7, 0.3, precision);
+        gemm(a.to(kCuda), ta, b.to(kCuda), tb, c_gpu, 0.7, 0.3, precision);
+        gemm(a, ta, b, tb, c_f32, 0.7, 0.3);
+        const std::string what =
+            fmt::format("{} gemm trans_a {} trans_b {}", precision_name(precision), ta, tb);
+        testing::expect_close(c_gpu.to(Device::cpu()), c_cpu, {1e-12, 1e-5, 1e-4}, what);
+        EXPECT_GT(testing::normalised_mse(c_cpu, c_f32), 1e-8) << what << ": no rounding seen";
+      }
+}
+
 TYPED_TEST(GpuOps, AxpyMatchesTheCpu) {
   using T = TypeParam;
   const Tensor x = random_tensor<T>({1031}, 4);

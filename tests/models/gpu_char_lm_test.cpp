@@ -76,6 +76,31 @@ TEST_F(GpuCharLM, TrainingFollowsTheCpuLossTrajectory) {
   EXPECT_NEAR(on_gpu.evaluate(), cpu.evaluate(), 1e-3);
 }
 
+// Mixed precision on the GPU (tensor-core GEMMs; f16 with loss scaling) against the CPU's
+// emulation of the same rounding: the same trajectory to within the drift of summation order.
+TEST_F(GpuCharLM, MixedPrecisionTrainingFollowsTheCpuEmulation) {
+  ScratchDir dir("recur_gpu_charlm_mixed");
+  const std::string corpus = corpus_file(dir);
+  for (Precision precision : {Precision::bf16, Precision::f16}) {
+    SCOPED_TRACE(precision_name(precision));
+    Placement host, device = gpu(Engine::fused);
+    host.precision = device.precision = precision;
+    const std::string name = precision_name(precision);
+    CharLMTrainer cpu(model_config(), training(corpus, 20), dir.file("cpu_" + name), host);
+    CharLMTrainer on_gpu(model_config(), training(corpus, 20), dir.file("gpu_" + name), device);
+    double first = 0, last = 0;
+    for (int i = 0; i < 20; ++i) {
+      const TrainStepResult want = cpu.step(), got = on_gpu.step();
+      EXPECT_NEAR(got.loss, want.loss, 1e-3 * (1 + i) * std::abs(want.loss)) << "step " << i + 1;
+      EXPECT_EQ(got.loss_scale, want.loss_scale);
+      EXPECT_EQ(got.skipped, want.skipped);
+      if (i == 0) first = got.loss;
+      last = got.loss;
+    }
+    EXPECT_LT(last, first);
+  }
+}
+
 TEST_F(GpuCharLM, ResumeOnTheGpuRepeatsTheUninterruptedRunBitForBit) {
   ScratchDir dir("recur_gpu_charlm_resume");
   const std::string corpus = corpus_file(dir);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "support/scratch_dir.h"
 #include "train/checkpoint.h"
 #include "train/clip.h"
+#include "train/grad_scaler.h"
 #include "train/optimizer.h"
 
 namespace recur {
@@ -242,6 +244,32 @@ TEST_F(GpuOptimErrors, ValueAndGradOnTwoDevicesAreAnError) {
         make_optimizer(params, {{"name", "sgd"}, {"lr", 0.1}});
       },
       {"parameter 'bias'", "expected value and grad on one device", "cuda:0", "cpu"});
+}
+
+// Dynamic loss scaling on GPU gradients: the same decisions and the same unscaled, clipped
+// values as on the CPU, and an inf on the GPU skips the step leaving every gradient untouched.
+TYPED_TEST(GpuOptim, GradScalerMatchesTheCpuAndSkipsOverflows) {
+  using T = TypeParam;
+  GradScalerOptions o;
+  o.init_scale = 512;
+  GradScaler cpu_scaler(o), gpu_scaler(o);
+  ParameterList cpu = cpu_parameters<T>(3);
+  ParameterList gpu = on_device(cpu, kCuda);
+  set_grads<T>(cpu, 1);
+  set_grads<T>(gpu, 1);
+  const std::optional<double> cpu_norm = cpu_scaler.unscale_and_clip(cpu, 0.01);
+  const std::optional<double> gpu_norm = gpu_scaler.unscale_and_clip(gpu, 0.01);
+  ASSERT_TRUE(cpu_norm && gpu_norm);
+  EXPECT_NEAR(*gpu_norm, *cpu_norm, tolerance<T>() * *cpu_norm);
+  for (size_t i = 0; i < cpu.size(); ++i) expect_near<T>(gpu[i].grad, cpu[i].grad, cpu[i].name);
+
+  set_grads<T>(gpu, 2);
+  Tensor poisoned = Tensor::from_vector<T>({std::numeric_limits<T>::infinity()}, {1});
+  copy_bytes(gpu[1].grad.data<T>() + 5, kCuda, poisoned.data<T>(), Device::cpu(), sizeof(T));
+  const Tensor before = gpu[0].grad.to(Device::cpu());
+  EXPECT_FALSE(gpu_scaler.unscale_and_clip(gpu, 0.01).has_value());
+  EXPECT_TRUE(same_bits(gpu[0].grad, before));
+  EXPECT_EQ(gpu_scaler.scale(), 256);
 }
 
 }  // namespace
