@@ -144,11 +144,6 @@ std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, De
                            dtype_name(dtype));
       if (config.cell == CellKind::leaky)
         return "cuDNN has no leaky cell (its RNN cells are rnn_tanh, rnn_relu, gru and lstm)";
-      if (config.precision != Precision::f32)
-        return fmt::format(
-            "the cudnn engine runs f32 math so far, not {} (mixed precision runs on the fused "
-            "engine)",
-            precision_name(config.precision));
       return "";
 #else
       (void)config;

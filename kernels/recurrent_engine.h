@@ -1,13 +1,16 @@
 // Engine choice for one direction of a recurrent layer (kernels/recurrent_seq.h): which
 // implementation runs it, whether it can, and the one dispatch point the Recurrent layer calls.
 //
-//   reference  the CPU reference (OpenBLAS + threaded pointwise): CPU tensors, f32 or f64.
+//   reference  the CPU reference (OpenBLAS + threaded pointwise): CPU tensors, f32 or f64;
+//              bf16/f16 math precision emulated (core/precision.h), for checking.
 //   fused      our CUDA kernels (cuBLAS GEMMs + one fused pointwise kernel per step): GPU
-//              tensors, f32 or f64, every cell and option. Only in builds with CUDA.
-//   cudnn      cuDNN's RNN (kernels/cudnn/): GPU tensors, f32 or f64, every cell but leaky
-//              (cuDNN has none). Only in builds with cuDNN 9 (RECUR_WITH_CUDNN).
+//              tensors, f32 or f64, and bf16/f16 math on tensor cores; every cell and option.
+//              Only in builds with CUDA.
+//   cudnn      cuDNN's RNN (kernels/cudnn/): GPU tensors, f32 or f64, and bf16/f16 math as
+//              cuDNN's own 16-bit RNN; every cell but leaky (cuDNN has none). Only in builds
+//              with cuDNN 9 (RECUR_WITH_CUDNN).
 //   persistent our cooperative kernel that runs all T steps with W_hh on-chip
-//              (kernels/cuda/persistent_rnn.h): GPU tensors, lstm and gru, f32, no projection,
+//              (kernels/cuda/persistent_rnn.h): GPU tensors, lstm and gru, f32 math, no projection,
 //              and only where H and the batch fit the GPU: a call that does not fit throws
 //              recur::Error containing "persistent engine cannot run". Builds with CUDA only.
 //   auto_      the fastest engine that supports the call: on a GPU the ranking measured for the

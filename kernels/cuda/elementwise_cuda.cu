@@ -41,7 +41,23 @@ __global__ void round_rows_kernel(const float* src, int64_t rows, int64_t cols, 
     dst[i] = to_f16(src[r * ld + j]);
 }
 
+template <class Half>
+__global__ void widen_kernel(const Half* src, int64_t n, float* dst) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) dst[i] = to_float(src[i]);
+}
+
 }  // namespace
+
+void launch_widen(const void* src, Precision precision, int64_t n, float* dst, void* stream) {
+  if (n == 0) return;
+  auto s = static_cast<cudaStream_t>(stream);
+  if (precision == Precision::bf16)
+    widen_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const bf16*>(src), n, dst);
+  else
+    widen_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const f16*>(src), n, dst);
+  RECUR_CUDA_CHECK_LAUNCH();
+}
 
 void launch_round_rows(const float* src, int64_t rows, int64_t cols, int64_t ld,
                        Precision precision, void* dst, void* stream) {

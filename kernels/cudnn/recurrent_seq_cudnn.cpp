@@ -20,6 +20,12 @@
 // (CUDNN_WGRAD_MODE_ADD, the mode cudnnRNNBackwardWeights_v8 accepts) and cuBLAS axpy adds that
 // into the caller's gradients.
 //
+// Mixed precision (SeqConfig::precision bf16/f16, f32 tensors): cuDNN's own 16-bit RNN, with
+// f32 math precision and tensor-core math. Its data is 16-bit throughout (x, y, the weight space,
+// h and, unlike the fused engine, the cell state); recur's f32 tensors are rounded into it and
+// its results widened back (kernels/cuda/elementwise_cuda.h), and the weight gradients leave
+// cuDNN in 16 bits before they are added to the f32 master gradients.
+//
 // Variants: f32 (CUDNN_FMA_MATH: no TF32 tensor cores) and f64; cells rnn_tanh, rnn_relu, gru,
 // lstm with or without projection (no leaky: cuDNN has none); algorithms standard,
 // persist_static, persist_dynamic and persist_static_small_h (set_cudnn_algorithm). Descriptors
@@ -43,6 +49,7 @@
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
+#include "kernels/cuda/elementwise_cuda.h"
 #include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/cudnn/cudnn_check.h"
 #include "kernels/cudnn/cudnn_descriptors.h"
@@ -89,7 +96,24 @@ int to_int(int64_t value, const char* what) {
 // ---------------------------------------------------------------- cuDNN's names for ours
 
 cudnnDataType_t cudnn_dtype(DType dtype) {
-  return dtype == DType::f64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+  switch (dtype) {
+    case DType::f64:
+      return CUDNN_DATA_DOUBLE;
+    case DType::bf16:
+      return CUDNN_DATA_BFLOAT16;
+    case DType::f16:
+      return CUDNN_DATA_HALF;
+    default:
+      return CUDNN_DATA_FLOAT;
+  }
+}
+
+bool is_16bit(DType dtype) {
+  return dtype == DType::bf16 || dtype == DType::f16;
+}
+
+Precision precision_of(DType dtype) {
+  return dtype == DType::bf16 ? Precision::bf16 : Precision::f16;
 }
 
 cudnnRNNMode_t cudnn_mode(CellKind cell) {
@@ -153,7 +177,7 @@ struct PlanKey {
   CellKind cell;
   int64_t I, H, P;
   bool bias;
-  DType dtype;
+  DType dtype;  // cuDNN's data type: the tensors' (f32, f64), or bf16/f16 at a mixed precision
   CudnnAlgo algo;
   int64_t B, Tn;
 
@@ -203,14 +227,19 @@ Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
   // Rate 0: recur applies dropout between layers itself; no RNG states are needed then.
   RECUR_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout.get(), handle, 0.0f, nullptr, 0, 0));
   // f32: FMA math keeps cuDNN off TF32 tensor cores (recur's f32 is full f32 unless a user opts
-  // in). projSize = hiddenSize means no projection.
-  const cudnnMathType_t math = k.dtype == DType::f32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+  // in). 16-bit data: tensor cores with f32 math precision (f16 math makes cuDNN's persistent
+  // algorithms NOT_SUPPORTED). projSize = hiddenSize means no projection.
+  const bool half = is_16bit(k.dtype);
+  const cudnnMathType_t math = k.dtype == DType::f32 ? CUDNN_FMA_MATH
+                               : half                ? CUDNN_TENSOR_OP_MATH
+                                                     : CUDNN_DEFAULT_MATH;
+  const cudnnDataType_t math_precision = half ? CUDNN_DATA_FLOAT : dtype;
   RECUR_CUDNN_RNN_CHECK(
       cudnnSetRNNDescriptor_v8(rnn.get(), cudnn_rnn_algo(k.algo), cudnn_mode(k.cell),
                                k.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
-                               CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, dtype, dtype, math,
-                               to_int(k.I, "the input size"), H, S, /*numLayers=*/1, dropout.get(),
-                               CUDNN_RNN_PADDED_IO_ENABLED),
+                               CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, dtype, math_precision,
+                               math, to_int(k.I, "the input size"), H, S, /*numLayers=*/1,
+                               dropout.get(), CUDNN_RNN_PADDED_IO_ENABLED),
       what);
   if (k.algo == CudnnAlgo::persist_dynamic) {  // its kernels are built for one batch size
     const cudnnStatus_t built = cudnnBuildRNNDynamic(handle, rnn.get(), B);
@@ -348,8 +377,35 @@ void check_params(const SeqConfig& cfg, const SeqParams& p, Device d, DType dt) 
 }
 
 PlanKey plan_key(const SeqConfig& cfg, const SeqParams& p, const Tensor& x, CudnnAlgo algo) {
-  return {x.device().index, cfg.cell,  cfg.input_size, cfg.hidden_size, cfg.proj_size,
-          p.b_ih.defined(), x.dtype(), algo,           x.size(0),       x.size(1)};
+  const DType data = cfg.precision == Precision::f32 ? x.dtype() : operand_dtype(cfg.precision);
+  return {x.device().index, cfg.cell, cfg.input_size, cfg.hidden_size, cfg.proj_size,
+          p.b_ih.defined(), data,     algo,           x.size(0),       x.size(1)};
+}
+
+// ---------------------------------------------------------------- mixed precision
+
+// `t` (f32) rounded into a new tensor of cuDNN's 16-bit data type `data`; `t` itself when cuDNN
+// runs in the tensors' own dtype.
+Tensor to_data(const Tensor& t, DType data, cudaStream_t stream) {
+  if (t.dtype() == data) return t;
+  Tensor out = Tensor::empty(t.shape(), data, t.device());
+  launch_round_rows(t.data<float>(), 1, t.numel(), t.numel(), precision_of(data), out.raw_data(),
+                    stream);
+  return out;
+}
+
+// A tensor of cuDNN's data type for a result that goes to `dst` (f32 [n], or of that type):
+// `dst` itself when the types agree, else a 16-bit scratch of the same shape for widen_into.
+Tensor result_buffer(const Tensor& dst, const Shape& shape, DType data, Device d) {
+  if (dst.defined() && dst.dtype() == data) return dst;
+  return Tensor::empty(shape, data, d);
+}
+
+// Copies a 16-bit cuDNN result into f32 `dst`, exactly; nothing when they are one tensor.
+void widen_into(const Tensor& result, Tensor& dst, cudaStream_t stream) {
+  if (!dst.defined() || result.raw_data() == dst.raw_data()) return;
+  launch_widen(result.raw_data(), precision_of(result.dtype()), result.numel(), dst.data<float>(),
+               stream);
 }
 
 // The lengths on the host for cuDNN's descriptors ([B], each 1..T; all T without lengths).
@@ -383,14 +439,18 @@ Tensor device_lengths(const Plan& plan, const Tensor& lengths, cudaStream_t stre
   return out;
 }
 
-// A fresh weight space holding `p` (the optimizer changes the weights between calls).
+// A fresh weight space holding `p` (the optimizer changes the weights between calls). With 16-bit
+// data the f32 weights are laid out in an f32 staging space of the same element count first, then
+// rounded into cuDNN's.
 Tensor pack_weights(const Plan& plan, const SeqParams& p, cudaStream_t stream) {
-  const size_t es = dtype_size(plan.key.dtype);
-  Tensor space = Tensor::empty({static_cast<int64_t>(plan.weight_bytes)}, DType::u8,
-                               Device::cuda(plan.key.device));
-  auto* dst = static_cast<std::byte*>(space.raw_data());
-  if (!plan.weights_fill_space)
-    RECUR_CUDA_CHECK(cudaMemsetAsync(dst, 0, plan.weight_bytes, stream));
+  const Device device = Device::cuda(plan.key.device);
+  const bool half = is_16bit(plan.key.dtype);
+  const size_t es = half ? sizeof(float) : dtype_size(plan.key.dtype);
+  const int64_t elements = static_cast<int64_t>(plan.weight_bytes / dtype_size(plan.key.dtype));
+  Tensor space = Tensor::empty({static_cast<int64_t>(plan.weight_bytes)}, DType::u8, device);
+  Tensor staging = half ? Tensor::empty({elements}, DType::f32, device) : space;
+  auto* dst = static_cast<std::byte*>(staging.raw_data());
+  if (!plan.weights_fill_space) RECUR_CUDA_CHECK(cudaMemsetAsync(dst, 0, staging.nbytes(), stream));
   const Tensor* src[kParamCount] = {&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &p.w_hr};
   for (const Segment& s : plan.segments) {
     const auto* from = static_cast<const std::byte*>(src[s.param]->raw_data());
@@ -398,6 +458,9 @@ Tensor pack_weights(const Plan& plan, const SeqParams& p, cudaStream_t stream) {
                                      static_cast<size_t>(s.n) * es, cudaMemcpyDeviceToDevice,
                                      stream));
   }
+  if (half)
+    launch_round_rows(staging.data<float>(), 1, elements, elements, precision_of(plan.key.dtype),
+                      space.raw_data(), stream);
   return space;
 }
 
@@ -412,10 +475,18 @@ void axpy(cublasHandle_t h, int n, const double* x, double* y) {
 }
 
 // grads += the gradient space `dw`, parameter by parameter (undefined gradients are skipped).
+// With 16-bit data the gradient space is widened to f32 first.
 template <class T>
-void add_weight_grads(const Plan& plan, const Tensor& dw, SeqParamGrads& g, cublasHandle_t cublas) {
+void add_weight_grads(const Plan& plan, const Tensor& dw, SeqParamGrads& g, cublasHandle_t cublas,
+                      cudaStream_t stream) {
   Tensor* dst[kParamCount] = {&g.w_ih, &g.w_hh, &g.b_ih, &g.b_hh, &g.w_hr};
-  const T* from = static_cast<const T*>(dw.raw_data());
+  Tensor wide;
+  if (is_16bit(plan.key.dtype)) {
+    const int64_t n = static_cast<int64_t>(plan.weight_bytes / dtype_size(plan.key.dtype));
+    wide = Tensor::empty({n}, DType::f32, dw.device());
+    launch_widen(dw.raw_data(), precision_of(plan.key.dtype), n, wide.data<float>(), stream);
+  }
+  const T* from = static_cast<const T*>(wide.defined() ? wide.raw_data() : dw.raw_data());
   for (const Segment& s : plan.segments)
     if (dst[s.param]->defined())
       axpy(cublas, to_int(s.n, "a weight block"), from + s.dst, dst[s.param]->data<T>() + s.src);
@@ -457,16 +528,25 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   const int64_t* len64 = a.lengths.defined() ? a.lengths.data<int64_t>() : nullptr;
 
   const bool training = a.saved != nullptr;
+  // cuDNN's data type: dt, or bf16/f16 at a mixed precision (converted at every boundary).
+  const DType data = plan->key.dtype;
   Tensor weights = pack_weights(*plan, p, stream);
   Tensor x_seq = Tensor::empty({Tn, B, I}, dt, d);
   launch_to_time_major(x.data<T>(), I, B, Tn, I, len64, cfg.reverse, x_seq.data<T>(), stream);
-  Tensor y_seq = Tensor::empty({Tn, B, S}, dt, d);
-  // The backward needs the initial state as it was: training keeps a copy.
-  Tensor h0 = a.h0.defined() ? (training ? a.h0.clone() : a.h0) : Tensor::zeros({B, S}, dt, d);
+  const Tensor x_data = to_data(x_seq, data, stream);
+  Tensor y_data = Tensor::empty({Tn, B, S}, data, d);
+  // The backward needs the initial state as it was: training keeps a copy (a 16-bit one is).
+  auto initial = [&](const Tensor& given, const Shape& shape) {
+    if (!given.defined()) return Tensor::zeros(shape, data, d);
+    if (data != dt) return to_data(given, data, stream);
+    return training ? given.clone() : given;
+  };
+  Tensor h0 = initial(a.h0, {B, S});
+  Tensor h_n = result_buffer(a.h_n, {B, S}, data, d);
   Tensor c0, c_n;
   if (lstm) {
-    c0 = a.c0.defined() ? (training ? a.c0.clone() : a.c0) : Tensor::zeros({B, H}, dt, d);
-    c_n = a.c_n.defined() ? a.c_n : Tensor::empty({B, H}, dt, d);
+    c0 = initial(a.c0, {B, H});
+    c_n = result_buffer(a.c_n, {B, H}, data, d);
   }
 
   const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
@@ -481,11 +561,15 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   RECUR_CUDNN_RNN_CHECK(
       cudnnRNNForward(
           handle, plan->rnn.get(), mode, seq_lengths.data<int32_t>(), plan->x_desc.get(),
-          x_seq.raw_data(), plan->y_desc.get(), y_seq.raw_data(), plan->h_desc.get(), h0.raw_data(),
-          a.h_n.raw_data(), plan->c_desc.get(), lstm ? c0.raw_data() : nullptr,
+          x_data.raw_data(), plan->y_desc.get(), y_data.raw_data(), plan->h_desc.get(),
+          h0.raw_data(), h_n.raw_data(), plan->c_desc.get(), lstm ? c0.raw_data() : nullptr,
           lstm ? c_n.raw_data() : nullptr, plan->weight_bytes, weights.raw_data(), work_bytes, work,
           reserve.defined() ? reserve_bytes : 0, reserve.defined() ? reserve.raw_data() : nullptr),
       plan->what);
+  widen_into(h_n, a.h_n, stream);
+  if (lstm) widen_into(c_n, a.c_n, stream);
+  Tensor y_seq = data == dt ? y_data : Tensor::empty({Tn, B, S}, dt, d);
+  widen_into(y_data, y_seq, stream);
   launch_from_time_major(y_seq.data<T>(), B, Tn, S, len64, cfg.reverse, /*accumulate=*/false,
                          a.y.data<T>() + a.y_col, Y, stream);
 
@@ -493,7 +577,7 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
     SeqSaved::Cudnn& sv = a.saved->cudnn;
     sv.reserve = reserve;
     sv.weight_space = weights;
-    sv.y = y_seq;
+    sv.y = y_data;
     sv.h0 = h0;
     sv.c0 = c0;
     sv.lengths = Tensor::from_vector(std::vector<int32_t>(lengths.begin(), lengths.end()), {B});
@@ -565,20 +649,23 @@ void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
   const Tensor seq_lengths = device_lengths(*plan, a.lengths, stream);
   const int64_t* len64 = a.lengths.defined() ? a.lengths.data<int64_t>() : nullptr;
 
+  const DType data = plan->key.dtype;  // as in the forward
   Tensor dy_seq = Tensor::empty({Tn, B, S}, dt, d);
   if (a.dy.defined())
     launch_to_time_major(a.dy.data<T>() + a.dy_col, Y, B, Tn, S, len64, cfg.reverse,
                          dy_seq.data<T>(), stream);
   else
     RECUR_CUDA_CHECK(cudaMemsetAsync(dy_seq.raw_data(), 0, dy_seq.nbytes(), stream));
-  const Tensor dhy = a.dh_n.defined() ? a.dh_n : Tensor::zeros({B, S}, dt, d);
-  const Tensor dhx = a.dh0.defined() ? a.dh0 : Tensor::empty({B, S}, dt, d);
+  const Tensor dy_data = to_data(dy_seq, data, stream);
+  const Tensor dhy =
+      a.dh_n.defined() ? to_data(a.dh_n, data, stream) : Tensor::zeros({B, S}, data, d);
+  const Tensor dhx = result_buffer(a.dh0, {B, S}, data, d);
   Tensor dcy, dcx;
   if (lstm) {
-    dcy = a.dc_n.defined() ? a.dc_n : Tensor::zeros({B, H}, dt, d);
-    dcx = a.dc0.defined() ? a.dc0 : Tensor::empty({B, H}, dt, d);
+    dcy = a.dc_n.defined() ? to_data(a.dc_n, data, stream) : Tensor::zeros({B, H}, data, d);
+    dcx = result_buffer(a.dc0, {B, H}, data, d);
   }
-  Tensor dx_seq = Tensor::empty({Tn, B, I}, dt, d);
+  Tensor dx_data = Tensor::empty({Tn, B, I}, data, d);
 
   size_t work_bytes = 0;
   RECUR_CUDNN_RNN_CHECK(cudnnGetRNNTempSpaceSizes(handle, plan->rnn.get(), CUDNN_FWD_MODE_TRAINING,
@@ -590,30 +677,36 @@ void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
   // Backward data first: it writes into the reserve space the weight gradient then reads.
   RECUR_CUDNN_RNN_CHECK(
       cudnnRNNBackwardData_v8(handle, plan->rnn.get(), seq_lengths.data<int32_t>(),
-                              plan->y_desc.get(), sv.y.raw_data(), dy_seq.raw_data(),
-                              plan->x_desc.get(), dx_seq.raw_data(), plan->h_desc.get(),
+                              plan->y_desc.get(), sv.y.raw_data(), dy_data.raw_data(),
+                              plan->x_desc.get(), dx_data.raw_data(), plan->h_desc.get(),
                               sv.h0.raw_data(), dhy.raw_data(), dhx.raw_data(), plan->c_desc.get(),
                               lstm ? sv.c0.raw_data() : nullptr, lstm ? dcy.raw_data() : nullptr,
                               lstm ? dcx.raw_data() : nullptr, plan->weight_bytes,
                               sv.weight_space.raw_data(), work_bytes, work, reserve_bytes, reserve),
       plan->what);
-  if (a.dx.defined())
+  widen_into(dhx, a.dh0, stream);
+  if (lstm) widen_into(dcx, a.dc0, stream);
+  if (a.dx.defined()) {
+    Tensor dx_seq = data == dt ? dx_data : Tensor::empty({Tn, B, I}, dt, d);
+    widen_into(dx_data, dx_seq, stream);
     launch_from_time_major(dx_seq.data<T>(), B, Tn, I, len64, cfg.reverse, /*accumulate=*/true,
                            a.dx.data<T>(), I, stream);
+  }
 
   if (!any_grad) return;
   Tensor x_seq = Tensor::empty({Tn, B, I}, dt, d);  // gathered again rather than kept
   launch_to_time_major(x.data<T>(), I, B, Tn, I, len64, cfg.reverse, x_seq.data<T>(), stream);
+  const Tensor x_data = to_data(x_seq, data, stream);
   Tensor dw = Tensor::empty({static_cast<int64_t>(plan->weight_bytes)}, DType::u8, d);
   RECUR_CUDA_CHECK(cudaMemsetAsync(dw.raw_data(), 0, plan->weight_bytes, stream));
   RECUR_CUDNN_RNN_CHECK(
       cudnnRNNBackwardWeights_v8(handle, plan->rnn.get(), CUDNN_WGRAD_MODE_ADD,
-                                 seq_lengths.data<int32_t>(), plan->x_desc.get(), x_seq.raw_data(),
+                                 seq_lengths.data<int32_t>(), plan->x_desc.get(), x_data.raw_data(),
                                  plan->h_desc.get(), sv.h0.raw_data(), plan->y_desc.get(),
                                  sv.y.raw_data(), plan->weight_bytes, dw.raw_data(), work_bytes,
                                  work, reserve_bytes, reserve),
       plan->what);
-  add_weight_grads<T>(*plan, dw, a.grads, ctx.cublas());
+  add_weight_grads<T>(*plan, dw, a.grads, ctx.cublas(), stream);
 }
 
 void check_input(const SeqConfig& cfg, const Tensor* x) {
@@ -622,6 +715,9 @@ void check_input(const SeqConfig& cfg, const Tensor* x) {
   seq_checks::check_float_input("cuDNN", *x);
   RECUR_CHECK(cfg.cell != CellKind::leaky,
               "cuDNN engine: cuDNN has no leaky cell (use the fused engine)");
+  RECUR_CHECK(cfg.precision == Precision::f32 || x->dtype() == DType::f32,
+              "cuDNN engine: {} math precision needs f32 tensors, got {}",
+              precision_name(cfg.precision), dtype_name(x->dtype()));
 }
 
 }  // namespace

@@ -213,6 +213,31 @@ TEST_P(GpuCudnnLayer, F32MatchesTheF64Reference) {
   check(DType::f32, kF32);
 }
 
+// Mixed precision: cuDNN's 16-bit RNN (its states and cell state 16-bit too) within the mixed
+// tolerance of the f64 reference; relu's kinks make per-element gradient bounds meaningless, so
+// that cell is checked on its outputs (see tests/layers/recurrent_precision_test.cpp).
+TEST_P(GpuCudnnLayer, MixedPrecisionMatchesTheF64Reference) {
+  using namespace layer_parity;
+  const RecurrentConfig cfg = layer_config(GetParam());
+  for (Precision precision : {Precision::bf16, Precision::f16}) {
+    SCOPED_TRACE(precision_name(precision));
+    Recurrent cpu(cfg, DType::f64, 11);
+    Recurrent gpu(cfg, DType::f32, 11);
+    copy_parameters(cpu, gpu);
+    gpu.to(kCuda);
+    gpu.set_engine(Engine::cudnn);
+    gpu.set_precision(precision);
+    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(cpu, x, init, lengths, dy, /*step=*/3);
+    const LayerRun got = run_layer(gpu, x, init, lengths, dy, /*step=*/3);
+    EXPECT_EQ(gpu.last_engine(), Engine::cudnn);
+    if (GetParam() == CellKind::rnn_relu)
+      testing::expect_close(got.out.y, want.out.y, testing::mixed_tolerance(want.out.y), "y");
+    else
+      expect_runs_close(got, want, [](const Tensor& r) { return testing::mixed_tolerance(r); });
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Cells, GpuCudnnLayer,
                          ::testing::Values(CellKind::rnn_tanh, CellKind::rnn_relu, CellKind::gru,
                                            CellKind::lstm),

@@ -102,7 +102,7 @@ TEST(RecurrentPrecisionErrors, PrecisionNamesRoundTripAndUnknownNamesAreErrors) 
                         {"unknown precision 'fp8'", "f32, bf16"});
 }
 
-TEST(RecurrentPrecisionEngines, OnlyTheReferenceAndFusedEnginesRunMixedPrecision) {
+TEST(RecurrentPrecisionEngines, EveryEngineButPersistentRunsMixedPrecisionOnF32Tensors) {
   SeqConfig c;
   c.cell = CellKind::lstm;
   c.input_size = c.hidden_size = 64;
@@ -113,6 +113,9 @@ TEST(RecurrentPrecisionEngines, OnlyTheReferenceAndFusedEnginesRunMixedPrecision
             std::string::npos);
   if (cuda_compiled()) {
     EXPECT_EQ(engine_unsupported_reason(Engine::fused, c, Device::cuda(0), DType::f32), "");
+#if RECUR_WITH_CUDNN
+    EXPECT_EQ(engine_unsupported_reason(Engine::cudnn, c, Device::cuda(0), DType::f32), "");
+#endif
     EXPECT_NE(engine_unsupported_reason(Engine::persistent, c, Device::cuda(0), DType::f32)
                   .find("f32 math so far"),
               std::string::npos);
