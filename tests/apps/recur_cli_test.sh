@@ -23,6 +23,19 @@ expect_error() {
   if ! grep -q -- "$pattern" "$WORK/err"; then fail "$name: stderr '$(cat "$WORK/err")' lacks '$pattern'"; fi
 }
 
+# scores_close A B REL [differ]: the two `score --json` files agree within REL (relative, at least
+# 1.0 as the scale); with `differ` they must also not be equal (a real change of arithmetic).
+scores_close() {
+  /usr/bin/env python3 - "$@" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+rel, differ = float(sys.argv[3]), len(sys.argv) > 4
+key = next(k for k in a if "bpc" in k or "bits" in k)
+close = abs(a[key] - b[key]) <= rel * max(1.0, abs(a[key]))
+sys.exit(0 if close and (not differ or a[key] != b[key]) else 1)
+PY
+}
+
 # A small corpus: sentences from a few words, documents separated by RS.
 /usr/bin/env python3 - "$WORK/corpus.txt" <<'PY'
 import random, sys
@@ -79,12 +92,7 @@ grep -q '"loss_scale":65536' "$WORK/f16/metrics.jsonl" || fail "f16 metrics have
   || fail "score in f32 failed"
 "$RECUR" score --model "$WORK/f16/last.safetensors" --text "$WORK/corpus.txt" --json --precision bf16 > "$WORK/score_bf16" \
   || fail "score in bf16 failed"
-/usr/bin/env python3 - "$WORK/score_f32" "$WORK/score_bf16" <<'PY' || fail "f32 and bf16 scores are not within 2%"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
-key = next(k for k in a if "bpc" in k or "bits" in k)
-sys.exit(0 if a[key] != b[key] and abs(a[key] - b[key]) <= 2e-2 * abs(a[key]) else 1)
-PY
+scores_close "$WORK/score_f32" "$WORK/score_bf16" 2e-2 differ || fail "f32 and bf16 scores are not within 2% (or equal)"
 
 # ---- on a GPU (where there is one): one checkpoint scores the same on both devices, and the
 # `auto` device trained the run above there
@@ -94,12 +102,7 @@ if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
     || fail "score --device cpu failed"
   "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --json --device cuda > "$WORK/score_gpu" \
     || fail "score --device cuda failed"
-  /usr/bin/env python3 - "$WORK/score_cpu" "$WORK/score_gpu" <<'PY' || fail "CPU and GPU scores differ"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
-key = next(k for k in a if "bpc" in k or "bits" in k)
-sys.exit(0 if abs(a[key] - b[key]) <= 1e-4 * max(1.0, abs(a[key])) else 1)
-PY
+  scores_close "$WORK/score_cpu" "$WORK/score_gpu" 1e-4 || fail "CPU and GPU scores differ"
 fi
 
 # ---- bad input: one line, status 2, nothing lost

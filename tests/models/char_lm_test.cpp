@@ -66,15 +66,21 @@ CharLMTrainConfig small_training(const std::string& corpus, int64_t steps) {
   return t;
 }
 
-TEST(CharLMTraining, LearnsAGeneratedCorpusBelowTwoBitsPerCharacter) {
-  ScratchDir dir("recur_charlm");
+// A one-layer LSTM that learns the generated corpus in 200 steps, trained where `where` says.
+std::unique_ptr<CharLMTrainer> learner(const ScratchDir& dir, const Placement& where = {}) {
   const std::string corpus = write_file(dir, "toy.txt", generated_corpus(250, 1));
   CharLMConfig model = small_model();
   model.layers = 1;
   model.hidden = 64;
   CharLMTrainConfig training = small_training(corpus, 200);
   training.batch = 16;
-  CharLMTrainer trainer(model, training, dir.file("run"));
+  return std::make_unique<CharLMTrainer>(model, training, dir.file("run"), where);
+}
+
+TEST(CharLMTraining, LearnsAGeneratedCorpusBelowTwoBitsPerCharacter) {
+  ScratchDir dir("recur_charlm");
+  std::unique_ptr<CharLMTrainer> owner = learner(dir);
+  CharLMTrainer& trainer = *owner;
   const double before = trainer.evaluate();
   for (int i = 0; i < 200; ++i) trainer.step();
   const double after = trainer.evaluate();
@@ -88,15 +94,10 @@ class CharLMMixedPrecision : public ::testing::TestWithParam<Precision> {};
 
 TEST_P(CharLMMixedPrecision, LearnsTheGeneratedCorpusBelowTwoBitsPerCharacter) {
   ScratchDir dir("recur_charlm");
-  const std::string corpus = write_file(dir, "toy.txt", generated_corpus(250, 1));
-  CharLMConfig model = small_model();
-  model.layers = 1;
-  model.hidden = 64;
-  CharLMTrainConfig training = small_training(corpus, 200);
-  training.batch = 16;
   Placement where;
   where.precision = GetParam();
-  CharLMTrainer trainer(model, training, dir.file("run"), where);
+  std::unique_ptr<CharLMTrainer> owner = learner(dir, where);
+  CharLMTrainer& trainer = *owner;
   double scale = 0;
   for (int i = 0; i < 200; ++i) scale = trainer.step().loss_scale;
   EXPECT_EQ(scale, GetParam() == Precision::f16 ? 65536.0 : 0.0);  // no overflow at this size
