@@ -107,9 +107,11 @@ void recurrent_seq_bwd_fused(const SeqConfig& config, const SeqParams& params, S
 
 // Persistent CUDA engine, lstm and gru in f32 without projection (kernels/cuda/
 // recurrent_seq_persistent.cpp): the forward is ONE cooperative kernel for all T steps
-// (kernels/cuda/persistent_rnn.h) and saves exactly what the fused forward saves, so the backward
-// IS the fused backward. A call whose H and B do not fit the GPU throws recur::Error containing
-// "persistent engine cannot run" and the reason.
+// (kernels/cuda/persistent_rnn.h) and saves exactly what the fused forward saves; the backward is
+// one cooperative kernel too (W_hh's column slices on-chip), then the weight-gradient GEMMs. It
+// runs on a fused forward's saved tensors as well; where only its staging does not fit, it runs
+// the fused backward (logged once). A call whose H and B do not fit the GPU throws recur::Error
+// containing "persistent engine cannot run" and the reason.
 void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& params,
                                   SeqForward& args);
 void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& params,

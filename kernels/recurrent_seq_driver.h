@@ -161,6 +161,33 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
   if (lstm) ops.copy(a.c_n.data<T>(), slot(sv.cs, Tn, H), B * H);
 }
 
+// What a backward does after its time loop, as large GEMMs over all steps: the weight gradients
+// and dx from dxp [B*T,G] (batch-first, the gradient of W_ih x_t + b_ih), dhp [T,B,G] (by
+// processing step, the gradient of W_hh h' + b_hh) and the states each step read (saved
+// hs[0..T-1]); the bias sums; leaky's d(a) from dleak_rows [B,H] (undefined for other cells). Also
+// used by engines with their own time loop (the persistent engine).
+template <class T, class Ops>
+void after_the_loop(Ops& ops, Gemms<T, Ops>& gemm, const SeqConfig& cfg, const SeqParams& p,
+                    SeqBackward& a, const Tensor& dxp, const Tensor& dhp,
+                    const Tensor& dleak_rows) {
+  const Tensor& x = *a.x;
+  const int64_t B = x.size(0), Tn = x.size(1), I = cfg.input_size;
+  const int64_t S = cfg.state_size(), G = cfg.gate_rows();
+  SeqParamGrads& g = a.grads;
+  if (g.w_ih.defined())
+    gemm(true, false, G, I, B * Tn, T(1), dxp.data<T>(), G, x.data<T>(), I, T(1), g.w_ih.data<T>(),
+         I);
+  if (g.w_hh.defined())  // hs[0..T-1] are the states each step read
+    gemm(true, false, G, S, Tn * B, T(1), dhp.data<T>(), G, a.saved->hs.data<T>(), S, T(1),
+         g.w_hh.data<T>(), S);
+  if (g.b_ih.defined()) ops.add_column_sums(dxp, g.b_ih);
+  if (g.b_hh.defined()) ops.add_column_sums(dhp.reshape({Tn * B, G}), g.b_hh);
+  if (g.leak.defined()) ops.add_column_sums(dleak_rows, g.leak);
+  if (a.dx.defined())
+    gemm(false, false, B * Tn, I, G, T(1), dxp.data<T>(), G, p.w_ih.data<T>(), I, T(1),
+         a.dx.data<T>(), I);
+}
+
 template <class T, class Ops>
 void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
   const Tensor& x = *a.x;
@@ -168,7 +195,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   const DType dtype = x.dtype();
   const Device dev = ops.device();
   const CellKind cell = cfg.cell;
-  const int64_t B = x.size(0), Tn = x.size(1), I = cfg.input_size, H = cfg.hidden_size;
+  const int64_t B = x.size(0), Tn = x.size(1), H = cfg.hidden_size;
   const int64_t S = cfg.state_size(), P = cfg.proj_size, G = cfg.gate_rows();
   const int64_t W = cell_cache_blocks(cell) * H;
   const bool lstm = cell == CellKind::lstm, proj = P > 0;
@@ -240,21 +267,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
 
   if (a.dh0.defined()) ops.copy(a.dh0.data<T>(), carry.data<T>(), B * S);
   if (a.dc0.defined() && lstm) ops.copy(a.dc0.data<T>(), dc.data<T>(), B * H);
-
-  // Weight gradients as large GEMMs over all steps.
-  SeqParamGrads& g = a.grads;
-  if (g.w_ih.defined())
-    gemm(true, false, G, I, B * Tn, T(1), dxp.data<T>(), G, x.data<T>(), I, T(1), g.w_ih.data<T>(),
-         I);
-  if (g.w_hh.defined())  // hs[0..T-1] are the states each step read
-    gemm(true, false, G, S, Tn * B, T(1), dhp.data<T>(), G, sv.hs.data<T>(), S, T(1),
-         g.w_hh.data<T>(), S);
-  if (g.b_ih.defined()) ops.add_column_sums(dxp, g.b_ih);
-  if (g.b_hh.defined()) ops.add_column_sums(dhp.reshape({Tn * B, G}), g.b_hh);
-  if (g.leak.defined()) ops.add_column_sums(dleak_rows, g.leak);
-  if (a.dx.defined())
-    gemm(false, false, B * Tn, I, G, T(1), dxp.data<T>(), G, p.w_ih.data<T>(), I, T(1),
-         a.dx.data<T>(), I);
+  after_the_loop<T>(ops, gemm, cfg, p, a, dxp, dhp, dleak_rows);
 }
 
 }  // namespace recur::seq_driver

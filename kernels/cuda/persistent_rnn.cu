@@ -11,6 +11,19 @@
 //                  2. cell_unit_fwd<Cell> of kernels/cell_step_unit.h for (b, own unit j): the
 //                     same per-unit code as the reference, reading hp as [B,G]
 //                  3. grid.sync(): every slice of h_t is written before anyone reads it
+// The backward, persistent_rnn_bwd_kernel<Cell>, per block:
+//   shared memory  w    [units, G]             its COLUMNS of W_hh, transposed: w[jj*G + g] is
+//                                              W_hh[g, j0 + jj], loaded once
+//                  dbuf [chunk_rows, G]        rows of dgates_t staged per chunk
+//   per step s (T-1 down to 0)
+//                  1. for (b, own unit j): dh_total = dh + dy (valid rows), then
+//                     cell_unit_bwd<Cell> of kernels/cell_step_unit.h writes unit j's entries of
+//                     dxp and dhp[s], the direct part of dh_{t-1} (dh_other) and dc_{t-1}
+//                  2. grid.sync(): every unit's entries of dhp[s] are written
+//                  3. dh_other[b, j] += dhp[s][b, :] . W_hh[:, j] for own j (one warp per (j, b),
+//                     dhp staged from L2), then dh/dh_other and dc/dc_other swap roles, the same
+//                     in every block. Only the block's own entries of dh and dc are ever read by
+//                     it, so one barrier per step suffices.
 // Every sum runs in a fixed order, so two runs are bit-identical.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
@@ -111,17 +124,114 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <CellKind Cell>
-const void* kernel_of() {
-  return reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell>);
+__global__ void __launch_bounds__(kThreads)
+    persistent_rnn_bwd_kernel(const PersistentRnnBwd a, int units, int chunk_rows) {
+  extern __shared__ float smem[];
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
+  constexpr int gates = static_cast<int>(cell_gates(Cell));
+  constexpr bool lstm = Cell == CellKind::lstm;
+  const int64_t H = a.H, B = a.B, T = a.T, G = gates * H, W = cell_cache_blocks(Cell) * H;
+  const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
+  const int64_t left = H - j0;  // units this block owns: `units`, fewer in the last block
+  const int nu = left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
+  float* w = smem;                                       // [nu, G]
+  float* dbuf = smem + static_cast<int64_t>(units) * G;  // [chunk_rows, G]
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+
+  for (int64_t i = threadIdx.x; i < nu * G; i += kThreads) {
+    const int64_t jj = i / G, g = i % G;
+    w[i] = a.w_hh[g * H + j0 + jj];
+  }
+  __syncthreads();
+
+  float* dh = a.dh;
+  float* dh_other = a.dh_other;
+  float* dc = a.dc;
+  float* dc_other = a.dc_other;
+  for (int64_t s = T - 1; s >= 0; --s) {
+    const int64_t t = a.reverse ? T - 1 - s : s;
+    float* dhp_s = a.dhp + s * B * G;
+    if (nu > 0) {  // uniform across the block
+      // 1. The cell's backward of the driver (kernels/recurrent_seq_driver.h) for own units.
+      CellStepBwd<float> st;
+      st.B = B;
+      st.H = H;
+      st.t = t;
+      st.lengths = a.lengths;
+      st.dh = a.dh_total;
+      st.cache = a.cache + s * B * W;
+      st.h_prev = a.hs + s * B * H;
+      st.dxp = a.dxp + t * G;
+      st.ld_dxp = T * G;
+      st.dhp = dhp_s;
+      st.dh_prev = dh_other;
+      if constexpr (lstm) {
+        st.dc_next = dc;
+        st.c_prev = a.cs + s * B * H;
+        st.c = a.cs + (s + 1) * B * H;
+        st.dc_prev = dc_other;
+      }
+      for (int64_t i = threadIdx.x; i < B * nu; i += kThreads) {
+        const int64_t b = i / nu, j = j0 + i % nu, u = b * H + j;
+        const bool valid = step_valid(a.lengths, b, t);
+        const float dy = a.dy != nullptr && valid ? a.dy[(b * T + t) * a.ld_dy_step + j] : 0.f;
+        a.dh_total[u] = dh[u] + dy;  // read back by this same thread in cell_unit_bwd
+        cell_unit_bwd<Cell>(st, b, j, valid);
+      }
+    }
+    // 2. Every unit's dgates of this step are written before any block multiplies them.
+    grid.sync();
+    if (nu > 0) {
+      // 3. dh_{t-1}[b, j] += dgates_t[b, :] . W_hh[:, j] for this block's units j.
+      for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
+        const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
+        for (int64_t i = threadIdx.x; i < nb * G; i += kThreads)
+          dbuf[i] = __ldcg(dhp_s + b0 * G + i);
+        __syncthreads();
+        for (int64_t p = warp; p < static_cast<int64_t>(nu) * nb; p += kWarps) {
+          const int64_t jj = p % nu, bb = p / nu;
+          const float* wr = w + jj * G;
+          const float* dr = dbuf + bb * G;
+          float sum = 0.f;
+          for (int64_t k = lane; k < G; k += 32) sum = fmaf(wr[k], dr[k], sum);
+          for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
+          if (lane == 0) dh_other[(b0 + bb) * H + j0 + jj] += sum;
+        }
+        __syncthreads();  // dbuf is refilled next; dh_other is read by other threads next step
+      }
+    }
+    float* swap = dh;
+    dh = dh_other;
+    dh_other = swap;
+    if constexpr (lstm) {
+      swap = dc;
+      dc = dc_other;
+      dc_other = swap;
+    }
+  }
+  // After an odd number of steps the gradients of h0 and c0 sit in the other buffers.
+  if (dh != a.dh)
+    for (int64_t i = threadIdx.x; i < B * nu; i += kThreads) {
+      const int64_t u = (i / nu) * H + j0 + i % nu;
+      a.dh[u] = dh[u];
+      if constexpr (lstm) a.dc[u] = dc[u];
+    }
 }
 
-const void* kernel_for(CellKind cell) {
-  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>() : kernel_of<CellKind::gru>();
+template <CellKind Cell>
+const void* kernel_of(bool backward) {
+  return backward ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell>)
+                  : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell>);
+}
+
+const void* kernel_for(CellKind cell, bool backward) {
+  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>(backward)
+                                : kernel_of<CellKind::gru>(backward);
 }
 
 }  // namespace
 
-PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device) {
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward) {
   PersistentPlan plan;
   if (cell != CellKind::lstm && cell != CellKind::gru) {
     plan.why_not = "the persistent kernel runs lstm and gru only";
@@ -145,13 +255,15 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device) 
   const int64_t want = std::min<int64_t>(sms, H);
   const int64_t units = (H + want - 1) / want;
   const int64_t blocks = (H + units - 1) / units;
+  // The same W_hh slice size both ways (forward: gates*units rows of H; backward: units columns
+  // of G = gates*H); the staged row is h [H] forward, dgates [G] backward.
   const int64_t w_bytes = gates * units * H * static_cast<int64_t>(sizeof(float));
-  const int64_t row_bytes = H * static_cast<int64_t>(sizeof(float));
+  const int64_t row_bytes = (backward ? gates * H : H) * static_cast<int64_t>(sizeof(float));
   if (w_bytes + row_bytes > optin) {
     plan.why_not = fmt::format(
         "the W_hh slice of a block ({} gate rows x H={} in f32 = {} bytes, with {} blocks on {} "
-        "SMs) plus one row of h ({} bytes) exceeds the {} bytes of shared memory a block can have",
-        gates * units, H, w_bytes, blocks, sms, row_bytes, optin);
+        "SMs) plus one row of {} ({} bytes) exceeds the {} bytes of shared memory a block can have",
+        gates * units, H, w_bytes, blocks, sms, backward ? "dgates" : "h", row_bytes, optin);
     return plan;
   }
   // ASSUMPTION: no limit on B besides memory: h_{t-1} is staged chunk_rows rows at a time and
@@ -162,7 +274,7 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device) 
   plan.chunk_rows = static_cast<int>(chunk);
   plan.shared_bytes = static_cast<size_t>(w_bytes + chunk * row_bytes);
 
-  const void* kernel = kernel_for(cell);
+  const void* kernel = kernel_for(cell, backward);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(plan.shared_bytes)));
   int per_sm = 0;
@@ -176,22 +288,39 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device) 
   return plan;
 }
 
-void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
-                               const PersistentPlan& plan, int device, void* stream) {
-  RECUR_CHECK(plan.why_not.empty() && plan.blocks > 0,
-              "launch_persistent_rnn_fwd: the plan cannot run ({})", plan.why_not);
-  RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru,
-              "launch_persistent_rnn_fwd: lstm and gru only, got {}", cell_name(cell));
+namespace {
+
+// One cooperative launch of the forward or backward kernel for `cell` with `args` (a
+// PersistentRnnFwd or PersistentRnnBwd), laid out as `plan` says.
+template <class Args>
+void launch(const char* what, CellKind cell, const Args& args, const PersistentPlan& plan,
+            int device, void* stream, bool backward) {
+  RECUR_CHECK(plan.why_not.empty() && plan.blocks > 0, "{}: the plan cannot run ({})", what,
+              plan.why_not);
+  RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru, "{}: lstm and gru only, got {}",
+              what, cell_name(cell));
   DeviceGuard guard(device);
-  const void* kernel = kernel_for(cell);
+  const void* kernel = kernel_for(cell, backward);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(plan.shared_bytes)));
-  PersistentRnnFwd a = args;
+  Args a = args;
   int units = plan.units, chunk_rows = plan.chunk_rows;
   void* params[] = {&a, &units, &chunk_rows};
   RECUR_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(static_cast<unsigned>(plan.blocks)),
                                                dim3(kThreads), params, plan.shared_bytes,
                                                static_cast<cudaStream_t>(stream)));
+}
+
+}  // namespace
+
+void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
+                               const PersistentPlan& plan, int device, void* stream) {
+  launch("launch_persistent_rnn_fwd", cell, args, plan, device, stream, /*backward=*/false);
+}
+
+void launch_persistent_rnn_bwd(CellKind cell, const PersistentRnnBwd& args,
+                               const PersistentPlan& plan, int device, void* stream) {
+  launch("launch_persistent_rnn_bwd", cell, args, plan, device, stream, /*backward=*/true);
 }
 
 }  // namespace recur

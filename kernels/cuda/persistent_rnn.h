@@ -5,8 +5,13 @@
 // a block stages h_{t-1} [B,H] from L2 into shared memory (in chunks of rows), forms its slice of
 // W_hh h_{t-1}, runs the per-unit cell math of kernels/cell_step_unit.h, writes its slice of h_t
 // (and c_t, the cache, y), then the whole grid waits at a grid-wide barrier.
-// Kernels: persistent_rnn_fwd_kernel<Cell> for Cell in {lstm, gru}; the training variant (the
-// cache pointer set) and the inference variant (null) share it.
+// The backward mirrors it: each block keeps its COLUMN slice of W_hh (every gate row, its units'
+// columns) on-chip; per step it runs the per-unit backward of its units (kernels/
+// cell_step_unit.h), writing their entries of dgates; the grid waits; then it forms its units'
+// part of dh_{t-1} = dgates W_hh from its columns. Its units' dh and dc stay local between steps.
+// Kernels: persistent_rnn_fwd_kernel<Cell> and persistent_rnn_bwd_kernel<Cell> for Cell in
+// {lstm, gru}; the forward's training variant (the cache pointer set) and inference variant
+// (null) share one kernel.
 // Header without CUDA: every pointer is device memory on GPU `device`.
 #pragma once
 
@@ -27,7 +32,9 @@ struct PersistentPlan {
 };
 
 // ASSUMPTION: cell is lstm or gru, f32, no projection (S = H); the engine checks these first.
-PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device);
+// backward: the plan of the backward kernel (it stages rows of dgates [G] instead of h [H]).
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
+                               bool backward = false);
 
 // One direction's forward over T steps (the time loop of kernels/recurrent_seq_driver.h).
 struct PersistentRnnFwd {
@@ -49,6 +56,30 @@ struct PersistentRnnFwd {
 // Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says.
 // Slots are indexed by processing step s (t = reverse ? T-1-s : s), as the driver's.
 void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
+                               const PersistentPlan& plan, int device, void* stream);
+
+// One direction's backward over T steps, on what a training forward saved (the time loop of
+// seq_driver::backward, no projection). Indexed by processing step s as the driver's.
+struct PersistentRnnBwd {
+  int64_t B = 0, T = 0, H = 0;
+  bool reverse = false;
+  const int64_t* lengths = nullptr;  // [B] or null (all T)
+  const float* w_hh = nullptr;       // [G,H]
+  const float* cache = nullptr;      // [T,B,W] saved cell activations (W = cell_cache_blocks * H)
+  const float* hs = nullptr;         // [T+1,B,H] saved states (hs[s] is what step s read)
+  const float* cs = nullptr;         // [T+1,B,H] lstm saved cell states; null for gru
+  const float* dy = nullptr;         // [B,T,ld] offset to this direction's first column, or null
+  int64_t ld_dy_step = 0;            //   ld: dy's row width Y
+  float* dxp = nullptr;              // [B,T,G] written: gradient of W_ih x_t + b_ih
+  float* dhp = nullptr;              // [T,B,G] written: gradient of W_hh h' + b_hh, by step s
+  float* dh = nullptr;               // [B,H] in: gradient of h_n (zeros for none); out: of h0
+  float* dh_other = nullptr;         // [B,H] scratch (dh and dh_other alternate)
+  float* dh_total = nullptr;         // [B,H] scratch: the gradient reaching each step's h
+  float* dc = nullptr;               // [B,H] lstm in: gradient of c_n (zeros); out: of c0
+  float* dc_other = nullptr;         // [B,H] lstm scratch
+};
+
+void launch_persistent_rnn_bwd(CellKind cell, const PersistentRnnBwd& args,
                                const PersistentPlan& plan, int device, void* stream);
 
 }  // namespace recur

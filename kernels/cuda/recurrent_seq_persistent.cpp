@@ -1,14 +1,22 @@
 // The Persistent engine for one direction of a recurrent layer on a GPU (kernels/recurrent_seq.h):
 // the input projection of all T steps as one cuBLAS GEMM, then ONE cooperative kernel for every
 // step (kernels/cuda/persistent_rnn.h). It fills SeqSaved exactly as the shared time loop
-// (kernels/recurrent_seq_driver.h) does, so its backward is the Fused engine's backward.
-// lstm and gru, f32, no projection. Everything is queued on the device's recur stream.
+// (kernels/recurrent_seq_driver.h) does. The backward is ONE cooperative kernel for every step
+// too, then the weight gradients as large GEMMs after it, the driver's own tail
+// (seq_driver::after_the_loop); it runs on the saved tensors of a persistent or fused training
+// forward alike. lstm and gru, f32, no projection. Everything is queued on the device's recur
+// stream.
+#include <mutex>
+
 #include "core/cuda/context.h"
 #include "core/cuda_runtime.h"
+#include "core/log.h"
+#include "kernels/cuda/cuda_seq_ops.h"
 #include "kernels/cuda/gemm_cuda.h"
 #include "kernels/cuda/persistent_rnn.h"
 #include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/recurrent_seq.h"
+#include "kernels/recurrent_seq_driver.h"
 
 namespace recur {
 
@@ -119,11 +127,80 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
 
 void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& params,
                                   SeqBackward& args) {
-  const std::string why = persistent_config_reason(config, args.x->device(), args.x->dtype());
+  const Tensor& x = *args.x;
+  const Device d = x.device();
+  const std::string why = persistent_config_reason(config, d, x.dtype());
   RECUR_CHECK(why.empty(), "persistent engine cannot run {} H={} backward: {}",
               cell_name(config.cell), config.hidden_size, why);
-  // The saved tensors are laid out as the driver's, so the fused backward runs on them.
-  recurrent_seq_bwd_fused(config, params, args);
+  RECUR_CHECK(args.saved != nullptr && args.saved->cache.defined() && args.saved->hs.defined() &&
+                  args.saved->hs.device() == d,
+              "Persistent engine backward: expected the saved forward of a persistent or fused "
+              "training forward on {}",
+              d.name());
+  const int64_t B = x.size(0), Tn = x.size(1), H = config.hidden_size, G = config.gate_rows();
+  const bool lstm = config.cell == CellKind::lstm;
+  const PersistentPlan plan = persistent_plan(config.cell, H, B, d.index, /*backward=*/true);
+  if (!plan.why_not.empty()) {
+    // The forward fitted but the backward's larger staging row does not: the fused backward
+    // computes the same from the same saved tensors. Logged once, never silent.
+    static std::once_flag logged;
+    std::call_once(logged, [&] {
+      log_info("persistent engine: backward of {} H={} B={} runs the fused backward ({})",
+               cell_name(config.cell), H, B, plan.why_not);
+    });
+    recurrent_seq_bwd_fused(config, params, args);
+    return;
+  }
+  seq_checks::check_params_on(kEngine, params, d, DType::f32);
+  seq_checks::check_backward_on(kEngine, args, d);
+  DeviceGuard guard(d.index);
+  const SeqSaved& sv = *args.saved;
+  const size_t state_bytes = static_cast<size_t>(B * H) * sizeof(float);
+  auto start_from = [&](const Tensor& given, Tensor& into) {
+    into = Tensor::empty({B, H}, DType::f32, d);
+    if (given.defined())
+      copy_bytes(into.data<float>(), d, given.data<float>(), d, state_bytes);
+    else
+      zero_bytes(into.data<float>(), d, state_bytes);
+  };
+
+  Tensor dxp = Tensor::empty({B * Tn, G}, DType::f32, d);  // batch-first, like the forward's xp
+  Tensor dhp = Tensor::empty({Tn, B, G}, DType::f32, d);   // by processing step
+  Tensor dh, dc;
+  start_from(args.dh_n, dh);
+  if (lstm) start_from(args.dc_n, dc);
+  Tensor dh_other = Tensor::empty({B, H}, DType::f32, d);
+  Tensor dh_total = Tensor::empty({B, H}, DType::f32, d);
+  Tensor dc_other = lstm ? Tensor::empty({B, H}, DType::f32, d) : Tensor();
+
+  PersistentRnnBwd k;
+  k.B = B;
+  k.T = Tn;
+  k.H = H;
+  k.reverse = config.reverse;
+  k.lengths = args.lengths.defined() ? args.lengths.data<int64_t>() : nullptr;
+  k.w_hh = params.w_hh.data<float>();
+  k.cache = sv.cache.data<float>();
+  k.hs = sv.hs.data<float>();
+  k.cs = lstm ? sv.cs.data<float>() : nullptr;
+  k.dy = args.dy.defined() ? args.dy.data<float>() + args.dy_col : nullptr;
+  k.ld_dy_step = args.dy.defined() ? args.dy.size(2) : 0;
+  k.dxp = dxp.data<float>();
+  k.dhp = dhp.data<float>();
+  k.dh = dh.data<float>();
+  k.dh_other = dh_other.data<float>();
+  k.dh_total = dh_total.data<float>();
+  k.dc = lstm ? dc.data<float>() : nullptr;
+  k.dc_other = lstm ? dc_other.data<float>() : nullptr;
+  if (B > 0 && Tn > 0)
+    launch_persistent_rnn_bwd(config.cell, k, plan, d.index, cuda_stream(d.index));
+
+  if (args.dh0.defined()) copy_bytes(args.dh0.data<float>(), d, dh.data<float>(), d, state_bytes);
+  if (lstm && args.dc0.defined())
+    copy_bytes(args.dc0.data<float>(), d, dc.data<float>(), d, state_bytes);
+  CudaSeqOps<float> ops(d.index);
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, params);
+  seq_driver::after_the_loop<float>(ops, gemm, config, params, args, dxp, dhp, Tensor());
 }
 
 }  // namespace recur

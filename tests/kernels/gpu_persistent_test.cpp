@@ -3,10 +3,11 @@
 // tests/support/seq_parity.h: lstm and gru in f32, every option (reverse, h0/c0, lengths that
 // differ per row, no bias) at a small shape, then batch 1, 3, 8, 64 x hidden 37, 64, 256, 1024 x
 // T 1, 7, 33 with every option on; the inference and training forwards (y, h_n, c_n) and the
-// backward (the fused backward on the persistent forward's saved tensors: dx, dh0, dc0, every
-// weight gradient). Two runs are bit-identical. A shape that does not fit the GPU is a clear
-// error; auto picks persistent where it fits and falls back to fused where it does not; a
-// two-layer bidirectional layer on auto matches the CPU. Skips where there is no GPU.
+// backward (the persistent backward kernel: dx, dh0, dc0, every weight gradient). Two runs are
+// bit-identical. The persistent backward also runs on a fused forward's saved tensors. A shape that
+// does not fit the GPU is a clear error; auto picks persistent where it fits and falls back to
+// fused where it does not; a two-layer bidirectional layer on auto matches the CPU. Skips where
+// there is no GPU.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -75,6 +76,21 @@ std::vector<Case> parity_cases() {
 INSTANTIATE_TEST_SUITE_P(Parity, GpuPersistentSeq, ::testing::ValuesIn(parity_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Persistent, GpuPersistentSeqDeterminism,
                          ::testing::ValuesIn(determinism_cases(kCells, 256)), case_name);
+
+// The persistent backward on the saved tensors of a fused training forward: the same layout, so
+// the engines can be mixed (as the persistent backward's own fallback mixes them the other way).
+TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesReference) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const SeqEngine fused_then_persistent{recurrent_seq_fwd_fused, recurrent_seq_bwd_persistent,
+                                        kCuda};
+  for (const auto& [cell, proj] : kCells)
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + (reverse ? " reverse" : ""));
+      expect_matches_reference(
+          make_problem({cell, proj, reverse, true, true, 5, 37, 9, DType::f32}), DType::f32,
+          fused_then_persistent);
+    }
+}
 
 // H = 4096 cannot keep an lstm's W_hh slices in any current GPU's shared memory: the engine says
 // so before it reads a tensor; auto falls back to fused, and picks persistent where it fits.
