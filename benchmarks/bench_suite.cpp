@@ -120,12 +120,15 @@ struct LayerCase {
   Engine engine = Engine::reference;
   CudnnAlgo algo = CudnnAlgo::standard;  // engine cudnn: which of cuDNN's algorithms
   Precision precision = Precision::f32;  // math precision of the GEMMs (core/precision.h)
+  PersistentBarrier barrier = PersistentBarrier::grid_sync;  // engine persistent: its barrier
   // The CPU reference keeps the names of the first records; GPU engines add theirs
   // (".../fused", ".../cudnn-persist_dynamic"); a mixed precision is part of the shape
   // (".../D1/bf16/fused"), so its peer is PyTorch in that dtype.
   std::string suffix() const {
     if (engine == Engine::reference) return "";
     if (engine == Engine::cudnn) return std::string("/cudnn-") + cudnn_algo_name(algo);
+    if (engine == Engine::persistent && barrier != PersistentBarrier::grid_sync)
+      return std::string("/persistent-") + persistent_barrier_name(barrier);
     return std::string("/") + engine_name(engine);
   }
   std::string name() const {
@@ -170,19 +173,35 @@ double mem_available_bytes() {
 
 const CellKind kCells[] = {CellKind::rnn_tanh, CellKind::leaky, CellKind::gru, CellKind::lstm};
 
-// The GPU engines this build has, as (engine, cuDNN algorithm): fused, persistent, and cuDNN with
-// every one of its algorithms, so the table names cuDNN's best per shape.
-std::vector<std::pair<Engine, CudnnAlgo>> gpu_engines() {
-  std::vector<std::pair<Engine, CudnnAlgo>> out;
+// One GPU engine as benchmarked: cuDNN with one of its algorithms, persistent with one barrier.
+struct EngineVariant {
+  Engine engine;
+  CudnnAlgo algo = CudnnAlgo::standard;
+  PersistentBarrier barrier = PersistentBarrier::grid_sync;
+};
+
+LayerCase variant_case(const EngineVariant& v, CellKind cell, bool train, int64_t B, int64_t H,
+                       int64_t T, int64_t L, int64_t D) {
+  LayerCase c{cell, train, B, H, T, L, D, v.engine, v.algo};
+  c.barrier = v.barrier;
+  return c;
+}
+
+// The GPU engines this build has: fused, persistent with each barrier (PersistentBarrier: the
+// persistent engine issue asks which is faster), and cuDNN with every one of its algorithms, so
+// the table names cuDNN's best per shape.
+std::vector<EngineVariant> gpu_engines() {
+  std::vector<EngineVariant> out;
   SeqConfig probe;
   probe.cell = CellKind::lstm;
   probe.input_size = probe.hidden_size = 8;
   if (engine_unsupported_reason(Engine::fused, probe, Device::cuda(0), DType::f32).empty())
-    out.push_back({Engine::fused, CudnnAlgo::standard});
+    out.push_back({Engine::fused});
   // Only lstm and gru: gpu_layer_cases leaves out the other cells; shapes that do not fit the
   // GPU throw "persistent engine cannot run" and are skipped rows.
   if (engine_unsupported_reason(Engine::persistent, probe, Device::cuda(0), DType::f32).empty())
-    out.push_back({Engine::persistent, CudnnAlgo::standard});
+    for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+      out.push_back({Engine::persistent, CudnnAlgo::standard, b});
   if (engine_unsupported_reason(Engine::cudnn, probe, Device::cuda(0), DType::f32).empty())
     for (CudnnAlgo a : {CudnnAlgo::standard, CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
                         CudnnAlgo::persist_static_small_h})
@@ -194,21 +213,23 @@ std::vector<std::pair<Engine, CudnnAlgo>> gpu_engines() {
 // 5's whole grid.
 std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
   std::vector<LayerCase> out;
-  for (auto [e, algo] : gpu_engines())
+  for (const EngineVariant& v : gpu_engines())
     for (CellKind cell : kCells)
       for (bool train : {false, true}) {
         if (mode == "quick") {
           // cuDNN's persistent algorithms only where they matter most (lstm, gru, H = 1024),
           // so the quick run fits one device call.
-          const bool persistent = e == Engine::cudnn && algo != CudnnAlgo::standard;
+          const bool persistent = v.engine == Engine::cudnn && v.algo != CudnnAlgo::standard;
           if (persistent && cell != CellKind::lstm && cell != CellKind::gru) continue;
           for (int64_t H : {512, 1024})
             for (int64_t B : {1, 8, 64})
-              if (!persistent || H == 1024) out.push_back({cell, train, B, H, 256, 1, 1, e, algo});
+              if (!persistent || H == 1024)
+                out.push_back(variant_case(v, cell, train, B, H, 256, 1, 1));
           // The GPU engine issue's largest batch, against cuDNN's standard algorithm (its peer).
-          const bool standard_peer = e == Engine::fused || (e == Engine::cudnn && !persistent);
+          const bool standard_peer =
+              v.engine == Engine::fused || (v.engine == Engine::cudnn && !persistent);
           if (standard_peer && (cell == CellKind::lstm || cell == CellKind::gru))
-            out.push_back({cell, train, 256, 1024, 256, 1, 1, e, algo});
+            out.push_back(variant_case(v, cell, train, 256, 1024, 256, 1, 1));
           continue;
         }
         for (int64_t L : {1, 2})
@@ -216,15 +237,15 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
             for (int64_t T : {64, 256, 1024})
               for (int64_t H : {256, 512, 1024, 2048})
                 for (int64_t B : {1, 8, 32, 64, 256})
-                  out.push_back({cell, train, B, H, T, L, D, e, algo});
+                  out.push_back(variant_case(v, cell, train, B, H, T, L, D));
       }
   // Mixed precision (bf16 GEMM operands on tensor cores) at the GPU engine issue's shapes: LSTM
   // and GRU, I = H = 1024, T = 256, B in {8, 64, 256}, with every engine that runs it.
-  for (auto [e, algo] : gpu_engines())
+  for (const EngineVariant& v : gpu_engines())
     for (CellKind cell : {CellKind::lstm, CellKind::gru})
       for (bool train : {false, true})
         for (int64_t B : {8, 64, 256}) {
-          LayerCase c{cell, train, B, 1024, 256, 1, 1, e, algo};
+          LayerCase c = variant_case(v, cell, train, B, 1024, 256, 1, 1);
           c.precision = Precision::bf16;
           out.push_back(c);
         }
@@ -343,6 +364,7 @@ json layer_row(const LayerCase& c, const Budget& b) {
   rnn.set_engine(c.engine);
   rnn.set_precision(c.precision);
   if (c.engine == Engine::cudnn) set_cudnn_algorithm(c.algo);
+  if (c.engine == Engine::persistent) set_persistent_barrier(c.barrier);
   ForwardOptions opts;
   opts.keep_for_backward = c.train;
   Stats s = time_it(
@@ -356,7 +378,9 @@ json layer_row(const LayerCase& c, const Budget& b) {
           {"name", c.name()},
           {"impl", "recur"},
           {"engine", engine_name(c.engine)},
-          {"algo", c.engine == Engine::cudnn ? cudnn_algo_name(c.algo) : ""},
+          {"algo", c.engine == Engine::cudnn        ? cudnn_algo_name(c.algo)
+                   : c.engine == Engine::persistent ? persistent_barrier_name(c.barrier)
+                                                    : ""},
           {"dtype", precision_name(c.precision)},  // the GEMMs' operands; f32 everywhere else
           {"cell", cell_name(c.cell)},
           {"mode", c.train ? "training" : "inference"},

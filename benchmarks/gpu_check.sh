@@ -45,6 +45,9 @@ RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T
 RACECHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
 SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
+# The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
+SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
+MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 
 stages=()
 declare -A status seconds

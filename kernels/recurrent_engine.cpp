@@ -46,6 +46,7 @@ constexpr Engine kEngines[] = {Engine::auto_, Engine::reference, Engine::fused, 
 constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::standard, CudnnAlgo::persist_static,
                                      CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h};
 std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::standard};
+std::atomic<PersistentBarrier> g_persistent_barrier{PersistentBarrier::grid_sync};
 
 // Logs `message` the first time it is seen: a fallback is reported, not repeated every step.
 void log_once(const std::string& message) {
@@ -109,6 +110,24 @@ void set_cudnn_algorithm(CudnnAlgo algo) {
 
 CudnnAlgo cudnn_algorithm() {
   return g_cudnn_algo.load();
+}
+
+const char* persistent_barrier_name(PersistentBarrier barrier) {
+  return barrier == PersistentBarrier::counter ? "counter" : "grid_sync";
+}
+
+PersistentBarrier persistent_barrier_from_name(const std::string& name) {
+  for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+    if (name == persistent_barrier_name(b)) return b;
+  RECUR_FAIL("unknown persistent barrier '{}': expected grid_sync or counter", name);
+}
+
+void set_persistent_barrier(PersistentBarrier barrier) {
+  g_persistent_barrier.store(barrier);
+}
+
+PersistentBarrier persistent_barrier() {
+  return g_persistent_barrier.load();
 }
 
 std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,

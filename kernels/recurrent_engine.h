@@ -48,6 +48,19 @@ CudnnAlgo cudnn_algo_from_name(const std::string& name);
 void set_cudnn_algorithm(CudnnAlgo algo);
 CudnnAlgo cudnn_algorithm();
 
+// How the persistent engine's blocks wait for each other between steps (kernels/cuda/
+// persistent_rnn.h), process-wide so benchmarks can compare them; grid_sync by default.
+//   grid_sync  cooperative groups' grid.sync()
+//   counter    one monotonic arrival counter in global memory: each block adds 1 after its
+//              writes and waits until the count reaches steps * blocks (no reset phase)
+// Settable in every build; only builds with CUDA use it.
+enum class PersistentBarrier { grid_sync, counter };
+const char* persistent_barrier_name(PersistentBarrier barrier);  // "grid_sync", "counter"
+// Throws recur::Error listing the names when `name` is none of them.
+PersistentBarrier persistent_barrier_from_name(const std::string& name);
+void set_persistent_barrier(PersistentBarrier barrier);
+PersistentBarrier persistent_barrier();
+
 // Why `engine` cannot run `config` on tensors of (device, dtype); empty when it can. Judged from
 // the config alone (no batch, no GPU query): the persistent engine may still refuse a call whose
 // H and batch do not fit the GPU, at run time.

@@ -10,7 +10,8 @@
 //                     writes hp [B,G] (global scratch: only this block's entries)
 //                  2. cell_unit_fwd<Cell> of kernels/cell_step_unit.h for (b, own unit j): the
 //                     same per-unit code as the reference, reading hp as [B,G]
-//                  3. grid.sync(): every slice of h_t is written before anyone reads it
+//                  3. the grid barrier (grid.sync(), or the arrival counter: PersistentBarrier):
+//                     every slice of h_t is written before anyone reads it
 // The backward, persistent_rnn_bwd_kernel<Cell>, per block:
 //   shared memory  w    [units, G]             its COLUMNS of W_hh, transposed: w[jj*G + g] is
 //                                              W_hh[g, j0 + jj], loaded once
@@ -19,7 +20,7 @@
 //                  1. for (b, own unit j): dh_total = dh + dy (valid rows), then
 //                     cell_unit_bwd<Cell> of kernels/cell_step_unit.h writes unit j's entries of
 //                     dxp and dhp[s], the direct part of dh_{t-1} (dh_other) and dc_{t-1}
-//                  2. grid.sync(): every unit's entries of dhp[s] are written
+//                  2. the grid barrier: every unit's entries of dhp[s] are written
 //                  3. dh_other[b, j] += dhp[s][b, :] . W_hh[:, j] for own j (one warp per (j, b),
 //                     dhp staged from L2), then dh/dh_other and dc/dc_other swap roles, the same
 //                     in every block. Only the block's own entries of dh and dc are ever read by
@@ -42,7 +43,32 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 
-template <CellKind Cell>
+// The wait at the end of step number `epoch` (1, 2, ...) until every block has arrived
+// (PersistentBarrier, kernels/recurrent_engine.h): cooperative groups' grid.sync(), or, with
+// kCounter, one monotonic arrival counter (zeroed before the launch): thread 0 of each block
+// publishes the block's writes (__threadfence), adds 1, and polls until the count reaches
+// epoch * blocks; nothing is reset, so there is no second phase. Both need every block resident,
+// which the cooperative launch guarantees.
+template <bool kCounter>
+__device__ __forceinline__ void grid_barrier(cooperative_groups::grid_group& grid,
+                                             unsigned* counter, unsigned epoch) {
+  if constexpr (!kCounter) {
+    grid.sync();
+  } else {
+    __syncthreads();  // the whole block's writes happen before thread 0 arrives
+    if (threadIdx.x == 0) {
+      __threadfence();
+      atomicAdd(counter, 1u);
+      const unsigned target = epoch * gridDim.x;
+      while (*static_cast<volatile unsigned*>(counter) < target) {
+      }
+      __threadfence();  // what the other blocks wrote is seen after the count
+    }
+    __syncthreads();
+  }
+}
+
+template <CellKind Cell, bool kCounter>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_fwd_kernel(const PersistentRnnFwd a, int units, int chunk_rows) {
   extern __shared__ float smem[];
@@ -117,13 +143,13 @@ __global__ void __launch_bounds__(kThreads)
         a.y[b * T * a.ld_y_step + t * a.ld_y_step + j] = valid ? h_next[b * H + j] : 0.f;
       }
     }
-    // 3. h_t complete everywhere (grid.sync orders memory grid-wide) before step s+1 reads it;
+    // 3. h_t complete everywhere (the barrier orders memory grid-wide) before step s+1 reads it;
     // in inference, also every read of slot `in` is done before step s+1 overwrites it.
-    grid.sync();
+    grid_barrier<kCounter>(grid, a.counter, static_cast<unsigned>(s + 1));
   }
 }
 
-template <CellKind Cell>
+template <CellKind Cell, bool kCounter>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_bwd_kernel(const PersistentRnnBwd a, int units, int chunk_rows) {
   extern __shared__ float smem[];
@@ -180,7 +206,7 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
     // 2. Every unit's dgates of this step are written before any block multiplies them.
-    grid.sync();
+    grid_barrier<kCounter>(grid, a.counter, static_cast<unsigned>(T - s));
     if (nu > 0) {
       // 3. dh_{t-1}[b, j] += dgates_t[b, :] . W_hh[:, j] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
@@ -218,20 +244,27 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-template <CellKind Cell>
+template <CellKind Cell, bool kCounter>
 const void* kernel_of(bool backward) {
-  return backward ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell>)
-                  : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell>);
+  return backward ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell, kCounter>)
+                  : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell, kCounter>);
 }
 
-const void* kernel_for(CellKind cell, bool backward) {
-  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>(backward)
-                                : kernel_of<CellKind::gru>(backward);
+template <CellKind Cell>
+const void* kernel_of(bool backward, PersistentBarrier barrier) {
+  return barrier == PersistentBarrier::counter ? kernel_of<Cell, true>(backward)
+                                               : kernel_of<Cell, false>(backward);
+}
+
+const void* kernel_for(CellKind cell, bool backward, PersistentBarrier barrier) {
+  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>(backward, barrier)
+                                : kernel_of<CellKind::gru>(backward, barrier);
 }
 
 }  // namespace
 
-PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward) {
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward,
+                               PersistentBarrier barrier) {
   PersistentPlan plan;
   if (cell != CellKind::lstm && cell != CellKind::gru) {
     plan.why_not = "the persistent kernel runs lstm and gru only";
@@ -274,7 +307,7 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, 
   plan.chunk_rows = static_cast<int>(chunk);
   plan.shared_bytes = static_cast<size_t>(w_bytes + chunk * row_bytes);
 
-  const void* kernel = kernel_for(cell, backward);
+  const void* kernel = kernel_for(cell, backward, barrier);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(plan.shared_bytes)));
   int per_sm = 0;
@@ -294,13 +327,15 @@ namespace {
 // PersistentRnnFwd or PersistentRnnBwd), laid out as `plan` says.
 template <class Args>
 void launch(const char* what, CellKind cell, const Args& args, const PersistentPlan& plan,
-            int device, void* stream, bool backward) {
+            int device, void* stream, bool backward, PersistentBarrier barrier) {
   RECUR_CHECK(plan.why_not.empty() && plan.blocks > 0, "{}: the plan cannot run ({})", what,
               plan.why_not);
   RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru, "{}: lstm and gru only, got {}",
               what, cell_name(cell));
+  RECUR_CHECK(barrier == PersistentBarrier::grid_sync || args.counter != nullptr,
+              "{}: the counter barrier needs a zeroed counter", what);
   DeviceGuard guard(device);
-  const void* kernel = kernel_for(cell, backward);
+  const void* kernel = kernel_for(cell, backward, barrier);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(plan.shared_bytes)));
   Args a = args;
@@ -314,13 +349,16 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
 }  // namespace
 
 void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
-                               const PersistentPlan& plan, int device, void* stream) {
-  launch("launch_persistent_rnn_fwd", cell, args, plan, device, stream, /*backward=*/false);
+                               const PersistentPlan& plan, int device, void* stream,
+                               PersistentBarrier barrier) {
+  launch("launch_persistent_rnn_fwd", cell, args, plan, device, stream, /*backward=*/false,
+         barrier);
 }
 
 void launch_persistent_rnn_bwd(CellKind cell, const PersistentRnnBwd& args,
-                               const PersistentPlan& plan, int device, void* stream) {
-  launch("launch_persistent_rnn_bwd", cell, args, plan, device, stream, /*backward=*/true);
+                               const PersistentPlan& plan, int device, void* stream,
+                               PersistentBarrier barrier) {
+  launch("launch_persistent_rnn_bwd", cell, args, plan, device, stream, /*backward=*/true, barrier);
 }
 
 }  // namespace recur

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "kernels/cell.h"
+#include "kernels/recurrent_engine.h"
 
 namespace recur {
 
@@ -33,8 +34,10 @@ struct PersistentPlan {
 
 // ASSUMPTION: cell is lstm or gru, f32, no projection (S = H); the engine checks these first.
 // backward: the plan of the backward kernel (it stages rows of dgates [G] instead of h [H]).
+// barrier: the variant whose occupancy is checked (both use the same resources).
 PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
-                               bool backward = false);
+                               bool backward = false,
+                               PersistentBarrier barrier = PersistentBarrier::grid_sync);
 
 // One direction's forward over T steps (the time loop of kernels/recurrent_seq_driver.h).
 struct PersistentRnnFwd {
@@ -51,12 +54,15 @@ struct PersistentRnnFwd {
   float* cache = nullptr;            // [T,B,4H] training (cell_step_unit.h layout), or null
   float* y = nullptr;                // [B,T,ld] already offset to this direction's first column
   int64_t ld_y_step = 0;             //   ld: y's row width Y; y[b, t, j] at b*T*Y + t*Y + j
+  unsigned* counter = nullptr;       // [1] zeroed: the counter barrier's arrivals (else unused)
 };
 
-// Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says.
-// Slots are indexed by processing step s (t = reverse ? T-1-s : s), as the driver's.
+// Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says,
+// with `barrier` between steps. Slots are indexed by processing step s (t = reverse ? T-1-s :
+// s), as the driver's.
 void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
-                               const PersistentPlan& plan, int device, void* stream);
+                               const PersistentPlan& plan, int device, void* stream,
+                               PersistentBarrier barrier = PersistentBarrier::grid_sync);
 
 // One direction's backward over T steps, on what a training forward saved (the time loop of
 // seq_driver::backward, no projection). Indexed by processing step s as the driver's.
@@ -77,9 +83,11 @@ struct PersistentRnnBwd {
   float* dh_total = nullptr;         // [B,H] scratch: the gradient reaching each step's h
   float* dc = nullptr;               // [B,H] lstm in: gradient of c_n (zeros); out: of c0
   float* dc_other = nullptr;         // [B,H] lstm scratch
+  unsigned* counter = nullptr;       // [1] zeroed: the counter barrier's arrivals (else unused)
 };
 
 void launch_persistent_rnn_bwd(CellKind cell, const PersistentRnnBwd& args,
-                               const PersistentPlan& plan, int device, void* stream);
+                               const PersistentPlan& plan, int device, void* stream,
+                               PersistentBarrier barrier = PersistentBarrier::grid_sync);
 
 }  // namespace recur

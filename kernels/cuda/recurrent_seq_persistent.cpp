@@ -116,8 +116,11 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   k.cache = args.saved ? sv.cache.data<float>() : nullptr;
   k.y = args.y.data<float>() + args.y_col;
   k.ld_y_step = args.y.size(2);
+  const PersistentBarrier barrier = persistent_barrier();
+  Tensor counter = Tensor::zeros({1}, DType::i32, d);  // the counter barrier's arrivals
+  k.counter = static_cast<unsigned*>(counter.raw_data());
   if (B > 0 && Tn > 0)
-    launch_persistent_rnn_fwd(config.cell, k, plan, d.index, cuda_stream(d.index));
+    launch_persistent_rnn_fwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
   const int64_t last = args.saved ? Tn : Tn % 2;
   copy_bytes(args.h_n.data<float>(), d, sv.hs.data<float>() + last * B * H, d, state_bytes);
@@ -192,8 +195,11 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   k.dh_total = dh_total.data<float>();
   k.dc = lstm ? dc.data<float>() : nullptr;
   k.dc_other = lstm ? dc_other.data<float>() : nullptr;
+  const PersistentBarrier barrier = persistent_barrier();
+  Tensor counter = Tensor::zeros({1}, DType::i32, d);  // the counter barrier's arrivals
+  k.counter = static_cast<unsigned*>(counter.raw_data());
   if (B > 0 && Tn > 0)
-    launch_persistent_rnn_bwd(config.cell, k, plan, d.index, cuda_stream(d.index));
+    launch_persistent_rnn_bwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
   if (args.dh0.defined()) copy_bytes(args.dh0.data<float>(), d, dh.data<float>(), d, state_bytes);
   if (lstm && args.dc0.defined())

@@ -92,6 +92,31 @@ TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesRefe
     }
 }
 
+// The counter barrier (PersistentBarrier::counter) orders the same work as grid.sync: every sum
+// runs in the same order, so forward and backward agree bit for bit, at a size where the blocks
+// really interleave (H = 256 over every SM), and it matches the reference.
+TEST(GpuPersistentBarrier, CounterBarrierGivesTheGridSyncResultsBitForBit) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  struct Restore {
+    ~Restore() { set_persistent_barrier(PersistentBarrier::grid_sync); }
+  } restore;
+  for (const auto& [cell, proj] : kCells) {
+    SCOPED_TRACE(cell_name(cell));
+    const Problem p = make_problem({cell, proj, true, true, true, 8, 256, 9, DType::f32});
+    set_persistent_barrier(PersistentBarrier::grid_sync);
+    const Results grid = run_engine(p, DType::f32, kPersistent);
+    set_persistent_barrier(PersistentBarrier::counter);
+    const Results counter = run_engine(p, DType::f32, kPersistent);
+    expect_matches_reference(p, DType::f32, kPersistent);
+    EXPECT_EQ(counter.y.to_vector(), grid.y.to_vector());
+    EXPECT_EQ(counter.y_inf.to_vector(), grid.y_inf.to_vector());
+    EXPECT_EQ(counter.h_n.to_vector(), grid.h_n.to_vector());
+    EXPECT_EQ(counter.dx.to_vector(), grid.dx.to_vector());
+    EXPECT_EQ(counter.dh0.to_vector(), grid.dh0.to_vector());
+    EXPECT_EQ(counter.grads.w_hh.to_vector(), grid.grads.w_hh.to_vector());
+  }
+}
+
 // H = 4096 cannot keep an lstm's W_hh slices in any current GPU's shared memory: the engine says
 // so before it reads a tensor; auto falls back to fused, and picks persistent where it fits.
 TEST(GpuPersistentErrors, ShapeThatDoesNotFitIsAClearErrorAndAutoFallsBack) {

@@ -58,6 +58,17 @@ TEST(RecurrentEngine, CudnnAlgorithmNamesAndSetting) {
   set_cudnn_algorithm(CudnnAlgo::standard);
 }
 
+TEST(RecurrentEngine, PersistentBarrierNamesAndSetting) {
+  EXPECT_EQ(persistent_barrier(), PersistentBarrier::grid_sync);
+  set_persistent_barrier(PersistentBarrier::counter);
+  EXPECT_EQ(persistent_barrier(), PersistentBarrier::counter);
+  set_persistent_barrier(PersistentBarrier::grid_sync);
+  for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+    EXPECT_EQ(persistent_barrier_from_name(persistent_barrier_name(b)), b);
+  expect_error([] { persistent_barrier_from_name("spin"); },
+               {"unknown persistent barrier 'spin'", "grid_sync or counter"});
+}
+
 TEST(RecurrentEngine, ReferenceRunsCpuFloatTensorsOnly) {
   EXPECT_EQ(engine_unsupported_reason(Engine::reference, lstm_seq(), Device::cpu(), DType::f32),
             "");
