@@ -37,6 +37,8 @@ MEMCHECK_FILTER='GpuRuntime.Small*:Parity/GpuRecurrentSeq.FusedMatchesReference/
 MEMCHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 # Mixed precision: the operand rounding kernels and cuBLAS on 16-bit operands.
 MEMCHECK_FILTER+=':GpuOpsErrors.MixedPrecisionGemm*:Cells/GpuRecurrentLayer.FusedMixedPrecision*/lstm'
+MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
+# Everything after the '-' is excluded.
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
 RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
@@ -47,7 +49,6 @@ RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h
 SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
-MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 
 stages=()
 declare -A status seconds
