@@ -253,7 +253,12 @@ TrainStepResult CharLMTrainer::step() {
     r.loss_scale = scaler_->scale();
     model_->backward(xent.backward(r.loss_scale));
     // An overflow at this scale skips the step (the scale halves); the carried state goes on.
-    r.skipped = !scaler_->unscale_and_clip(optimizer_->parameters(), train_.clip).has_value();
+    try {
+      r.skipped = !scaler_->unscale_and_clip(optimizer_->parameters(), train_.clip).has_value();
+    } catch (const Error& e) {
+      RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
+                 e.what());
+    }
   } else {
     model_->backward(xent.backward());
     try {

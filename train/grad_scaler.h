@@ -23,6 +23,10 @@ struct GradScalerOptions {
   double growth_factor = 2.0;
   double backoff_factor = 0.5;
   int64_t growth_interval = 2000;  // clean steps in a row before the scale grows
+  double min_scale = 1.0;          // the scale never halves below this
+  // This many overflowing steps in a row means the model itself overflows (an inf or NaN in the
+  // forward, whatever the scale): unscale_and_clip throws instead of skipping forever.
+  int64_t max_skips_in_a_row = 50;
   // Throws recur::Error naming the first invalid option.
   void validate() const;
 };
@@ -39,12 +43,14 @@ class GradScaler {
   // clip_grad_norm) in one pass, and the unscaled norm is returned: take the optimizer step. When
   // any gradient is inf or NaN, the gradients are left as they are and nullopt is returned: skip
   // the step. Either way the scale is updated (halved after an overflow; multiplied by
-  // growth_factor after growth_interval clean steps in a row). max_norm <= 0: no clipping.
+  // growth_factor after growth_interval clean steps in a row; never below min_scale).
+  // max_norm <= 0: no clipping. Throws recur::Error ("diverged") after max_skips_in_a_row
+  // overflowing steps in a row, gradients untouched.
   std::optional<double> unscale_and_clip(const ParameterList& params, double max_norm);
 
   int64_t skipped_steps() const { return skipped_; }
 
-  // The scale, the clean-step count and the skipped steps, for checkpoints (bit-exact resume).
+  // The scale and the step counts, for checkpoints (bit-exact resume).
   nlohmann::json state() const;
   // Throws recur::Error naming what is missing or invalid in `state`.
   void load_state(const nlohmann::json& state);
@@ -52,8 +58,9 @@ class GradScaler {
  private:
   GradScalerOptions options_;
   double scale_;
-  int64_t clean_steps_ = 0;  // finite steps since the scale last changed
-  int64_t skipped_ = 0;
+  int64_t clean_steps_ = 0;     // finite steps since the scale last changed
+  int64_t skipped_ = 0;         // every skipped step
+  int64_t skips_in_a_row_ = 0;  // skipped steps since the last finite one
 };
 
 }  // namespace recur

@@ -230,9 +230,11 @@ Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
   // in). 16-bit data: tensor cores with f32 math precision (f16 math makes cuDNN's persistent
   // algorithms NOT_SUPPORTED). projSize = hiddenSize means no projection.
   const bool half = is_16bit(k.dtype);
-  const cudnnMathType_t math = k.dtype == DType::f32 ? CUDNN_FMA_MATH
-                               : half                ? CUDNN_TENSOR_OP_MATH
-                                                     : CUDNN_DEFAULT_MATH;
+  // As PyTorch asks for them: tensor-op math for f16; default math (tensor cores where cuDNN
+  // picks them) for bf16, where the docs name no tensor-op mode.
+  const cudnnMathType_t math = k.dtype == DType::f32   ? CUDNN_FMA_MATH
+                               : k.dtype == DType::f16 ? CUDNN_TENSOR_OP_MATH
+                                                       : CUDNN_DEFAULT_MATH;
   const cudnnDataType_t math_precision = half ? CUDNN_DATA_FLOAT : dtype;
   RECUR_CUDNN_RNN_CHECK(
       cudnnSetRNNDescriptor_v8(rnn.get(), cudnn_rnn_algo(k.algo), cudnn_mode(k.cell),
@@ -644,6 +646,11 @@ void backward(const SeqConfig& cfg, const SeqParams& p, SeqBackward& a) {
   RECUR_CHECK(!padded || a.lengths.defined(),
               "cuDNN engine backward: the forward ran with lengths; give the backward the same");
   const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
+  // The saved buffers are cuDNN's data of the forward's precision: the backward must run with it.
+  RECUR_CHECK(sv.y.dtype() == plan->key.dtype && sv.weight_space.nbytes() == plan->weight_bytes,
+              "cuDNN engine backward: the forward ran with {} data, this backward asks for {} "
+              "(run both at one precision)",
+              dtype_name(sv.y.dtype()), dtype_name(plan->key.dtype));
   std::lock_guard<std::mutex> lock(plan->mutex);
   plan->set_lengths(lengths);
   const Tensor seq_lengths = device_lengths(*plan, a.lengths, stream);

@@ -57,6 +57,35 @@ TEST(GradScaler, SkipsAnOverflowingStepLeavingTheGradientsAndHalvingTheScale) {
   EXPECT_EQ(scaler.skipped_steps(), 2);
 }
 
+TEST(GradScaler, NeverHalvesBelowItsFloorAndGivesUpOnAForwardThatAlwaysOverflows) {
+  GradScalerOptions o;
+  o.init_scale = 4;
+  o.min_scale = 1;
+  o.max_skips_in_a_row = 4;
+  GradScaler scaler(o);
+  auto overflow = [&] {
+    ParameterList params{param("a", {std::numeric_limits<float>::infinity()})};
+    return scaler.unscale_and_clip(params, 0).has_value();
+  };
+  EXPECT_FALSE(overflow());
+  EXPECT_EQ(scaler.scale(), 2);
+  EXPECT_FALSE(overflow());
+  EXPECT_FALSE(overflow());
+  EXPECT_EQ(scaler.scale(), 1);  // the floor
+  testing::expect_error(overflow, {"diverged", "4 steps in a row"});
+  // A finite step in between starts the count again.
+  GradScaler again(o);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE([&] {
+      ParameterList params{param("a", {std::nanf("")})};
+      return again.unscale_and_clip(params, 0).has_value();
+    }());
+  ParameterList good{param("a", {1.f})};
+  EXPECT_TRUE(again.unscale_and_clip(good, 0).has_value());
+  ParameterList bad{param("a", {std::nanf("")})};
+  EXPECT_FALSE(again.unscale_and_clip(bad, 0).has_value());
+}
+
 TEST(GradScaler, GrowsAfterGrowthIntervalCleanStepsInARow) {
   GradScalerOptions o;
   o.init_scale = 8;
@@ -108,6 +137,12 @@ TEST(GradScaler, InvalidOptionsAreErrors) {
   o = {};
   o.growth_interval = 0;
   testing::expect_error([&] { GradScaler s(o); }, "growth_interval >= 1");
+  o = {};
+  o.min_scale = 1e6;  // above init_scale
+  testing::expect_error([&] { GradScaler s(o); }, "min_scale in [2^-100, init_scale]");
+  o = {};
+  o.max_skips_in_a_row = 0;
+  testing::expect_error([&] { GradScaler s(o); }, "max_skips_in_a_row >= 1");
 }
 
 }  // namespace
