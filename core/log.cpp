@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 namespace recur {
 
@@ -39,6 +40,16 @@ void log_message(LogLevel level, const std::string& message) {
   static const char* names[] = {"debug", "info", "warn", "error", "off"};
   std::lock_guard<std::mutex> lock(mutex);
   std::fprintf(stderr, "[recur %s] %s\n", names[static_cast<int>(level)], message.c_str());
+}
+
+void log_info_once(const std::string& message) {
+  static std::mutex mutex;
+  static std::set<std::string> seen;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!seen.insert(message).second) return;
+  }
+  log_info("{}", message);
 }
 
 }  // namespace recur

@@ -24,6 +24,10 @@ void log_info(fmt::format_string<Args...> f, Args&&... args) {
   if (log_level() <= LogLevel::info)
     log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
 }
+// Logs `message` at info the first time this process sees it: a fallback taken at every step is
+// reported once, not repeated.
+void log_info_once(const std::string& message);
+
 template <class... Args>
 void log_warn(fmt::format_string<Args...> f, Args&&... args) {
   if (log_level() <= LogLevel::warn)

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <set>
 
 #include "core/cuda_runtime.h"
 #include "core/log.h"
@@ -47,14 +45,6 @@ constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::standard, CudnnAlgo::persist_sta
                                      CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h};
 std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::standard};
 std::atomic<PersistentBarrier> g_persistent_barrier{PersistentBarrier::grid_sync};
-
-// Logs `message` the first time it is seen: a fallback is reported, not repeated every step.
-void log_once(const std::string& message) {
-  static std::mutex mutex;
-  static std::set<std::string> seen;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (seen.insert(message).second) log_info("{}", message);
-}
 
 }  // namespace
 
@@ -217,7 +207,7 @@ Engine choose_engine(Engine requested, const SeqConfig& config, Device device, D
                                 : engine_unsupported_reason(e, config, device, dtype);
     if (why.empty()) {
       if (!skipped.empty())
-        log_once(fmt::format("recurrent engine auto: {}; using {}", skipped, engine_name(e)));
+        log_info_once(fmt::format("recurrent engine auto: {}; using {}", skipped, engine_name(e)));
       return e;
     }
     skipped += (skipped.empty() ? "" : "; ") + std::string(engine_name(e)) + " skipped: " + why;

@@ -59,8 +59,8 @@ __device__ __forceinline__ void grid_barrier(cooperative_groups::grid_group& gri
     if (threadIdx.x == 0) {
       __threadfence();
       atomicAdd(counter, 1u);
-      const unsigned target = epoch * gridDim.x;
-      while (*static_cast<volatile unsigned*>(counter) < target) {
+      const unsigned target = epoch * gridDim.x;  // launch() checks T * blocks < 2^31
+      while (static_cast<int>(*static_cast<volatile unsigned*>(counter) - target) < 0) {
       }
       __threadfence();  // what the other blocks wrote is seen after the count
     }
@@ -334,6 +334,11 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
               what, cell_name(cell));
   RECUR_CHECK(barrier == PersistentBarrier::grid_sync || args.counter != nullptr,
               "{}: the counter barrier needs a zeroed counter", what);
+  // The counter counts T * blocks arrivals; its wrap-safe comparison needs fewer than 2^31.
+  RECUR_CHECK(barrier == PersistentBarrier::grid_sync ||
+                  args.T * static_cast<int64_t>(plan.blocks) < (int64_t{1} << 31),
+              "{}: the counter barrier counts {} steps x {} blocks, more than 2^31 (use grid_sync)",
+              what, args.T, plan.blocks);
   DeviceGuard guard(device);
   const void* kernel = kernel_for(cell, backward, barrier);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,

@@ -6,7 +6,6 @@
 // (seq_driver::after_the_loop); it runs on the saved tensors of a persistent or fused training
 // forward alike. lstm and gru, f32, no projection. Everything is queued on the device's recur
 // stream.
-#include <mutex>
 
 #include "core/cuda/context.h"
 #include "core/cuda_runtime.h"
@@ -29,7 +28,8 @@ PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, 
   PersistentPlan plan;
   plan.why_not = persistent_config_reason(config, device, dtype);
   if (plan.why_not.empty())
-    plan = persistent_plan(config.cell, config.hidden_size, B, device.index);
+    plan = persistent_plan(config.cell, config.hidden_size, B, device.index, /*backward=*/false,
+                           persistent_barrier());
   RECUR_CHECK(plan.why_not.empty(), "persistent engine cannot run {} H={} B={} ({}) on {}: {}",
               cell_name(config.cell), config.hidden_size, B, dtype_name(dtype), device.name(),
               plan.why_not);
@@ -117,8 +117,11 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   k.y = args.y.data<float>() + args.y_col;
   k.ld_y_step = args.y.size(2);
   const PersistentBarrier barrier = persistent_barrier();
-  Tensor counter = Tensor::zeros({1}, DType::i32, d);  // the counter barrier's arrivals
-  k.counter = static_cast<unsigned*>(counter.raw_data());
+  Tensor counter;  // the counter barrier's arrivals, zeroed
+  if (barrier == PersistentBarrier::counter) {
+    counter = Tensor::zeros({1}, DType::i32, d);
+    k.counter = static_cast<unsigned*>(counter.raw_data());
+  }
   if (B > 0 && Tn > 0)
     launch_persistent_rnn_fwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
@@ -135,22 +138,25 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   const std::string why = persistent_config_reason(config, d, x.dtype());
   RECUR_CHECK(why.empty(), "persistent engine cannot run {} H={} backward: {}",
               cell_name(config.cell), config.hidden_size, why);
-  RECUR_CHECK(args.saved != nullptr && args.saved->cache.defined() && args.saved->hs.defined() &&
-                  args.saved->hs.device() == d,
-              "Persistent engine backward: expected the saved forward of a persistent or fused "
-              "training forward on {}",
-              d.name());
-  const int64_t B = x.size(0), Tn = x.size(1), H = config.hidden_size, G = config.gate_rows();
   const bool lstm = config.cell == CellKind::lstm;
-  const PersistentPlan plan = persistent_plan(config.cell, H, B, d.index, /*backward=*/true);
+  const SeqSaved* saved = args.saved;
+  auto kept = [&](const Tensor& t) { return t.defined() && t.device() == d; };
+  RECUR_CHECK(
+      saved != nullptr && kept(saved->cache) && kept(saved->hs) && (!lstm || kept(saved->cs)),
+      "Persistent engine backward: expected the saved forward of a persistent or fused "
+      "training forward on {}",
+      d.name());
+  const int64_t B = x.size(0), Tn = x.size(1), H = config.hidden_size, G = config.gate_rows();
+  const PersistentBarrier barrier = persistent_barrier();
+  const PersistentPlan plan =
+      persistent_plan(config.cell, H, B, d.index, /*backward=*/true, barrier);
   if (!plan.why_not.empty()) {
     // The forward fitted but the backward's larger staging row does not: the fused backward
-    // computes the same from the same saved tensors. Logged once, never silent.
-    static std::once_flag logged;
-    std::call_once(logged, [&] {
-      log_info("persistent engine: backward of {} H={} B={} runs the fused backward ({})",
-               cell_name(config.cell), H, B, plan.why_not);
-    });
+    // computes the same from the same saved tensors. Logged once per shape, never silent.
+    log_info_once(
+        fmt::format("persistent engine: backward of {} H={} B={} runs the fused "
+                    "backward ({})",
+                    cell_name(config.cell), H, B, plan.why_not));
     recurrent_seq_bwd_fused(config, params, args);
     return;
   }
@@ -195,9 +201,11 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   k.dh_total = dh_total.data<float>();
   k.dc = lstm ? dc.data<float>() : nullptr;
   k.dc_other = lstm ? dc_other.data<float>() : nullptr;
-  const PersistentBarrier barrier = persistent_barrier();
-  Tensor counter = Tensor::zeros({1}, DType::i32, d);  // the counter barrier's arrivals
-  k.counter = static_cast<unsigned*>(counter.raw_data());
+  Tensor counter;  // the counter barrier's arrivals, zeroed
+  if (barrier == PersistentBarrier::counter) {
+    counter = Tensor::zeros({1}, DType::i32, d);
+    k.counter = static_cast<unsigned*>(counter.raw_data());
+  }
   if (B > 0 && Tn > 0)
     launch_persistent_rnn_bwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
