@@ -68,6 +68,12 @@ __device__ __forceinline__ void grid_barrier(cooperative_groups::grid_group& gri
   }
 }
 
+// How many hidden units the block starting at unit j0 owns: `units`, fewer in the last block.
+__device__ __forceinline__ int owned_units(int64_t H, int64_t j0, int units) {
+  const int64_t left = H - j0;
+  return left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
+}
+
 template <CellKind Cell, bool kCounter>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_fwd_kernel(const PersistentRnnFwd a, int units, int chunk_rows) {
@@ -76,8 +82,7 @@ __global__ void __launch_bounds__(kThreads)
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
-  const int64_t left = H - j0;  // units this block owns: `units`, fewer in the last block
-  const int nu = left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
+  const int nu = owned_units(H, j0, units);
   const int64_t rows = static_cast<int64_t>(gates) * nu;
   float* w = smem;  // row g*nu + jj: W_hh row g*H+j0+jj
   float* hbuf = smem + static_cast<int64_t>(gates) * units * H;  // [chunk_rows, H]
@@ -158,8 +163,7 @@ __global__ void __launch_bounds__(kThreads)
   constexpr bool lstm = Cell == CellKind::lstm;
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H, W = cell_cache_blocks(Cell) * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
-  const int64_t left = H - j0;  // units this block owns: `units`, fewer in the last block
-  const int nu = left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
+  const int nu = owned_units(H, j0, units);
   float* w = smem;                                       // [nu, G]
   float* dbuf = smem + static_cast<int64_t>(units) * G;  // [chunk_rows, G]
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;

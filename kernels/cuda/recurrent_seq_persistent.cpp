@@ -36,6 +36,11 @@ PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, 
   return plan;
 }
 
+// The counter barrier's arrival count, zeroed on `device`'s stream; undefined for grid_sync.
+Tensor barrier_counter(PersistentBarrier barrier, Device device) {
+  return barrier == PersistentBarrier::counter ? Tensor::zeros({1}, DType::i32, device) : Tensor();
+}
+
 }  // namespace
 
 std::string persistent_config_reason(const SeqConfig& config, Device device, DType dtype) {
@@ -117,11 +122,8 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   k.y = args.y.data<float>() + args.y_col;
   k.ld_y_step = args.y.size(2);
   const PersistentBarrier barrier = persistent_barrier();
-  Tensor counter;  // the counter barrier's arrivals, zeroed
-  if (barrier == PersistentBarrier::counter) {
-    counter = Tensor::zeros({1}, DType::i32, d);
-    k.counter = static_cast<unsigned*>(counter.raw_data());
-  }
+  const Tensor counter = barrier_counter(barrier, d);
+  k.counter = counter.defined() ? static_cast<unsigned*>(counter.raw_data()) : nullptr;
   if (B > 0 && Tn > 0)
     launch_persistent_rnn_fwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
@@ -201,11 +203,8 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   k.dh_total = dh_total.data<float>();
   k.dc = lstm ? dc.data<float>() : nullptr;
   k.dc_other = lstm ? dc_other.data<float>() : nullptr;
-  Tensor counter;  // the counter barrier's arrivals, zeroed
-  if (barrier == PersistentBarrier::counter) {
-    counter = Tensor::zeros({1}, DType::i32, d);
-    k.counter = static_cast<unsigned*>(counter.raw_data());
-  }
+  const Tensor counter = barrier_counter(barrier, d);
+  k.counter = counter.defined() ? static_cast<unsigned*>(counter.raw_data()) : nullptr;
   if (B > 0 && Tn > 0)
     launch_persistent_rnn_bwd(config.cell, k, plan, d.index, cuda_stream(d.index), barrier);
 
