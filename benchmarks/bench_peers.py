@@ -53,6 +53,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python_tools"))
 from torch_tf32 import tf32_off  # noqa: E402  (python_tools/torch_tf32.py)
+from plot_bench import shape_name  # noqa: E402  (one definition of a row's shape)
 
 
 # Where the cases run: torch.device("cpu") or torch.device("cuda", 0) (main sets it).
@@ -176,15 +177,6 @@ def _make_module(cell, H, L, D):
         return (torch.nn.RNN(H, H, nonlinearity=cell[4:], **kw),
                 f"PyTorch nn.RNN({cell[4:]})")
     raise ValueError(f"bench_peers: no PyTorch counterpart for cell {cell!r}")
-
-
-def shape_name(name):
-    """A layer row's name without the engine bench_suite appends on a GPU
-    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1";
-    a mixed precision stays: ".../D1/bf16/fused" -> ".../D1/bf16"); other names as they are.
-    plot_bench.py pairs the rows by it."""
-    m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+(?:/(?:bf16|f16))?)(/.*)?$", name)
-    return m.group(1) if m else name
 
 
 GEMM_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}

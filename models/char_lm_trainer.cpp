@@ -249,24 +249,17 @@ TrainStepResult CharLMTrainer::step() {
   SoftmaxCrossEntropy xent(kIgnore);
   const double loss = xent.forward(out.logits, on_device(batch.targets));
   TrainStepResult r;
-  if (scaler_) {
-    r.loss_scale = scaler_->scale();
-    model_->backward(xent.backward(r.loss_scale));
-    // An overflow at this scale skips the step (the scale halves); the carried state goes on.
-    try {
+  if (scaler_) r.loss_scale = scaler_->scale();
+  model_->backward(xent.backward(scaler_ ? r.loss_scale : 1.0));
+  try {
+    // f16: an overflow at this scale skips the step (the scale halves); the carried state goes on.
+    if (scaler_)
       r.skipped = !scaler_->unscale_and_clip(optimizer_->parameters(), train_.clip).has_value();
-    } catch (const Error& e) {
-      RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
-                 e.what());
-    }
-  } else {
-    model_->backward(xent.backward());
-    try {
+    else
       clip_grad_norm(optimizer_->parameters(), train_.clip);
-    } catch (const Error& e) {
-      RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
-                 e.what());
-    }
+  } catch (const Error& e) {
+    RECUR_FAIL("training diverged at step {}: {} (the last checkpoint is intact)", step_ + 1,
+               e.what());
   }
   if (!r.skipped) optimizer_->step();
   carry_ = out.state;

@@ -92,8 +92,9 @@ def _loadavg():
 
 def shape_name(name):
     """A layer row's name without the recur engine bench_suite appends on a GPU
-    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1");
-    other names as they are (benchmarks/bench_peers.py has the same function)."""
+    ("layer/lstm/training/B8/H1024/T256/L1/D1/fused" -> "layer/lstm/training/B8/H1024/T256/L1/D1";
+    a mixed precision stays: ".../D1/bf16/fused" -> ".../D1/bf16"); other names as they are.
+    benchmarks/bench_peers.py imports it, so both sides pair rows the same way."""
     m = re.match(r"^(layer/[^/]+/[^/]+/B\d+/H\d+/T\d+/L\d+/D\d+(?:/(?:bf16|f16))?)(/.*)?$", name)
     return m.group(1) if m else name
 

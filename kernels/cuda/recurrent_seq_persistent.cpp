@@ -6,7 +6,6 @@
 // (seq_driver::after_the_loop); it runs on the saved tensors of a persistent or fused training
 // forward alike. lstm and gru, f32, no projection. Everything is queued on the device's recur
 // stream.
-
 #include "core/cuda/context.h"
 #include "core/cuda_runtime.h"
 #include "core/log.h"

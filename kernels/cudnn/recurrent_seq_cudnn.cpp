@@ -227,15 +227,13 @@ Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
   // Rate 0: recur applies dropout between layers itself; no RNG states are needed then.
   RECUR_CUDNN_CHECK(cudnnSetDropoutDescriptor(dropout.get(), handle, 0.0f, nullptr, 0, 0));
   // f32: FMA math keeps cuDNN off TF32 tensor cores (recur's f32 is full f32 unless a user opts
-  // in). 16-bit data: tensor cores with f32 math precision (f16 math makes cuDNN's persistent
-  // algorithms NOT_SUPPORTED). projSize = hiddenSize means no projection.
-  const bool half = is_16bit(k.dtype);
-  // As PyTorch asks for them: tensor-op math for f16; default math (tensor cores where cuDNN
-  // picks them) for bf16, where the docs name no tensor-op mode.
+  // in). 16-bit data, as PyTorch asks for it: f32 math precision (f16 math makes cuDNN's
+  // persistent algorithms NOT_SUPPORTED), tensor-op math for f16, default math for bf16 (the docs
+  // name no tensor-op mode there). projSize = hiddenSize means no projection.
   const cudnnMathType_t math = k.dtype == DType::f32   ? CUDNN_FMA_MATH
                                : k.dtype == DType::f16 ? CUDNN_TENSOR_OP_MATH
                                                        : CUDNN_DEFAULT_MATH;
-  const cudnnDataType_t math_precision = half ? CUDNN_DATA_FLOAT : dtype;
+  const cudnnDataType_t math_precision = is_16bit(k.dtype) ? CUDNN_DATA_FLOAT : dtype;
   RECUR_CUDNN_RNN_CHECK(
       cudnnSetRNNDescriptor_v8(rnn.get(), cudnn_rnn_algo(k.algo), cudnn_mode(k.cell),
                                k.bias ? CUDNN_RNN_DOUBLE_BIAS : CUDNN_RNN_NO_BIAS,
