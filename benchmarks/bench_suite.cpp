@@ -25,8 +25,9 @@
 // a real caller sees.
 //
 // --device cuda times every GPU engine of kernels/recurrent_engine.h that supports the case (one
-// row per engine) and the cuBLAS ceilings (f32 without TF32, bf16), on GPU 0; it exits with
-// status 2 when no GPU is visible.
+// row per engine) and the cuBLAS ceilings (f32 without TF32, bf16), on GPU 0, and records the
+// largest H the persistent engine fits there ("persistent_limits": cell, precision, direction,
+// max_hidden); it exits with status 2 when no GPU is visible.
 #include <cblas.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -46,6 +47,7 @@
 #include "core/parallel.h"
 #include "core/random.h"
 #include "kernels/cuda/gemm_cuda.h"
+#include "kernels/cuda/persistent_rnn.h"
 #include "layers/recurrent.h"
 #include "models/char_lm_inference.h"
 
@@ -240,7 +242,9 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
                   out.push_back(variant_case(v, cell, train, B, H, T, L, D));
       }
   // Mixed precision (bf16 GEMM operands on tensor cores) at the GPU engine issue's shapes: LSTM
-  // and GRU, I = H = 1024, T = 256, B in {8, 64, 256}, with every engine that runs it.
+  // and GRU, I = H = 1024, T = 256, B in {8, 64, 256}, with every engine that runs it; and f16
+  // for LSTM at B in {8, 64}, the persistent engine issue's targets (cuDNN's persistent
+  // algorithms run f16, not bf16).
   for (const EngineVariant& v : gpu_engines())
     for (CellKind cell : {CellKind::lstm, CellKind::gru})
       for (bool train : {false, true})
@@ -248,6 +252,10 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
           LayerCase c = variant_case(v, cell, train, B, 1024, 256, 1, 1);
           c.precision = Precision::bf16;
           out.push_back(c);
+          if (cell == CellKind::lstm && B <= 64) {
+            c.precision = Precision::f16;
+            out.push_back(c);
+          }
         }
   // An engine that cannot run a case (cuDNN has no leaky unit) leaves it out.
   std::vector<LayerCase> supported;
@@ -287,6 +295,20 @@ std::vector<LayerCase> layer_cases(const std::string& mode, bool gpu) {
 // ---------------------------------------------------------------- sections
 
 #if RECUR_WITH_CUDA
+// The largest H the persistent engine runs on GPU 0 (its shared memory and occupancy), per cell,
+// math precision and direction (kernels/cuda/persistent_rnn.h).
+json persistent_limits() {
+  json rows = json::array();
+  for (CellKind cell : {CellKind::lstm, CellKind::gru})
+    for (Precision precision : {Precision::f32, Precision::bf16, Precision::f16})
+      for (bool backward : {false, true})
+        rows.push_back({{"cell", cell_name(cell)},
+                        {"precision", precision_name(precision)},
+                        {"direction", backward ? "backward" : "forward"},
+                        {"max_hidden", persistent_max_hidden_on(0, cell, precision, backward)}});
+  return rows;
+}
+
 // cuBLAS on GPU 0 at N x N x N: T = float (f32 math, no TF32) or bf16 (f32 accumulation).
 template <class T>
 json cublas_row(int64_t N, const Budget& b) {
@@ -590,6 +612,9 @@ int run_main(int argc, char** argv) {
        "(l > 0), G = 4H lstm, 3H gru, H rnn_tanh/leaky; training x3"},
       {"results", results},
       {"skipped", skipped}};
+#if RECUR_WITH_CUDA
+  if (g_on_gpu) doc["persistent_limits"] = persistent_limits();
+#endif
   if (out_path.empty()) {
     std::cout << doc.dump(1) << "\n";
   } else {

@@ -38,6 +38,7 @@ MEMCHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B
 # Mixed precision: the operand rounding kernels and cuBLAS on 16-bit operands.
 MEMCHECK_FILTER+=':GpuOpsErrors.MixedPrecisionGemm*:Cells/GpuRecurrentLayer.FusedMixedPrecision*/lstm'
 MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
+MEMCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'  # its tensor-core forward
 # Everything after the '-' is excluded.
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
@@ -46,9 +47,11 @@ RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T
 # checks on its small cases.
 RACECHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
+RACECHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
 SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
+SYNCCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
 
 stages=()
 declare -A status seconds
@@ -158,6 +161,11 @@ bench() {
     --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/B(1|8|64|256)/H1024/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
+  # The largest H the persistent engine fits on this card, as bench_suite recorded it.
+  python3 -c 'import json, sys
+for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
+    print("persistent max H: {cell} {direction} {precision}: {max_hidden}".format(**r))' \
+    "$OUT/bench_lstm.json" 2>&1 | tee -a "$OUT/bench.log"
   if [[ ${GPU_CHECK_RUN_SH:-0} == 1 && $rc == 0 ]]; then
     timeout 420 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee -a "$OUT/bench.log"
     rc=${PIPESTATUS[0]}

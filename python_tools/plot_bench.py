@@ -239,6 +239,9 @@ def merge(args):
             "l2_flush_bytes": peer.get("l2_flush_bytes"),
             "gemm_peaks": {dt: {"gflops": r["gflops"], "source": r["label"]}
                            for dt, r in peaks.items()},
+            # The largest H the persistent engine fits on this card (bench_suite asks it).
+            "persistent_limits": next((p["persistent_limits"] for p in parts
+                                       if p.get("persistent_limits")), None),
         })
     with open(args.out, "w") as f:
         json.dump(record, f, indent=1)
@@ -478,6 +481,26 @@ def markdown(rec, image_dir=None, image_exists=None):
     simple("charlm_train", f"**CharLM training** (`recur train` beside "
            f"python_tools/train_reference.py, same data order; {settings})", "tokens_per_s",
            "tokens/s", lambda r: f"steps {r['steps_measured'][0]}-{r['steps_measured'][1]}")
+
+    limits = rec.get("persistent_limits") or []
+    if limits:
+        w("**Persistent engine: largest H** that fits this card (W_hh slices in shared memory, "
+          "every block resident; batch 1, I = any), per math precision:")
+        w("")
+        precisions = [p for p in ("f32", "bf16", "f16") if any(r["precision"] == p
+                                                              for r in limits)]
+        w("| cell | direction | " + " | ".join(precisions) + " |")
+        w("|---|---|" + "---:|" * len(precisions))
+        keys = []
+        for r in limits:
+            if (r["cell"], r["direction"]) not in keys:
+                keys.append((r["cell"], r["direction"]))
+        for cell, direction in keys:
+            by = {r["precision"]: r["max_hidden"] for r in limits
+                  if r["cell"] == cell and r["direction"] == direction}
+            w(f"| {cell} | {direction} | "
+              + " | ".join(str(by[p]) if p in by else "-" for p in precisions) + " |")
+        w("")
 
     skipped = rec.get("skipped") or []
     if skipped:

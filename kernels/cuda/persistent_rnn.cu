@@ -1,21 +1,26 @@
 // The persistent recurrent kernel of kernels/cuda/persistent_rnn.h: one cooperative launch runs
-// every time step of one lstm or gru direction in f32. Variants: persistent_rnn_fwd_kernel<Cell>
-// for Cell in {lstm, gru}; training (cache kept) and inference (no cache) share it.
+// every time step of one lstm or gru direction. Variants: persistent_rnn_fwd_kernel<Cell,
+// kCounter, Operand> and persistent_rnn_bwd_kernel<...> for Cell in {lstm, gru}, the two barriers,
+// and the GEMM operand type (float at f32 math; recur's bf16 or f16 at mixed math, where every
+// operand of W_hh h and dgates W_hh is rounded as kernels/mixed_gemm.h rounds it and the sums,
+// states and gate math stay f32); training (cache kept) and inference (no cache) share one.
 //
-// Per block (256 threads, one block per SM at most, every block co-resident):
-//   shared memory  w    [gates*units, H]       its rows of W_hh, loaded once
-//                  hbuf [chunk_rows, H]        rows of h_{t-1} staged per chunk
+// Per block (256 threads, one block per SM at most, every block co-resident; shared memory as
+// kernels/persistent_layout.h lays it out):
+//   shared memory  w    [gates*units, H]       its rows of W_hh, loaded once (rounded)
+//                  hbuf [chunk_rows, H]        rows of h_{t-1} staged per chunk (rounded)
 //   per step s     1. stage h_{t-1} rows from L2 (__ldcg: never a stale L1 line of another
-//                     block's units), one warp per (gate row, batch row) dot product, lane 0
-//                     writes hp [B,G] (global scratch: only this block's entries)
+//                     block's units); f32: one warp per (gate row, batch row) dot product, lane
+//                     0 writes hp [B,G] (global scratch: only this block's entries); bf16/f16:
+//                     the same product on tensor cores (kernels/cuda/block_mma.cuh)
 //                  2. cell_unit_fwd<Cell> of kernels/cell_step_unit.h for (b, own unit j): the
 //                     same per-unit code as the reference, reading hp as [B,G]
 //                  3. the grid barrier (grid.sync(), or the arrival counter: PersistentBarrier):
 //                     every slice of h_t is written before anyone reads it
 // The backward, persistent_rnn_bwd_kernel<Cell>, per block:
 //   shared memory  w    [units, G]             its COLUMNS of W_hh, transposed: w[jj*G + g] is
-//                                              W_hh[g, j0 + jj], loaded once
-//                  dbuf [chunk_rows, G]        rows of dgates_t staged per chunk
+//                                              W_hh[g, j0 + jj], loaded once (rounded)
+//                  dbuf [chunk_rows, G]        rows of dgates_t staged per chunk (rounded)
 //   per step s (T-1 down to 0)
 //                  1. for (b, own unit j): dh_total = dh + dy (valid rows), then
 //                     cell_unit_bwd<Cell> of kernels/cell_step_unit.h writes unit j's entries of
@@ -29,19 +34,48 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <type_traits>
 
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
+#include "core/half.h"
 #include "kernels/cell_step_unit.h"
+#include "kernels/cuda/block_mma.cuh"
 #include "kernels/cuda/persistent_rnn.h"
 
 namespace recur {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int kWarps = kThreads / 32;
+constexpr int kThreads = kPersistentThreads;
+constexpr int kWarps = kPersistentWarps;
+
+// Every kernel's dynamic shared memory, carved up as kernels/persistent_layout.h says.
+extern __shared__ __align__(128) unsigned char smem_bytes[];
+
+// A GEMM operand as it is kept on-chip (rounded to nearest even at bf16/f16, as
+// kernels/mixed_gemm.h rounds), and its value.
+template <class Operand>
+__device__ __forceinline__ Operand to_operand(float v) {
+  if constexpr (std::is_same_v<Operand, bf16>)
+    return to_bf16(v);
+  else if constexpr (std::is_same_v<Operand, f16>)
+    return to_f16(v);
+  else
+    return v;
+}
+__device__ __forceinline__ float operand_value(float v) {
+  return v;
+}
+__device__ __forceinline__ float operand_value(bf16 v) {
+  return to_float(v);
+}
+__device__ __forceinline__ float operand_value(f16 v) {
+  return to_float(v);
+}
 
 // The wait at the end of step number `epoch` (1, 2, ...) until every block has arrived
 // (PersistentBarrier, kernels/recurrent_engine.h): cooperative groups' grid.sync(), or, with
@@ -74,23 +108,26 @@ __device__ __forceinline__ int owned_units(int64_t H, int64_t j0, int units) {
   return left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
 }
 
-template <CellKind Cell, bool kCounter>
+template <CellKind Cell, bool kCounter, class Operand>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_fwd_kernel(const PersistentRnnFwd a, int units, int chunk_rows) {
-  extern __shared__ float smem[];
+  constexpr bool kMma = !std::is_same_v<Operand, float>;  // tensor cores at bf16/f16
   cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
   const int nu = owned_units(H, j0, units);
   const int64_t rows = static_cast<int64_t>(gates) * nu;
-  float* w = smem;  // row g*nu + jj: W_hh row g*H+j0+jj
-  float* hbuf = smem + static_cast<int64_t>(gates) * units * H;  // [chunk_rows, H]
-  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  // Rows of w and hbuf are ld apart; w holds w_rows rows (whole tiles at bf16/f16, zero-padded).
+  const int64_t ld = kMma ? persistent_mma_ld(H) : H;
+  const int64_t w_rows = kMma ? persistent_mma_rows(gates, units) : int64_t{gates} * units;
+  Operand* w = reinterpret_cast<Operand*>(smem_bytes);  // row g*nu + jj: W_hh row g*H+j0+jj
+  Operand* hbuf = w + w_rows * ld;                      // [chunk_rows, ld]
 
-  for (int64_t i = threadIdx.x; i < rows * H; i += kThreads) {
-    const int64_t r = i / H, k = i % H;
-    w[i] = a.w_hh[(r / nu * H + j0 + r % nu) * H + k];
+  for (int64_t i = threadIdx.x; i < w_rows * ld; i += kThreads) {
+    const int64_t r = i / ld, k = i % ld;
+    w[i] =
+        to_operand<Operand>(r < rows && k < H ? a.w_hh[(r / nu * H + j0 + r % nu) * H + k] : 0.f);
   }
   __syncthreads();
 
@@ -104,21 +141,37 @@ __global__ void __launch_bounds__(kThreads)
       // 1. hp[b, g*H + j] = W_hh[g*H + j, :] . h_{t-1}[b, :] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
+        // Whole 16-row tiles at bf16/f16, the padding rows and columns zero.
+        const int64_t staged = kMma ? round_up(nb, kMmaCols) : nb;
         // ASSUMPTION: h_{t-1} of other blocks is read only after the grid barrier that follows
         // its write, and through L2 (__ldcg), never through this SM's L1.
-        for (int64_t i = threadIdx.x; i < nb * H; i += kThreads)
-          hbuf[i] = __ldcg(h_prev + b0 * H + i);
-        __syncthreads();
-        for (int64_t p = warp; p < rows * nb; p += kWarps) {
-          const int64_t r = p % rows, bb = p / rows;
-          const float* wr = w + r * H;
-          const float* hr = hbuf + bb * H;
-          float sum = 0.f;
-          for (int64_t k = lane; k < H; k += 32) sum = fmaf(wr[k], hr[k], sum);
-          for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
-          if (lane == 0) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+        for (int64_t i = threadIdx.x; i < staged * ld; i += kThreads) {
+          const int64_t bb = i / ld, k = i % ld;
+          hbuf[i] =
+              to_operand<Operand>(bb < nb && k < H ? __ldcg(h_prev + (b0 + bb) * H + k) : 0.f);
         }
-        __syncthreads();  // hbuf is refilled next; hp is read below by other threads
+        __syncthreads();
+        if constexpr (kMma) {
+          float* part = reinterpret_cast<float*>(hbuf + chunk_rows * ld);  // partial tiles
+          block_product_mma<kWarps>(w, ld, w_rows, hbuf, ld, staged, round_up(H, kMmaDepth), part,
+                                    [&](int64_t r, int64_t bb, float sum) {
+                                      if (r < rows && bb < nb)
+                                        a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+                                    });  // ends with __syncthreads
+        } else {
+          const int warp = static_cast<int>(threadIdx.x) / 32;
+          const int lane = static_cast<int>(threadIdx.x) % 32;
+          for (int64_t p = warp; p < rows * nb; p += kWarps) {
+            const int64_t r = p % rows, bb = p / rows;
+            const Operand* wr = w + r * H;
+            const Operand* hr = hbuf + bb * H;
+            float sum = 0.f;
+            for (int64_t k = lane; k < H; k += 32) sum = fmaf(wr[k], hr[k], sum);
+            for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
+            if (lane == 0) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+          }
+          __syncthreads();  // hbuf is refilled next; hp is read below by other threads
+        }
       }
 
       // 2. The cell step of the driver (kernels/recurrent_seq_driver.h) for this block's units.
@@ -154,23 +207,23 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <CellKind Cell, bool kCounter>
+template <CellKind Cell, bool kCounter, class Operand>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_bwd_kernel(const PersistentRnnBwd a, int units, int chunk_rows) {
-  extern __shared__ float smem[];
   cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   constexpr bool lstm = Cell == CellKind::lstm;
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H, W = cell_cache_blocks(Cell) * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
   const int nu = owned_units(H, j0, units);
-  float* w = smem;                                       // [nu, G]
-  float* dbuf = smem + static_cast<int64_t>(units) * G;  // [chunk_rows, G]
+  Operand* w = reinterpret_cast<Operand*>(smem_bytes);  // [nu, G]
+  Operand* dbuf = reinterpret_cast<Operand*>(           // [chunk_rows, G]
+      smem_bytes + persistent_bwd_w_bytes(units, G, sizeof(Operand)));
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
 
   for (int64_t i = threadIdx.x; i < nu * G; i += kThreads) {
-    const int64_t jj = i / G, g = i % G;
-    w[i] = a.w_hh[g * H + j0 + jj];
+    const int64_t g = i / nu, jj = i % nu;  // consecutive threads read consecutive columns
+    w[jj * G + g] = to_operand<Operand>(a.w_hh[g * H + j0 + jj]);
   }
   __syncthreads();
 
@@ -216,14 +269,15 @@ __global__ void __launch_bounds__(kThreads)
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
         for (int64_t i = threadIdx.x; i < nb * G; i += kThreads)
-          dbuf[i] = __ldcg(dhp_s + b0 * G + i);
+          dbuf[i] = to_operand<Operand>(__ldcg(dhp_s + b0 * G + i));
         __syncthreads();
         for (int64_t p = warp; p < static_cast<int64_t>(nu) * nb; p += kWarps) {
           const int64_t jj = p % nu, bb = p / nu;
-          const float* wr = w + jj * G;
-          const float* dr = dbuf + bb * G;
+          const Operand* wr = w + jj * G;
+          const Operand* dr = dbuf + bb * G;
           float sum = 0.f;
-          for (int64_t k = lane; k < G; k += 32) sum = fmaf(wr[k], dr[k], sum);
+          for (int64_t k = lane; k < G; k += 32)
+            sum = fmaf(operand_value(wr[k]), operand_value(dr[k]), sum);
           for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
           if (lane == 0) dh_other[(b0 + bb) * H + j0 + jj] += sum;
         }
@@ -248,81 +302,98 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-template <CellKind Cell, bool kCounter>
+template <CellKind Cell, bool kCounter, class Operand>
 const void* kernel_of(bool backward) {
-  return backward ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell, kCounter>)
-                  : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell, kCounter>);
+  return backward
+             ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell, kCounter, Operand>)
+             : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell, kCounter, Operand>);
+}
+
+template <CellKind Cell, bool kCounter>
+const void* kernel_of(bool backward, Precision precision) {
+  switch (precision) {
+    case Precision::bf16:
+      return kernel_of<Cell, kCounter, bf16>(backward);
+    case Precision::f16:
+      return kernel_of<Cell, kCounter, f16>(backward);
+    default:
+      return kernel_of<Cell, kCounter, float>(backward);
+  }
 }
 
 template <CellKind Cell>
-const void* kernel_of(bool backward, PersistentBarrier barrier) {
-  return barrier == PersistentBarrier::counter ? kernel_of<Cell, true>(backward)
-                                               : kernel_of<Cell, false>(backward);
+const void* kernel_of(bool backward, PersistentBarrier barrier, Precision precision) {
+  return barrier == PersistentBarrier::counter ? kernel_of<Cell, true>(backward, precision)
+                                               : kernel_of<Cell, false>(backward, precision);
 }
 
-const void* kernel_for(CellKind cell, bool backward, PersistentBarrier barrier) {
-  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>(backward, barrier)
-                                : kernel_of<CellKind::gru>(backward, barrier);
+const void* kernel_for(CellKind cell, bool backward, PersistentBarrier barrier,
+                       Precision precision) {
+  return cell == CellKind::lstm ? kernel_of<CellKind::lstm>(backward, barrier, precision)
+                                : kernel_of<CellKind::gru>(backward, barrier, precision);
 }
 
-}  // namespace
-
-PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward,
-                               PersistentBarrier barrier) {
-  PersistentPlan plan;
-  if (cell != CellKind::lstm && cell != CellKind::gru) {
-    plan.why_not = "the persistent kernel runs lstm and gru only";
-    return plan;
-  }
+// A card's SM count and opt-in shared memory per block, queried once per device.
+PersistentLimits device_limits(int device) {
+  static std::mutex mutex;
+  static std::map<int, PersistentLimits> known;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = known.find(device);
+  if (found != known.end()) return found->second;
   DeviceGuard guard(device);
   int sms = 0, optin = 0, coop = 0;
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, device));
-  if (!coop) {
+  PersistentLimits limits{coop ? sms : 0, optin};  // no SMs to use without cooperative launch
+  known.emplace(device, limits);
+  return limits;
+}
+
+}  // namespace
+
+PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward,
+                               PersistentBarrier barrier, Precision precision) {
+  using Key = std::tuple<int, CellKind, int64_t, int64_t, bool, PersistentBarrier, Precision>;
+  static std::mutex mutex;
+  static std::map<Key, PersistentPlan> known;  // the occupancy query costs a driver call
+  const Key key{device, cell, H, B, backward, barrier, precision};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto found = known.find(key);
+    if (found != known.end()) return found->second;
+  }
+  const PersistentLimits limits = device_limits(device);
+  if (limits.sms == 0) {
+    PersistentPlan plan;
     plan.why_not = fmt::format("GPU {} cannot launch cooperative kernels", device);
     return plan;
   }
-  if (H < 1 || B < 1) {
-    plan.why_not = fmt::format("needs H >= 1 and B >= 1, got H={} B={}", H, B);
-    return plan;
+  PersistentPlan plan = persistent_layout(cell, H, B, precision, backward, limits);
+  if (plan.why_not.empty()) {
+    DeviceGuard guard(device);
+    const void* kernel = kernel_for(cell, backward, barrier, precision);
+    RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          static_cast<int>(plan.shared_bytes)));
+    int per_sm = 0;
+    RECUR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads,
+                                                                   plan.shared_bytes));
+    if (static_cast<int64_t>(per_sm) * limits.sms < plan.blocks)
+      plan.why_not = fmt::format(
+          "GPU {} can keep {} blocks of {} threads with {} bytes of shared memory resident per "
+          "SM ({} SMs), fewer than the {} blocks the cooperative launch needs",
+          device, per_sm, kThreads, plan.shared_bytes, limits.sms, plan.blocks);
   }
-  // One block per SM at most, each owning ceil(H / blocks) units; no block is left empty.
-  const int64_t gates = cell_gates(cell);
-  const int64_t want = std::min<int64_t>(sms, H);
-  const int64_t units = (H + want - 1) / want;
-  const int64_t blocks = (H + units - 1) / units;
-  // The same W_hh slice size both ways (forward: gates*units rows of H; backward: units columns
-  // of G = gates*H); the staged row is h [H] forward, dgates [G] backward.
-  const int64_t w_bytes = gates * units * H * static_cast<int64_t>(sizeof(float));
-  const int64_t row_bytes = (backward ? gates * H : H) * static_cast<int64_t>(sizeof(float));
-  if (w_bytes + row_bytes > optin) {
-    plan.why_not = fmt::format(
-        "the W_hh slice of a block ({} gate rows x H={} in f32 = {} bytes, with {} blocks on {} "
-        "SMs) plus one row of {} ({} bytes) exceeds the {} bytes of shared memory a block can have",
-        gates * units, H, w_bytes, blocks, sms, backward ? "dgates" : "h", row_bytes, optin);
-    return plan;
-  }
-  // ASSUMPTION: no limit on B besides memory: h_{t-1} is staged chunk_rows rows at a time and
-  // each (gate row, batch row) sum is one warp's register, so every B that fits in int64 runs.
-  const int64_t chunk = std::min<int64_t>(B, (optin - w_bytes) / row_bytes);
-  plan.blocks = static_cast<int>(blocks);
-  plan.units = static_cast<int>(units);
-  plan.chunk_rows = static_cast<int>(chunk);
-  plan.shared_bytes = static_cast<size_t>(w_bytes + chunk * row_bytes);
-
-  const void* kernel = kernel_for(cell, backward, barrier);
-  RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(plan.shared_bytes)));
-  int per_sm = 0;
-  RECUR_CUDA_CHECK(
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, plan.shared_bytes));
-  if (static_cast<int64_t>(per_sm) * sms < blocks)
-    plan.why_not = fmt::format(
-        "GPU {} can keep {} blocks of {} threads with {} bytes of shared memory resident per SM "
-        "({} SMs), fewer than the {} blocks the cooperative launch needs",
-        device, per_sm, kThreads, plan.shared_bytes, sms, blocks);
+  std::lock_guard<std::mutex> lock(mutex);
+  known.emplace(key, plan);
   return plan;
+}
+
+int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward) {
+  return largest_fitting_hidden([&](int64_t H) {
+    return persistent_plan(cell, H, 1, device, backward, PersistentBarrier::grid_sync, precision)
+        .why_not.empty();
+  });
 }
 
 namespace {
@@ -334,6 +405,8 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
             int device, void* stream, bool backward, PersistentBarrier barrier) {
   RECUR_CHECK(plan.why_not.empty() && plan.blocks > 0, "{}: the plan cannot run ({})", what,
               plan.why_not);
+  RECUR_CHECK(plan.backward == backward, "{}: given the plan of the {}", what,
+              plan.backward ? "backward" : "forward");
   RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru, "{}: lstm and gru only, got {}",
               what, cell_name(cell));
   RECUR_CHECK(barrier == PersistentBarrier::grid_sync || args.counter != nullptr,
@@ -344,7 +417,7 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
               "{}: the counter barrier counts {} steps x {} blocks, more than 2^31 (use grid_sync)",
               what, args.T, plan.blocks);
   DeviceGuard guard(device);
-  const void* kernel = kernel_for(cell, backward, barrier);
+  const void* kernel = kernel_for(cell, backward, barrier, plan.precision);
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(plan.shared_bytes)));
   Args a = args;

@@ -1,7 +1,9 @@
 // The persistent recurrent kernel (kernels/cuda/persistent_rnn.cu): ONE cooperative kernel runs
-// all T steps of one direction of an lstm or gru layer, f32, no projection. Each block owns a
-// contiguous slice of hidden units and computes every gate of those units for every batch row, so
-// the cell update is local; its rows of W_hh sit in shared memory for the whole sequence. Per step
+// all T steps of one direction of an lstm or gru layer, f32 tensors, no projection, with f32 or
+// bf16/f16 GEMM operands (the plan's precision; at bf16/f16 the forward's W_hh h_{t-1} runs on
+// tensor cores). Each block owns a contiguous slice of hidden units and computes every gate of
+// those units for every batch row, so the cell update is local; its rows of W_hh sit in shared
+// memory for the whole sequence. Per step
 // a block stages h_{t-1} [B,H] from L2 into shared memory (in chunks of rows), forms its slice of
 // W_hh h_{t-1}, runs the per-unit cell math of kernels/cell_step_unit.h, writes its slice of h_t
 // (and c_t, the cache, y), then the whole grid waits at a grid-wide barrier.
@@ -9,8 +11,8 @@
 // columns) on-chip; per step it runs the per-unit backward of its units (kernels/
 // cell_step_unit.h), writing their entries of dgates; the grid waits; then it forms its units'
 // part of dh_{t-1} = dgates W_hh from its columns. Its units' dh and dc stay local between steps.
-// Kernels: persistent_rnn_fwd_kernel<Cell> and persistent_rnn_bwd_kernel<Cell> for Cell in
-// {lstm, gru}; the forward's training variant (the cache pointer set) and inference variant
+// Kernels: persistent_rnn_fwd_kernel<Cell, ...> and persistent_rnn_bwd_kernel<Cell, ...> for
+// Cell in {lstm, gru}; the forward's training variant (the cache pointer set) and inference variant
 // (null) share one kernel.
 // Header without CUDA: every pointer is device memory on GPU `device`.
 #pragma once
@@ -19,25 +21,26 @@
 #include <string>
 
 #include "kernels/cell.h"
+#include "kernels/persistent_layout.h"
 #include "kernels/recurrent_engine.h"
 
 namespace recur {
 
-// How a call is laid out on the GPU, or why it cannot run.
-struct PersistentPlan {
-  std::string why_not;      // empty when the call fits
-  int blocks = 0;           // grid size: one block per SM at most, every block co-resident
-  int units = 0;            // hidden units per block (the last block may own fewer)
-  int chunk_rows = 0;       // batch rows of h_{t-1} staged in shared memory at a time
-  size_t shared_bytes = 0;  // dynamic shared memory per block
-};
-
-// ASSUMPTION: cell is lstm or gru, f32, no projection (S = H); the engine checks these first.
+// The layout of a call (kernels/persistent_layout.h) on GPU `device`, or why it cannot run there:
+// the card's SMs and shared memory, then whether every block can be resident at once. Remembered
+// per (device, shape, barrier, precision) after the first query.
+// ASSUMPTION: cell is lstm or gru, f32 tensors, no projection (S = H); the engine checks these.
 // backward: the plan of the backward kernel (it stages rows of dgates [G] instead of h [H]).
 // barrier: the variant whose occupancy is checked (both use the same resources).
+// precision: of the GEMM operands (bf16/f16 keep W_hh in 16 bits; the forward uses tensor cores).
 PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
                                bool backward = false,
-                               PersistentBarrier barrier = PersistentBarrier::grid_sync);
+                               PersistentBarrier barrier = PersistentBarrier::grid_sync,
+                               Precision precision = Precision::f32);
+
+// The largest H that persistent_plan runs at batch 1 on GPU `device` (shared memory and
+// occupancy), 0 when none: what the card fits, per cell, precision and direction.
+int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward);
 
 // One direction's forward over T steps (the time loop of kernels/recurrent_seq_driver.h).
 struct PersistentRnnFwd {
@@ -57,9 +60,9 @@ struct PersistentRnnFwd {
   unsigned* counter = nullptr;       // [1] zeroed: the counter barrier's arrivals (else unused)
 };
 
-// Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says,
-// with `barrier` between steps. Slots are indexed by processing step s (t = reverse ? T-1-s :
-// s), as the driver's.
+// Launches the cooperative kernel on `stream` (a cudaStream_t) of GPU `device`, as `plan` says
+// (its precision picks the variant), with `barrier` between steps. Slots are indexed by processing
+// step s (t = reverse ? T-1-s : s), as the driver's.
 void launch_persistent_rnn_fwd(CellKind cell, const PersistentRnnFwd& args,
                                const PersistentPlan& plan, int device, void* stream,
                                PersistentBarrier barrier = PersistentBarrier::grid_sync);

@@ -4,13 +4,13 @@
 // (kernels/recurrent_seq_driver.h) does. The backward is ONE cooperative kernel for every step
 // too, then the weight gradients as large GEMMs after it, the driver's own tail
 // (seq_driver::after_the_loop); it runs on the saved tensors of a persistent or fused training
-// forward alike. lstm and gru, f32, no projection. Everything is queued on the device's recur
-// stream.
+// forward alike. lstm and gru, f32 tensors, no projection; f32 or bf16/f16 math (every GEMM's
+// operands rounded, as the shared time loop rounds them). Everything is queued on the device's
+// recur stream.
 #include "core/cuda/context.h"
 #include "core/cuda_runtime.h"
 #include "core/log.h"
 #include "kernels/cuda/cuda_seq_ops.h"
-#include "kernels/cuda/gemm_cuda.h"
 #include "kernels/cuda/persistent_rnn.h"
 #include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/recurrent_seq.h"
@@ -28,7 +28,7 @@ PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, 
   plan.why_not = persistent_config_reason(config, device, dtype);
   if (plan.why_not.empty())
     plan = persistent_plan(config.cell, config.hidden_size, B, device.index, /*backward=*/false,
-                           persistent_barrier());
+                           persistent_barrier(), config.precision);
   RECUR_CHECK(plan.why_not.empty(), "persistent engine cannot run {} H={} B={} ({}) on {}: {}",
               cell_name(config.cell), config.hidden_size, B, dtype_name(dtype), device.name(),
               plan.why_not);
@@ -48,10 +48,10 @@ std::string persistent_config_reason(const SeqConfig& config, Device device, DTy
                        cell_name(config.cell));
   if (config.proj_size > 0) return "the persistent engine has no lstm projection (proj_size > 0)";
   if (dtype != DType::f32)
-    return fmt::format("the persistent engine computes in f32 so far, not {}", dtype_name(dtype));
-  if (config.precision != Precision::f32)
-    return fmt::format("the persistent engine runs f32 math so far, not {}",
-                       precision_name(config.precision));
+    return fmt::format(
+        "the persistent engine takes f32 tensors (bf16/f16 as a math precision), "
+        "not {}",
+        dtype_name(dtype));
   if (!device.is_cuda())
     return fmt::format("the persistent engine runs on a GPU, the tensors are on {}", device.name());
   return "";
@@ -62,7 +62,9 @@ std::string persistent_supports(const SeqConfig& config, int64_t B, Device devic
   if (!why.empty()) return why;
   if (device.index >= cuda_device_count())
     return fmt::format("there is no GPU {} ({} visible)", device.name(), cuda_device_count());
-  return persistent_plan(config.cell, config.hidden_size, B, device.index).why_not;
+  return persistent_plan(config.cell, config.hidden_size, B, device.index, /*backward=*/false,
+                         persistent_barrier(), config.precision)
+      .why_not;
 }
 
 void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& params,
@@ -79,10 +81,13 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
 
   // Stands in for absent biases.
   Tensor zeros = Tensor::zeros({G}, DType::f32, d);
-  // Input projection for every step at once: xp [B*T, G] = x [B*T, I] W_ih^T.
+  // Input projection for every step at once: xp [B*T, G] = x [B*T, I] W_ih^T, at the call's
+  // math precision as the shared time loop computes it.
   Tensor xp = Tensor::empty({B * Tn, G}, DType::f32, d);
-  gemm_cuda<float>(d.index, false, true, B * Tn, G, I, 1.f, x.data<float>(), I,
-                   params.w_ih.data<float>(), I, 0.f, xp.data<float>(), G);
+  CudaSeqOps<float> ops(d.index);
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, params);
+  gemm(false, true, B * Tn, G, I, 1.f, x.data<float>(), I, params.w_ih.data<float>(), I, 0.f,
+       xp.data<float>(), G);
   Tensor hp = Tensor::empty({B, G}, DType::f32, d);
 
   // As the driver: the whole state sequence for training, two ping-pong slots for inference.
@@ -150,7 +155,7 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   const int64_t B = x.size(0), Tn = x.size(1), H = config.hidden_size, G = config.gate_rows();
   const PersistentBarrier barrier = persistent_barrier();
   const PersistentPlan plan =
-      persistent_plan(config.cell, H, B, d.index, /*backward=*/true, barrier);
+      persistent_plan(config.cell, H, B, d.index, /*backward=*/true, barrier, config.precision);
   if (!plan.why_not.empty()) {
     // The forward fitted but the backward's larger staging row does not: the fused backward
     // computes the same from the same saved tensors. Logged once per shape, never silent.

@@ -254,6 +254,28 @@ class GpuRecordTest(unittest.TestCase):
         self.assertIn("| recur auto chars/s | PyTorch chars/s |", text)
         self.assertIn("| steps 10-50 | 200,000 | 100,000 | 2.00x |", text)
 
+    def test_persistent_limits_pass_through_and_tabulate(self):
+        limits = [{"cell": "lstm", "precision": p, "direction": d, "max_hidden": h}
+                  for p, d, h in (("f32", "forward", 1320), ("bf16", "forward", 1584),
+                                  ("f32", "backward", 1300), ("bf16", "backward", 1848))]
+        d = self._tmp.name
+        doc = recur_doc([gemm_row("gemm/cublas_sgemm/N8192", "cuBLAS sgemm", "f32", 20.0)])
+        doc["persistent_limits"] = limits
+        part = os.path.join(d, "limits.json")
+        with open(part, "w") as f:
+            json.dump(doc, f)
+        out = os.path.join(d, "limits-record.json")
+        run_main(["merge", "--recur", part, "--out", out])
+        with open(out) as f:
+            rec = json.load(f)
+        self.assertEqual(rec["persistent_limits"], limits)
+        text = pb.markdown(rec)
+        self.assertIn("| cell | direction | f32 | bf16 |", text)
+        self.assertIn("| lstm | forward | 1320 | 1584 |", text)
+        self.assertIn("| lstm | backward | 1300 | 1848 |", text)
+        self.assertIsNone(self.rec["persistent_limits"])  # a record without them
+        self.assertNotIn("Persistent engine: largest H", pb.markdown(self.rec))
+
     def test_table_with_one_gpu_engine_names_it(self):
         rec = dict(self.rec, results=[r for r in self.rec["results"]
                                       if r["label"] != "recur cudnn (standard)"])

@@ -4,7 +4,9 @@
 // differ per row, no bias) at a small shape, then batch 1, 3, 8, 64 x hidden 37, 64, 256, 1024 x
 // T 1, 7, 33 with every option on; the inference and training forwards (y, h_n, c_n) and the
 // backward (the persistent backward kernel: dx, dh0, dc0, every weight gradient). Two runs are
-// bit-identical. The persistent backward also runs on a fused forward's saved tensors. A shape that
+// bit-identical. At bf16/f16 math (tensor cores in the forward) it matches the CPU's emulation of
+// the same rounding and the f64 reference within the mixed tolerance, over several staged chunks
+// of rows. The persistent backward also runs on a fused forward's saved tensors. A shape that
 // does not fit the GPU is a clear error; auto picks persistent where it fits and falls back to
 // fused where it does not; a two-layer bidirectional layer on auto matches the CPU. Skips where
 // there is no GPU.
@@ -77,6 +79,82 @@ std::vector<Case> parity_cases() {
 INSTANTIATE_TEST_SUITE_P(Parity, GpuPersistentSeq, ::testing::ValuesIn(parity_cases()), case_name);
 INSTANTIATE_TEST_SUITE_P(Persistent, GpuPersistentSeqDeterminism,
                          ::testing::ValuesIn(determinism_cases(kCells, 256)), case_name);
+
+// Every output of `got` within normalised MSE `bound` of `want` (same dtype and shape).
+void expect_nmse_within(const Results& got, const Results& want, double forward_bound,
+                        double backward_bound) {
+  auto check = [](const Tensor& a, const Tensor& r, double bound, const char* what) {
+    ASSERT_EQ(a.defined(), r.defined()) << what;
+    if (a.defined()) {
+      EXPECT_LE(testing::normalised_mse(a, r), bound) << what;
+    }
+  };
+  check(got.y_inf, want.y_inf, forward_bound, "inference y");
+  check(got.y, want.y, forward_bound, "y");
+  check(got.h_n, want.h_n, forward_bound, "h_n");
+  check(got.c_n, want.c_n, forward_bound, "c_n");
+  check(got.dx, want.dx, backward_bound, "dx");
+  check(got.dh0, want.dh0, backward_bound, "dh0");
+  check(got.dc0, want.dc0, backward_bound, "dc0");
+  check(got.grads.w_ih, want.grads.w_ih, backward_bound, "grad w_ih");
+  check(got.grads.w_hh, want.grads.w_hh, backward_bound, "grad w_hh");
+  check(got.grads.b_ih, want.grads.b_ih, backward_bound, "grad b_ih");
+  check(got.grads.b_hh, want.grads.b_hh, backward_bound, "grad b_hh");
+}
+
+// bf16/f16 math: W_hh h_{t-1} on tensor cores, dgates W_hh with rounded operands. Against the CPU's
+// emulation of the same rounding (kernels/mixed_gemm.h) only the order of f32 sums differs (and
+// rarely a rounding that flips with it): the bounds of the fused engine's mixed test. Against the
+// f64 reference, the mixed tolerance. Shapes: odd H (K padded to 16, rows to whole
+// tiles), H = 1024 at batch 8 and 64, and batch 300, staged in several chunks both ways.
+struct MixedShape {
+  int64_t B, H, T;
+};
+
+void expect_mixed_matches(const MixedShape& s) {
+  for (Precision precision : {Precision::bf16, Precision::f16})
+    for (const auto& [cell, proj] : kCells) {
+      SCOPED_TRACE(fmt::format("{} {} B={} H={} T={}", precision_name(precision), cell_name(cell),
+                               s.B, s.H, s.T));
+      const Case c{cell, proj, s.B % 2 == 1, true, true, s.B, s.H, s.T, DType::f32};
+      Problem p = make_problem(c);
+      const Results exact = run_engine(p, DType::f64, kReference);  // f32 math, in f64
+      p.cfg.precision = precision;
+      ASSERT_EQ(persistent_supports(p.cfg, s.B, kCuda, DType::f32), "");
+      const Results emulated = run_engine(p, DType::f32, kReference);
+      const Results got = run_engine(p, DType::f32, kPersistent);
+      expect_nmse_within(got, emulated, 1e-6, 1e-5);
+      auto within_mixed = [](const Tensor& a, const Tensor& r, const char* what) {
+        if (a.defined()) {
+          testing::expect_close(a.to(DType::f64), r, testing::mixed_tolerance(r), what);
+        }
+      };
+      within_mixed(got.y, exact.y, "y");
+      within_mixed(got.h_n, exact.h_n, "h_n");
+      within_mixed(got.dx, exact.dx, "dx");
+      within_mixed(got.dh0, exact.dh0, "dh0");
+      within_mixed(got.grads.w_hh, exact.grads.w_hh, "grad w_hh");
+      within_mixed(got.grads.w_ih, exact.grads.w_ih, "grad w_ih");
+      // The rounding happens: the f32 run is far closer to the exact result.
+      const Results f32 = run_engine(make_problem(c), DType::f32, kPersistent);
+      EXPECT_LT(testing::normalised_mse(f32.y, exact.y), testing::normalised_mse(got.y, exact.y));
+      expect_two_runs_identical(p, DType::f32, kPersistent);
+    }
+}
+
+// Odd H (K padded to 16, rows to whole tiles) at odd batch: small enough for compute-sanitizer.
+TEST(GpuPersistentMixed, SixteenBitMathAtASmallOddShape) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  expect_mixed_matches({3, 37, 7});
+}
+
+// H = 1024 at batch 8 and 64, and batch 300, staged in several chunks both ways.
+TEST(GpuPersistentMixed, SixteenBitMathAtH1024) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (const MixedShape& s :
+       {MixedShape{8, 1024, 5}, MixedShape{64, 1024, 3}, MixedShape{300, 1024, 2}})
+    expect_mixed_matches(s);
+}
 
 // The persistent backward on the saved tensors of a fused training forward: the same layout, so
 // the engines can be mixed (as the persistent backward's own fallback mixes them the other way).
