@@ -25,38 +25,25 @@ PersistentPlan persistent_layout(CellKind cell, int64_t H, int64_t B, Precision 
     return plan;
   }
   // One block per SM at most, each owning ceil(H / blocks) units; no block is left empty.
-  const int64_t gates = cell_gates(cell), G = gates * H;
+  const int64_t gates = cell_gates(cell);
   const int64_t want = std::min<int64_t>(limits.sms, H);
   const int64_t units = (H + want - 1) / want;
   const int64_t blocks = (H + units - 1) / units;
   const bool mixed = precision != Precision::f32;
   const int64_t elem = mixed ? 2 : 4;  // bytes of one operand in shared memory
 
-  int64_t w_bytes = 0, row_bytes = 0, fixed_bytes = 0, row_multiple = 1;
-  if (backward) {  // units columns of W_hh (G each); rows of dgates [G]
-    w_bytes = persistent_bwd_w_bytes(units, G, elem);
-    row_bytes = G * elem;
-  } else if (mixed) {  // whole tensor-core tiles: 16-row groups of W_hh and of h
-    const int64_t ld = persistent_mma_ld(H);
-    w_bytes = persistent_mma_rows(gates, units) * ld * 2;
-    row_bytes = ld * 2;
-    fixed_bytes = persistent_mma_part_bytes();
-    row_multiple = kMmaCols;
-  } else {  // gates*units rows of W_hh (H each); rows of h [H]
-    w_bytes = gates * units * H * elem;
-    row_bytes = H * elem;
-  }
+  const PersistentSmem m = persistent_smem(gates, H, units, elem, backward);
+  const int64_t w_bytes = m.w_bytes, row_bytes = m.row_bytes, fixed_bytes = m.part_bytes;
+  const int64_t row_multiple = m.row_multiple;
   const int64_t room = limits.shared_per_block - w_bytes - fixed_bytes;
   if (room < row_multiple * row_bytes) {
     plan.why_not = fmt::format(
         "the W_hh slice of a block ({} x {} of H={} at {} math = {} bytes, with {} blocks on {} "
-        "SMs) plus {} row(s) of {} ({} bytes each){} exceeds the {} bytes of shared memory a "
-        "block can have",
+        "SMs) plus {} row(s) of {} ({} bytes each) and {} bytes of tile sums exceeds the {} bytes "
+        "of shared memory a block can have",
         backward ? units : gates * units, backward ? "columns" : "gate rows", H,
         precision_name(precision), w_bytes, blocks, limits.sms, row_multiple,
-        backward ? "dgates" : "h", row_bytes,
-        fixed_bytes > 0 ? fmt::format(" and {} bytes of tile sums", fixed_bytes) : "",
-        limits.shared_per_block);
+        backward ? "dgates" : "h", row_bytes, fixed_bytes, limits.shared_per_block);
     return plan;
   }
   // ASSUMPTION: no limit on B besides memory: rows are staged chunk_rows at a time and each sum

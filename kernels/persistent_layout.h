@@ -3,18 +3,17 @@
 // math precision, direction) is known, and testable, without a GPU; and the largest H each
 // precision fits on a card.
 //
-// Shared memory per block, forward (a block owns `units` hidden units, all gates of them):
-//   f32        w    [gates*units, H] f32           its rows of W_hh
-//              hbuf [chunk_rows, H] f32            rows of h_{t-1} staged per chunk
-//   bf16/f16   w    [mma_rows, ld] 16-bit          its rows of W_hh rounded, zero-padded to a
-//                                                  multiple of 16 rows and K = H padded to 16
-//              hbuf [chunk_rows, ld] 16-bit        rows of h_{t-1} rounded (chunk_rows % 16 == 0)
-//              part [kPersistentWarps, 16*16] f32  the warps' partial tensor-core tiles
-// backward (a block owns `units` columns of W_hh, every gate row G = gates*H):
-//   w    [units, G] f32 or 16-bit                  its columns of W_hh, transposed (rounded)
-//   dbuf [chunk_rows, G] f32 or 16-bit             rows of dgates_t staged per chunk (rounded)
-// ld = round_up(H, 16) + 8: a multiple of 8 (the tensor cores' 16-byte rows) that is not a
-// multiple of 16, so consecutive rows start in different shared-memory banks.
+// Shared memory per block (PersistentSmem below: one definition for the host's plan and the
+// kernels' pointers), in this order:
+//   w     the block's part of W_hh, loaded once (rounded to 16 bits at bf16/f16 math)
+//           forward: its gates*units rows of W_hh [., H]; backward: its units columns, transposed
+//           [., G] (G = gates*H)
+//   stage rows of h_{t-1} [., H] (forward) or of dgates_t [., G] (backward), chunk_rows at a time
+//   part  the warps' partial product tiles (kernels/cuda/block_product.cuh)
+// Rows are ld elements apart, zero-padded past H (G). The f32 forward and every backward multiply
+// on CUDA cores (8x8 tiles, ld a multiple of 4); the 16-bit forward on tensor cores (16x16x16
+// tiles: w padded to a multiple of 16 rows, chunk_rows a multiple of 16, and ld = round_up(H, 16)
+// + 8, a multiple of 8 that is not one of 16, so consecutive rows start in different banks).
 #pragma once
 
 #include <cstddef>
@@ -30,6 +29,8 @@ namespace recur {
 
 inline constexpr int kPersistentThreads = 256;
 inline constexpr int kPersistentWarps = kPersistentThreads / 32;
+// The CUDA-core tile (block_product_simt): 8 rows of A x 8 rows of Bt.
+inline constexpr int kSimtTile = 8 * 8;
 // The tensor-core tile of the 16-bit forward (nvcuda::wmma m16n16k16): 16 rows of W_hh x 16 batch
 // rows, 16 deep. (m32n8k16 would fit batch 8 exactly but pads W_hh's rows to 32: a gru block's
 // 36 rows would take 64, and the largest H would shrink below f32's.)
@@ -38,22 +39,36 @@ inline constexpr int kMmaRows = 16, kMmaCols = 16, kMmaDepth = 16;
 RECUR_HOST_DEVICE int64_t round_up(int64_t n, int64_t to) {
   return (n + to - 1) / to * to;
 }
-// The row stride (elements) of the 16-bit forward's shared W_hh rows and staged h rows.
-RECUR_HOST_DEVICE int64_t persistent_mma_ld(int64_t H) {
-  return round_up(H, kMmaDepth) + 8;
-}
-// The rows of W_hh a block keeps in the 16-bit forward: gates*units padded to whole tiles.
-RECUR_HOST_DEVICE int64_t persistent_mma_rows(int64_t gates, int64_t units) {
-  return round_up(gates * units, kMmaRows);
-}
-// Bytes of the 16-bit forward's partial tile sums, one f32 tile per warp.
-RECUR_HOST_DEVICE int64_t persistent_mma_part_bytes() {
-  return int64_t{kPersistentWarps} * kMmaRows * kMmaCols * 4;
-}
-// Bytes of the backward's W_hh columns (units x G operands of `elem` bytes), rounded up to 16 so
-// the staged rows after them stay aligned.
-RECUR_HOST_DEVICE int64_t persistent_bwd_w_bytes(int64_t units, int64_t G, int64_t elem) {
-  return round_up(units * G * elem, 16);
+
+// Where a block's shared memory goes (bytes; w at offset 0, the staged rows at w_bytes, part at
+// w_bytes + chunk_rows * row_bytes).
+struct PersistentSmem {
+  int64_t ld = 0;            // elements between consecutive rows of w and of the staged rows
+  int64_t w_rows = 0;        // rows of w (padding rows included)
+  int64_t w_bytes = 0;       // a multiple of 16
+  int64_t row_bytes = 0;     // one staged row
+  int64_t part_bytes = 0;    // the partial tiles
+  int64_t row_multiple = 1;  // chunk_rows is a multiple of it
+};
+
+// gates: of the cell; units: hidden units per block; elem: bytes of an operand (4 at f32 math, 2
+// at bf16/f16: the forward then runs on tensor cores).
+RECUR_HOST_DEVICE PersistentSmem persistent_smem(int64_t gates, int64_t H, int64_t units,
+                                                 int64_t elem, bool backward) {
+  PersistentSmem m;
+  if (!backward && elem == 2) {  // tensor cores: whole 16x16x16 tiles
+    m.ld = round_up(H, kMmaDepth) + 8;
+    m.w_rows = round_up(gates * units, kMmaRows);
+    m.part_bytes = int64_t{kPersistentWarps} * kMmaRows * kMmaCols * 4;
+    m.row_multiple = kMmaCols;
+  } else {  // CUDA cores: rows of 4-element groups
+    m.ld = round_up(backward ? gates * H : H, 4);
+    m.w_rows = backward ? units : gates * units;
+    m.part_bytes = int64_t{kPersistentWarps} * kSimtTile * 4;
+  }
+  m.w_bytes = round_up(m.w_rows * m.ld * elem, 16);
+  m.row_bytes = m.ld * elem;
+  return m;
 }
 
 // What a card offers the persistent kernels.

@@ -6,30 +6,33 @@
 // states and gate math stay f32); training (cache kept) and inference (no cache) share one.
 //
 // Per block (256 threads, one block per SM at most, every block co-resident; shared memory as
-// kernels/persistent_layout.h lays it out):
-//   shared memory  w    [gates*units, H]       its rows of W_hh, loaded once (rounded)
-//                  hbuf [chunk_rows, H]        rows of h_{t-1} staged per chunk (rounded)
+// kernels/persistent_layout.h lays it out, rows ld apart):
+//   shared memory  w    [gates*units, ld]      its rows of W_hh, loaded once (rounded)
+//                  hbuf [chunk_rows, ld]       rows of h_{t-1} staged per chunk (rounded)
+//                  part                        the warps' partial product tiles
 //   per step s     1. stage h_{t-1} rows from L2 (__ldcg: never a stale L1 line of another
-//                     block's units); f32: one warp per (gate row, batch row) dot product, lane
-//                     0 writes hp [B,G] (global scratch: only this block's entries); bf16/f16:
-//                     the same product on tensor cores (kernels/cuda/block_mma.cuh)
+//                     block's units), then the block's product W_hh_slice h^T
+//                     (kernels/cuda/block_product.cuh: 8x8 tiles on CUDA cores at f32, 16x16
+//                     tiles on tensor cores at bf16/f16) into hp [B,G] (global scratch: only this
+//                     block's entries)
 //                  2. cell_unit_fwd<Cell> of kernels/cell_step_unit.h for (b, own unit j): the
 //                     same per-unit code as the reference, reading hp as [B,G]
 //                  3. the grid barrier (grid.sync(), or the arrival counter: PersistentBarrier):
 //                     every slice of h_t is written before anyone reads it
-// The backward, persistent_rnn_bwd_kernel<Cell>, per block:
-//   shared memory  w    [units, G]             its COLUMNS of W_hh, transposed: w[jj*G + g] is
+// The backward, persistent_rnn_bwd_kernel<Cell, ...>, per block:
+//   shared memory  w    [units, ld]            its COLUMNS of W_hh, transposed: w[jj*ld + g] is
 //                                              W_hh[g, j0 + jj], loaded once (rounded)
-//                  dbuf [chunk_rows, G]        rows of dgates_t staged per chunk (rounded)
+//                  dbuf [chunk_rows, ld]       rows of dgates_t staged per chunk (rounded)
+//                  part                        the warps' partial product tiles
 //   per step s (T-1 down to 0)
 //                  1. for (b, own unit j): dh_total = dh + dy (valid rows), then
 //                     cell_unit_bwd<Cell> of kernels/cell_step_unit.h writes unit j's entries of
 //                     dxp and dhp[s], the direct part of dh_{t-1} (dh_other) and dc_{t-1}
 //                  2. the grid barrier: every unit's entries of dhp[s] are written
-//                  3. dh_other[b, j] += dhp[s][b, :] . W_hh[:, j] for own j (one warp per (j, b),
-//                     dhp staged from L2), then dh/dh_other and dc/dc_other swap roles, the same
-//                     in every block. Only the block's own entries of dh and dc are ever read by
-//                     it, so one barrier per step suffices.
+//                  3. dh_other[b, j] += dhp[s][b, :] . W_hh[:, j] for own j (the block's product
+//                     on CUDA cores, dhp staged from L2), then dh/dh_other and dc/dc_other swap
+//                     roles, the same in every block. Only the block's own entries of dh and dc
+//                     are ever read by it, so one barrier per step suffices.
 // Every sum runs in a fixed order, so two runs are bit-identical.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
@@ -43,7 +46,7 @@
 #include "core/cuda/cuda_check.h"
 #include "core/half.h"
 #include "kernels/cell_step_unit.h"
-#include "kernels/cuda/block_mma.cuh"
+#include "kernels/cuda/block_product.cuh"
 #include "kernels/cuda/persistent_rnn.h"
 
 namespace recur {
@@ -57,7 +60,7 @@ constexpr int kWarps = kPersistentWarps;
 extern __shared__ __align__(128) unsigned char smem_bytes[];
 
 // A GEMM operand as it is kept on-chip (rounded to nearest even at bf16/f16, as
-// kernels/mixed_gemm.h rounds), and its value.
+// kernels/mixed_gemm.h rounds).
 template <class Operand>
 __device__ __forceinline__ Operand to_operand(float v) {
   if constexpr (std::is_same_v<Operand, bf16>)
@@ -67,16 +70,6 @@ __device__ __forceinline__ Operand to_operand(float v) {
   else
     return v;
 }
-__device__ __forceinline__ float operand_value(float v) {
-  return v;
-}
-__device__ __forceinline__ float operand_value(bf16 v) {
-  return to_float(v);
-}
-__device__ __forceinline__ float operand_value(f16 v) {
-  return to_float(v);
-}
-
 // The wait at the end of step number `epoch` (1, 2, ...) until every block has arrived
 // (PersistentBarrier, kernels/recurrent_engine.h): cooperative groups' grid.sync(), or, with
 // kCounter, one monotonic arrival counter (zeroed before the launch): thread 0 of each block
@@ -118,13 +111,13 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
   const int nu = owned_units(H, j0, units);
   const int64_t rows = static_cast<int64_t>(gates) * nu;
-  // Rows of w and hbuf are ld apart; w holds w_rows rows (whole tiles at bf16/f16, zero-padded).
-  const int64_t ld = kMma ? persistent_mma_ld(H) : H;
-  const int64_t w_rows = kMma ? persistent_mma_rows(gates, units) : int64_t{gates} * units;
+  const PersistentSmem m = persistent_smem(gates, H, units, sizeof(Operand), /*backward=*/false);
+  const int64_t ld = m.ld;
   Operand* w = reinterpret_cast<Operand*>(smem_bytes);  // row g*nu + jj: W_hh row g*H+j0+jj
-  Operand* hbuf = w + w_rows * ld;                      // [chunk_rows, ld]
+  Operand* hbuf = reinterpret_cast<Operand*>(smem_bytes + m.w_bytes);  // [chunk_rows, ld]
+  float* part = reinterpret_cast<float*>(smem_bytes + m.w_bytes + chunk_rows * m.row_bytes);
 
-  for (int64_t i = threadIdx.x; i < w_rows * ld; i += kThreads) {
+  for (int64_t i = threadIdx.x; i < m.w_rows * ld; i += kThreads) {
     const int64_t r = i / ld, k = i % ld;
     w[i] =
         to_operand<Operand>(r < rows && k < H ? a.w_hh[(r / nu * H + j0 + r % nu) * H + k] : 0.f);
@@ -141,8 +134,8 @@ __global__ void __launch_bounds__(kThreads)
       // 1. hp[b, g*H + j] = W_hh[g*H + j, :] . h_{t-1}[b, :] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
-        // Whole 16-row tiles at bf16/f16, the padding rows and columns zero.
-        const int64_t staged = kMma ? round_up(nb, kMmaCols) : nb;
+        // Whole 16-row tiles on tensor cores, the padding rows and columns zero.
+        const int64_t staged = round_up(nb, m.row_multiple);
         // ASSUMPTION: h_{t-1} of other blocks is read only after the grid barrier that follows
         // its write, and through L2 (__ldcg), never through this SM's L1.
         for (int64_t i = threadIdx.x; i < staged * ld; i += kThreads) {
@@ -151,27 +144,16 @@ __global__ void __launch_bounds__(kThreads)
               to_operand<Operand>(bb < nb && k < H ? __ldcg(h_prev + (b0 + bb) * H + k) : 0.f);
         }
         __syncthreads();
-        if constexpr (kMma) {
-          float* part = reinterpret_cast<float*>(hbuf + chunk_rows * ld);  // partial tiles
-          block_product_mma<kWarps>(w, ld, w_rows, hbuf, ld, staged, round_up(H, kMmaDepth), part,
-                                    [&](int64_t r, int64_t bb, float sum) {
-                                      if (r < rows && bb < nb)
-                                        a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
-                                    });  // ends with __syncthreads
-        } else {
-          const int warp = static_cast<int>(threadIdx.x) / 32;
-          const int lane = static_cast<int>(threadIdx.x) % 32;
-          for (int64_t p = warp; p < rows * nb; p += kWarps) {
-            const int64_t r = p % rows, bb = p / rows;
-            const Operand* wr = w + r * H;
-            const Operand* hr = hbuf + bb * H;
-            float sum = 0.f;
-            for (int64_t k = lane; k < H; k += 32) sum = fmaf(wr[k], hr[k], sum);
-            for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
-            if (lane == 0) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
-          }
-          __syncthreads();  // hbuf is refilled next; hp is read below by other threads
-        }
+        auto store = [&](int64_t r, int64_t bb, float sum) {
+          if (r < rows && bb < nb) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+        };
+        if constexpr (kMma)
+          block_product_mma<kWarps>(w, ld, m.w_rows, hbuf, ld, staged, ld - 8, part, store);
+        else if (nb == 1)
+          block_product_simt<kWarps, 1>(w, ld, rows, hbuf, ld, nb, ld, part, store);
+        else
+          block_product_simt<kWarps, 8>(w, ld, rows, hbuf, ld, nb, ld, part, store);
+        // Both end with __syncthreads: hbuf may be refilled, hp is read below by other threads.
       }
 
       // 2. The cell step of the driver (kernels/recurrent_seq_driver.h) for this block's units.
@@ -216,14 +198,15 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H, W = cell_cache_blocks(Cell) * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
   const int nu = owned_units(H, j0, units);
-  Operand* w = reinterpret_cast<Operand*>(smem_bytes);  // [nu, G]
-  Operand* dbuf = reinterpret_cast<Operand*>(           // [chunk_rows, G]
-      smem_bytes + persistent_bwd_w_bytes(units, G, sizeof(Operand)));
-  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  const PersistentSmem m = persistent_smem(gates, H, units, sizeof(Operand), /*backward=*/true);
+  const int64_t ld = m.ld;
+  Operand* w = reinterpret_cast<Operand*>(smem_bytes);                 // [nu, ld]
+  Operand* dbuf = reinterpret_cast<Operand*>(smem_bytes + m.w_bytes);  // [chunk_rows, ld]
+  float* part = reinterpret_cast<float*>(smem_bytes + m.w_bytes + chunk_rows * m.row_bytes);
 
-  for (int64_t i = threadIdx.x; i < nu * G; i += kThreads) {
+  for (int64_t i = threadIdx.x; i < nu * ld; i += kThreads) {
     const int64_t g = i / nu, jj = i % nu;  // consecutive threads read consecutive columns
-    w[jj * G + g] = to_operand<Operand>(a.w_hh[g * H + j0 + jj]);
+    w[jj * ld + g] = to_operand<Operand>(g < G ? a.w_hh[g * H + j0 + jj] : 0.f);
   }
   __syncthreads();
 
@@ -268,20 +251,20 @@ __global__ void __launch_bounds__(kThreads)
       // 3. dh_{t-1}[b, j] += dgates_t[b, :] . W_hh[:, j] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
-        for (int64_t i = threadIdx.x; i < nb * G; i += kThreads)
-          dbuf[i] = to_operand<Operand>(__ldcg(dhp_s + b0 * G + i));
-        __syncthreads();
-        for (int64_t p = warp; p < static_cast<int64_t>(nu) * nb; p += kWarps) {
-          const int64_t jj = p % nu, bb = p / nu;
-          const Operand* wr = w + jj * G;
-          const Operand* dr = dbuf + bb * G;
-          float sum = 0.f;
-          for (int64_t k = lane; k < G; k += 32)
-            sum = fmaf(operand_value(wr[k]), operand_value(dr[k]), sum);
-          for (int off = 16; off > 0; off /= 2) sum += __shfl_down_sync(0xffffffffu, sum, off);
-          if (lane == 0) dh_other[(b0 + bb) * H + j0 + jj] += sum;
+        for (int64_t i = threadIdx.x; i < nb * ld; i += kThreads) {
+          const int64_t bb = i / ld, g = i % ld;
+          dbuf[i] = to_operand<Operand>(g < G ? __ldcg(dhp_s + (b0 + bb) * G + g) : 0.f);
         }
-        __syncthreads();  // dbuf is refilled next; dh_other is read by other threads next step
+        __syncthreads();
+        // Each (unit, row) sum is stored by one thread; dh_other's entries of this block's units
+        // are read by other threads only after the __syncthreads the product ends with.
+        auto store = [&](int64_t jj, int64_t bb, float sum) {
+          dh_other[(b0 + bb) * H + j0 + jj] += sum;
+        };
+        if (nb == 1)
+          block_product_simt<kWarps, 1>(w, ld, nu, dbuf, ld, nb, ld, part, store);
+        else
+          block_product_simt<kWarps, 8>(w, ld, nu, dbuf, ld, nb, ld, part, store);
       }
     }
     float* swap = dh;

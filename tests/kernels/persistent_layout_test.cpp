@@ -12,8 +12,15 @@ namespace {
 constexpr PersistentLimits kHopper{132, 232448};
 
 // The bytes the layout of the header comment needs, written out independently of the code.
+// f32: rows of H rounded up to 4 floats; 8 warps' 8x8 f32 tiles.
 int64_t forward_f32_bytes(int64_t gates, int64_t units, int64_t H, int64_t rows) {
-  return gates * units * H * 4 + rows * H * 4;
+  const int64_t ld = (H + 3) / 4 * 4;
+  return gates * units * ld * 4 + rows * ld * 4 + 8 * 64 * 4;
+}
+// Columns of G = gates*H operands of `elem` bytes, rows of G rounded up to 4 operands.
+int64_t backward_bytes(int64_t G, int64_t units, int64_t elem, int64_t rows) {
+  const int64_t ld = (G + 3) / 4 * 4;
+  return (units * ld * elem + 15) / 16 * 16 + rows * ld * elem + 8 * 64 * 4;
 }
 int64_t forward_mma_bytes(int64_t gates, int64_t units, int64_t H, int64_t rows) {
   const int64_t ld = (H + 15) / 16 * 16 + 8;
@@ -36,7 +43,7 @@ TEST(PersistentLayout, LstmH1024F32KeepsEightUnitsPerBlockAndStagesWhatFits) {
   const PersistentPlan many =
       persistent_layout(CellKind::lstm, 1024, 64, Precision::f32, false, kHopper);
   ASSERT_EQ(many.why_not, "");
-  EXPECT_EQ(many.chunk_rows, (232448 - 4 * 8 * 1024 * 4) / (1024 * 4));
+  EXPECT_EQ(many.chunk_rows, (232448 - 4 * 8 * 1024 * 4 - 8 * 64 * 4) / (1024 * 4));
   EXPECT_LT(many.chunk_rows, 64);
   EXPECT_LE(static_cast<int64_t>(many.shared_bytes), kHopper.shared_per_block);
   EXPECT_EQ(static_cast<int64_t>(many.shared_bytes),
@@ -73,8 +80,15 @@ TEST(PersistentLayout, SixteenBitForwardStagesWholeTensorCoreTiles) {
   EXPECT_EQ(odd.units, 1);
   EXPECT_EQ(odd.blocks, 37);
   EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), forward_mma_bytes(3, 1, 37, 16));
-  EXPECT_EQ(persistent_mma_ld(37), 56);
-  EXPECT_EQ(persistent_mma_rows(3, 1), 16);
+  const PersistentSmem mma = persistent_smem(3, 37, 1, 2, false);
+  EXPECT_EQ(mma.ld, 56);
+  EXPECT_EQ(mma.w_rows, 16);
+  // The f32 forward of the same shape: rows of 40 floats, no padding rows, any batch.
+  const PersistentPlan odd32 =
+      persistent_layout(CellKind::gru, 37, 5, Precision::f32, false, kHopper);
+  ASSERT_EQ(odd32.why_not, "");
+  EXPECT_EQ(odd32.chunk_rows, 5);
+  EXPECT_EQ(static_cast<int64_t>(odd32.shared_bytes), forward_f32_bytes(3, 1, 37, 5));
 }
 
 TEST(PersistentLayout, BackwardKeepsColumnsAndStagesDgatesRows) {
@@ -84,13 +98,17 @@ TEST(PersistentLayout, BackwardKeepsColumnsAndStagesDgatesRows) {
   EXPECT_TRUE(f32.backward);
   EXPECT_EQ(f32.units, 8);
   const int64_t G = 4 * 1024;
-  EXPECT_EQ(f32.chunk_rows, (232448 - 8 * G * 4) / (G * 4));
-  EXPECT_EQ(static_cast<int64_t>(f32.shared_bytes), 8 * G * 4 + f32.chunk_rows * G * 4);
+  EXPECT_EQ(f32.chunk_rows, (232448 - 8 * G * 4 - 8 * 64 * 4) / (G * 4));
+  EXPECT_EQ(static_cast<int64_t>(f32.shared_bytes), backward_bytes(G, 8, 4, f32.chunk_rows));
   const PersistentPlan bf16 =
       persistent_layout(CellKind::lstm, 1024, 8, Precision::bf16, true, kHopper);
   ASSERT_EQ(bf16.why_not, "");
-  EXPECT_EQ(bf16.chunk_rows, 8);  // twice the rows of f32 fit
-  EXPECT_EQ(static_cast<int64_t>(bf16.shared_bytes), 8 * G * 2 + 8 * G * 2);
+  EXPECT_EQ(bf16.chunk_rows, 8);  // all 8 rows fit at 16 bits
+  EXPECT_EQ(static_cast<int64_t>(bf16.shared_bytes), backward_bytes(G, 8, 2, 8));
+  // gru H=37: G = 111 rounded up to 112 per row.
+  const PersistentPlan odd = persistent_layout(CellKind::gru, 37, 3, Precision::f16, true, kHopper);
+  ASSERT_EQ(odd.why_not, "");
+  EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), backward_bytes(111, 1, 2, 3));
 }
 
 TEST(PersistentLayout, WhatDoesNotFitSaysWhy) {
