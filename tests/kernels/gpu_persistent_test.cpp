@@ -84,26 +84,16 @@ INSTANTIATE_TEST_SUITE_P(Parity, GpuPersistentSeq, ::testing::ValuesIn(parity_ca
 INSTANTIATE_TEST_SUITE_P(Persistent, GpuPersistentSeqDeterminism,
                          ::testing::ValuesIn(determinism_cases(kCells, 256)), case_name);
 
-// Every output of `got` within normalised MSE `bound` of `want` (same dtype and shape).
+// Every output of `got` within a normalised MSE of `want`: forward_bound for the forward's
+// outputs, backward_bound for the gradients.
 void expect_nmse_within(const Results& got, const Results& want, double forward_bound,
                         double backward_bound) {
-  auto check = [](const Tensor& a, const Tensor& r, double bound, const char* what) {
+  for_each_output(got, want, [&](const Tensor& a, const Tensor& r, const char* what, bool grad) {
     ASSERT_EQ(a.defined(), r.defined()) << what;
     if (a.defined()) {
-      EXPECT_LE(testing::normalised_mse(a, r), bound) << what;
+      EXPECT_LE(testing::normalised_mse(a, r), grad ? backward_bound : forward_bound) << what;
     }
-  };
-  check(got.y_inf, want.y_inf, forward_bound, "inference y");
-  check(got.y, want.y, forward_bound, "y");
-  check(got.h_n, want.h_n, forward_bound, "h_n");
-  check(got.c_n, want.c_n, forward_bound, "c_n");
-  check(got.dx, want.dx, backward_bound, "dx");
-  check(got.dh0, want.dh0, backward_bound, "dh0");
-  check(got.dc0, want.dc0, backward_bound, "dc0");
-  check(got.grads.w_ih, want.grads.w_ih, backward_bound, "grad w_ih");
-  check(got.grads.w_hh, want.grads.w_hh, backward_bound, "grad w_hh");
-  check(got.grads.b_ih, want.grads.b_ih, backward_bound, "grad b_ih");
-  check(got.grads.b_hh, want.grads.b_hh, backward_bound, "grad b_hh");
+  });
 }
 
 // bf16/f16 math: W_hh h_{t-1} on tensor cores, dgates W_hh with rounded operands. Against the CPU's
@@ -128,17 +118,12 @@ void expect_mixed_matches(const MixedShape& s) {
       const Results emulated = run_engine(p, DType::f32, kReference);
       const Results got = run_engine(p, DType::f32, kPersistent);
       expect_nmse_within(got, emulated, 1e-6, 1e-5);
-      auto within_mixed = [](const Tensor& a, const Tensor& r, const char* what) {
+      // Against the exact result: the mixed tolerance on every output.
+      for_each_output(got, exact, [](const Tensor& a, const Tensor& r, const char* what, bool) {
         if (a.defined()) {
           testing::expect_close(a.to(DType::f64), r, testing::mixed_tolerance(r), what);
         }
-      };
-      within_mixed(got.y, exact.y, "y");
-      within_mixed(got.h_n, exact.h_n, "h_n");
-      within_mixed(got.dx, exact.dx, "dx");
-      within_mixed(got.dh0, exact.dh0, "dh0");
-      within_mixed(got.grads.w_hh, exact.grads.w_hh, "grad w_hh");
-      within_mixed(got.grads.w_ih, exact.grads.w_ih, "grad w_ih");
+      });
       // The rounding happens: the f32 run is far closer to the exact result.
       const Results f32 = run_engine(make_problem(c), DType::f32, kPersistent);
       EXPECT_LT(testing::normalised_mse(f32.y, exact.y), testing::normalised_mse(got.y, exact.y));

@@ -268,10 +268,32 @@ inline Tolerance scaled_to(const Tolerance& tol, const Tensor& ref) {
   return {tol.nmse, tol.rtol, tol.atol * largest};
 }
 
+// Calls check(a, r, what, gradient) for every output of a run `got` and the same output of `ref`
+// (inference outputs against ref's training forward, which computes the same); `gradient` marks
+// the backward's outputs.
+template <class Check>
+void for_each_output(const Results& got, const Results& ref, Check check) {
+  check(got.y_inf, ref.y, "inference y", false);
+  check(got.h_n_inf, ref.h_n, "inference h_n", false);
+  check(got.c_n_inf, ref.c_n, "inference c_n", false);
+  check(got.y, ref.y, "y", false);
+  check(got.h_n, ref.h_n, "h_n", false);
+  check(got.c_n, ref.c_n, "c_n", false);
+  check(got.dx, ref.dx, "dx", true);
+  check(got.dh0, ref.dh0, "dh0", true);
+  check(got.dc0, ref.dc0, "dc0", true);
+  check(got.grads.w_ih, ref.grads.w_ih, "grad w_ih", true);
+  check(got.grads.w_hh, ref.grads.w_hh, "grad w_hh", true);
+  check(got.grads.b_ih, ref.grads.b_ih, "grad b_ih", true);
+  check(got.grads.b_hh, ref.grads.b_hh, "grad b_hh", true);
+  check(got.grads.w_hr, ref.grads.w_hr, "grad w_hr", true);
+  check(got.grads.leak, ref.grads.leak, "grad leak", true);
+}
+
 // Every output of `got` against the f64 reference, or bit for bit against another run when
 // `tol` is null.
 inline void compare_results(const Results& got, const Results& ref, const Tolerance* tol) {
-  auto check = [&](const Tensor& a, const Tensor& r, const char* what) {
+  for_each_output(got, ref, [&](const Tensor& a, const Tensor& r, const char* what, bool) {
     ASSERT_EQ(a.defined(), r.defined()) << what;
     if (!a.defined()) return;
     if (tol) {
@@ -282,22 +304,7 @@ inline void compare_results(const Results& got, const Results& ref, const Tolera
       EXPECT_EQ(std::memcmp(a.raw_data(), r.raw_data(), a.nbytes()), 0)
           << what << ": two runs differ";
     }
-  };
-  check(got.y_inf, ref.y, "inference y");
-  check(got.h_n_inf, ref.h_n, "inference h_n");
-  check(got.c_n_inf, ref.c_n, "inference c_n");
-  check(got.y, ref.y, "y");
-  check(got.h_n, ref.h_n, "h_n");
-  check(got.c_n, ref.c_n, "c_n");
-  check(got.dx, ref.dx, "dx");
-  check(got.dh0, ref.dh0, "dh0");
-  check(got.dc0, ref.dc0, "dc0");
-  check(got.grads.w_ih, ref.grads.w_ih, "grad w_ih");
-  check(got.grads.w_hh, ref.grads.w_hh, "grad w_hh");
-  check(got.grads.b_ih, ref.grads.b_ih, "grad b_ih");
-  check(got.grads.b_hh, ref.grads.b_hh, "grad b_hh");
-  check(got.grads.w_hr, ref.grads.w_hr, "grad w_hr");
-  check(got.grads.leak, ref.grads.leak, "grad leak");
+  });
 }
 
 // One forward call of `p` with every tensor in f32 on `device` (h_n, c_n uninitialised), for the
