@@ -27,7 +27,7 @@
 // --device cuda times every GPU engine of kernels/recurrent_engine.h that supports the case (one
 // row per engine) and the cuBLAS ceilings (f32 without TF32, bf16), on GPU 0, and records the
 // largest H the persistent engine fits there ("persistent_limits": cell, precision, direction,
-// max_hidden); it exits with status 2 when no GPU is visible.
+// barrier, max_hidden); it exits with status 2 when no GPU is visible.
 #include <cblas.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -190,7 +190,8 @@ LayerCase variant_case(const EngineVariant& v, CellKind cell, bool train, int64_
 }
 
 // The GPU engines this build has: fused, persistent with each barrier (PersistentBarrier: the
-// persistent engine issue asks which is faster), and cuDNN with every one of its algorithms, so
+// persistent engine issue asks which is faster; cluster runs only the small H that fit one
+// cluster, the others are skipped rows), and cuDNN with every one of its algorithms, so
 // the table names cuDNN's best per shape.
 std::vector<EngineVariant> gpu_engines() {
   std::vector<EngineVariant> out;
@@ -202,7 +203,8 @@ std::vector<EngineVariant> gpu_engines() {
   // Only lstm and gru: gpu_layer_cases leaves out the other cells; shapes that do not fit the
   // GPU throw "persistent engine cannot run" and are skipped rows.
   if (engine_unsupported_reason(Engine::persistent, probe, Device::cuda(0), DType::f32).empty())
-    for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+    for (PersistentBarrier b :
+         {PersistentBarrier::grid_sync, PersistentBarrier::counter, PersistentBarrier::cluster})
       out.push_back({Engine::persistent, CudnnAlgo::standard, b});
   if (engine_unsupported_reason(Engine::cudnn, probe, Device::cuda(0), DType::f32).empty())
     for (CudnnAlgo a : {CudnnAlgo::standard, CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
@@ -227,6 +229,10 @@ std::vector<LayerCase> gpu_layer_cases(const std::string& mode) {
             for (int64_t B : {1, 8, 64})
               if (!persistent || H == 1024)
                 out.push_back(variant_case(v, cell, train, B, H, 256, 1, 1));
+          // Small H, small batch: where one thread-block cluster holds a layer (the persistent
+          // engine's cluster barrier) and the step is pure latency.
+          if (cell == CellKind::lstm || cell == CellKind::gru)
+            for (int64_t B : {1, 8}) out.push_back(variant_case(v, cell, train, B, 256, 256, 1, 1));
           // The GPU engine issue's largest batch, against cuDNN's standard algorithm (its peer).
           const bool standard_peer =
               v.engine == Engine::fused || (v.engine == Engine::cudnn && !persistent);
@@ -301,16 +307,20 @@ std::vector<LayerCase> layer_cases(const std::string& mode, bool gpu) {
 
 #if RECUR_WITH_CUDA
 // The largest H the persistent engine runs on GPU 0 (its shared memory and occupancy), per cell,
-// math precision and direction (kernels/cuda/persistent_rnn.h).
+// math precision, direction, and layout: one block per SM (grid_sync; counter is the same) or one
+// thread-block cluster (kernels/cuda/persistent_rnn.h).
 json persistent_limits() {
   json rows = json::array();
-  for (CellKind cell : {CellKind::lstm, CellKind::gru})
-    for (Precision precision : {Precision::f32, Precision::bf16, Precision::f16})
-      for (bool backward : {false, true})
-        rows.push_back({{"cell", cell_name(cell)},
-                        {"precision", precision_name(precision)},
-                        {"direction", backward ? "backward" : "forward"},
-                        {"max_hidden", persistent_max_hidden_on(0, cell, precision, backward)}});
+  for (PersistentBarrier barrier : {PersistentBarrier::grid_sync, PersistentBarrier::cluster})
+    for (CellKind cell : {CellKind::lstm, CellKind::gru})
+      for (Precision precision : {Precision::f32, Precision::bf16, Precision::f16})
+        for (bool backward : {false, true})
+          rows.push_back(
+              {{"cell", cell_name(cell)},
+               {"precision", precision_name(precision)},
+               {"direction", backward ? "backward" : "forward"},
+               {"barrier", persistent_barrier_name(barrier)},
+               {"max_hidden", persistent_max_hidden_on(0, cell, precision, backward, barrier)}});
   return rows;
 }
 

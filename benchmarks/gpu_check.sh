@@ -48,6 +48,7 @@ RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T
 RACECHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
 RACECHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
+RACECHECK_FILTER+=':GpuPersistentBarrier.ClusterBarrier*'
 SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
@@ -151,20 +152,21 @@ sanitizer() {
 }
 
 # The GPU engine issue's shapes (LSTM and GRU, I = H = 1024, T = 256, B in {1, 8, 64, 256}, f32
-# and bf16, inference and training) with every engine that runs them and every cuDNN algorithm,
+# and bf16 (f16 for LSTM), inference and training; and H = 256 at B in {1, 8}, where the
+# persistent engine's cluster barrier runs) with every engine that runs them and every cuDNN algorithm,
 # plus the cuBLAS ceilings: about a minute. The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda
 # --quick (about four minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
   local suite="$BUILD/benchmarks/bench_suite"
   [[ -x $suite ]] || { echo "no $suite"; return 1; }
   timeout 180 "$suite" --device cuda --min-time 0.1 --max-reps 5 \
-    --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/B(1|8|64|256)/H1024/T256/L1/D1/' \
+    --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
   # The largest H the persistent engine fits on this card, as bench_suite recorded it.
   python3 -c 'import json, sys
 for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
-    print("persistent max H: {cell} {direction} {precision}: {max_hidden}".format(**r))' \
+    print("persistent max H: {cell} {direction} {precision} {barrier}: {max_hidden}".format(**r))' \
     "$OUT/bench_lstm.json" 2>&1 | tee -a "$OUT/bench.log"
   if [[ ${GPU_CHECK_RUN_SH:-0} == 1 && $rc == 0 ]]; then
     timeout 420 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee -a "$OUT/bench.log"

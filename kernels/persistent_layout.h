@@ -86,7 +86,12 @@ struct PersistentPlan {
   size_t shared_bytes = 0;  // dynamic shared memory per block
   Precision precision = Precision::f32;  // of the GEMM operands it was laid out for
   bool backward = false;                 // the backward kernel's layout
+  bool cluster = false;                  // one thread-block cluster (else one block per SM)
 };
+
+// The most blocks of one thread-block cluster the persistent kernels use (Hopper's non-portable
+// maximum; portable clusters stop at 8).
+inline constexpr int kPersistentMaxCluster = 16;
 
 // The layout of lstm or gru (else why_not says so), hidden size H, batch B, GEMM operands at
 // `precision`, forward or backward, on a card with `limits`. Pure arithmetic: the occupancy check

@@ -103,13 +103,21 @@ CudnnAlgo cudnn_algorithm() {
 }
 
 const char* persistent_barrier_name(PersistentBarrier barrier) {
-  return barrier == PersistentBarrier::counter ? "counter" : "grid_sync";
+  switch (barrier) {
+    case PersistentBarrier::counter:
+      return "counter";
+    case PersistentBarrier::cluster:
+      return "cluster";
+    default:
+      return "grid_sync";
+  }
 }
 
 PersistentBarrier persistent_barrier_from_name(const std::string& name) {
-  for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+  for (PersistentBarrier b :
+       {PersistentBarrier::grid_sync, PersistentBarrier::counter, PersistentBarrier::cluster})
     if (name == persistent_barrier_name(b)) return b;
-  RECUR_FAIL("unknown persistent barrier '{}': expected grid_sync or counter", name);
+  RECUR_FAIL("unknown persistent barrier '{}': expected grid_sync, counter or cluster", name);
 }
 
 void set_persistent_barrier(PersistentBarrier barrier) {

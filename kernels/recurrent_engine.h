@@ -50,12 +50,15 @@ CudnnAlgo cudnn_algorithm();
 
 // How the persistent engine's blocks wait for each other between steps (kernels/cuda/
 // persistent_rnn.h), process-wide so benchmarks can compare them; grid_sync by default.
-//   grid_sync  cooperative groups' grid.sync()
+//   grid_sync  cooperative groups' grid.sync(), one block per SM
 //   counter    one monotonic arrival counter in global memory: each block adds 1 after its
 //              writes and waits until the count reaches steps * blocks (no reset phase)
+//   cluster    the layer runs on ONE thread-block cluster (at most 16 blocks on Hopper, sm_90)
+//              whose hardware barrier (cluster.sync()) is far cheaper than a grid-wide one; only
+//              where the layer's W_hh fits in the cluster's shared memory (small H)
 // Settable in every build; only builds with CUDA use it.
-enum class PersistentBarrier { grid_sync, counter };
-const char* persistent_barrier_name(PersistentBarrier barrier);  // "grid_sync", "counter"
+enum class PersistentBarrier { grid_sync, counter, cluster };
+const char* persistent_barrier_name(PersistentBarrier barrier);  // "grid_sync", "counter", ...
 // Throws recur::Error listing the names when `name` is none of them.
 PersistentBarrier persistent_barrier_from_name(const std::string& name);
 void set_persistent_barrier(PersistentBarrier barrier);

@@ -485,20 +485,23 @@ def markdown(rec, image_dir=None, image_exists=None):
     limits = rec.get("persistent_limits") or []
     if limits:
         w("**Persistent engine: largest H** that fits this card (W_hh slices in shared memory, "
-          "every block resident; batch 1, I = any), per math precision:")
+          "every block resident; batch 1), per math precision; grid_sync: one block per SM "
+          "(the counter barrier is the same), cluster: one thread-block cluster:")
         w("")
         precisions = [p for p in ("f32", "bf16", "f16") if any(r["precision"] == p
                                                               for r in limits)]
-        w("| cell | direction | " + " | ".join(precisions) + " |")
-        w("|---|---|" + "---:|" * len(precisions))
+        w("| cell | direction | barrier | " + " | ".join(precisions) + " |")
+        w("|---|---|---|" + "---:|" * len(precisions))
         keys = []
         for r in limits:
-            if (r["cell"], r["direction"]) not in keys:
-                keys.append((r["cell"], r["direction"]))
-        for cell, direction in keys:
+            key = (r["cell"], r["direction"], r.get("barrier", "grid_sync"))
+            if key not in keys:
+                keys.append(key)
+        for cell, direction, barrier in keys:
             by = {r["precision"]: r["max_hidden"] for r in limits
-                  if r["cell"] == cell and r["direction"] == direction}
-            w(f"| {cell} | {direction} | "
+                  if (r["cell"], r["direction"], r.get("barrier", "grid_sync"))
+                  == (cell, direction, barrier)}
+            w(f"| {cell} | {direction} | {barrier} | "
               + " | ".join(str(by[p]) if p in by else "-" for p in precisions) + " |")
         w("")
 

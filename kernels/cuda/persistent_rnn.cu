@@ -1,6 +1,6 @@
 // The persistent recurrent kernel of kernels/cuda/persistent_rnn.h: one cooperative launch runs
 // every time step of one lstm or gru direction. Variants: persistent_rnn_fwd_kernel<Cell,
-// kCounter, Operand> and persistent_rnn_bwd_kernel<...> for Cell in {lstm, gru}, the two barriers,
+// Barrier, Operand> and persistent_rnn_bwd_kernel<...> for Cell in {lstm, gru}, the three barriers,
 // and the GEMM operand type (float at f32 math; recur's bf16 or f16 at mixed math, where every
 // operand of W_hh h and dgates W_hh is rounded as kernels/mixed_gemm.h rounds it and the sums,
 // states and gate math stay f32); training (cache kept) and inference (no cache) share one.
@@ -37,6 +37,7 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -71,16 +72,21 @@ __device__ __forceinline__ Operand to_operand(float v) {
     return v;
 }
 // The wait at the end of step number `epoch` (1, 2, ...) until every block has arrived
-// (PersistentBarrier, kernels/recurrent_engine.h): cooperative groups' grid.sync(), or, with
-// kCounter, one monotonic arrival counter (zeroed before the launch): thread 0 of each block
-// publishes the block's writes (__threadfence), adds 1, and polls until the count reaches
-// epoch * blocks; nothing is reset, so there is no second phase. Both need every block resident,
-// which the cooperative launch guarantees.
-template <bool kCounter>
-__device__ __forceinline__ void grid_barrier(cooperative_groups::grid_group& grid,
-                                             unsigned* counter, unsigned epoch) {
-  if constexpr (!kCounter) {
-    grid.sync();
+// (PersistentBarrier, kernels/recurrent_engine.h), ordering memory across the blocks:
+//   grid_sync  cooperative groups' grid.sync() (a cooperative launch)
+//   counter    one monotonic arrival counter (zeroed before the launch): thread 0 of each block
+//              publishes the block's writes (__threadfence), adds 1, and polls until the count
+//              reaches epoch * blocks; nothing is reset, so there is no second phase. Needs every
+//              block resident, which the cooperative launch guarantees.
+//   cluster    the grid is one thread-block cluster: cluster.sync() (arrive with release, wait
+//              with acquire semantics at cluster scope, so global writes before it are seen by
+//              the whole cluster after it)
+template <PersistentBarrier kBarrier>
+__device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned epoch) {
+  if constexpr (kBarrier == PersistentBarrier::grid_sync) {
+    cooperative_groups::this_grid().sync();
+  } else if constexpr (kBarrier == PersistentBarrier::cluster) {
+    cooperative_groups::this_cluster().sync();
   } else {
     __syncthreads();  // the whole block's writes happen before thread 0 arrives
     if (threadIdx.x == 0) {
@@ -101,11 +107,10 @@ __device__ __forceinline__ int owned_units(int64_t H, int64_t j0, int units) {
   return left <= 0 ? 0 : left < units ? static_cast<int>(left) : units;
 }
 
-template <CellKind Cell, bool kCounter, class Operand>
+template <CellKind Cell, PersistentBarrier kBarrier, class Operand>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_fwd_kernel(const PersistentRnnFwd a, int units, int chunk_rows) {
   constexpr bool kMma = !std::is_same_v<Operand, float>;  // tensor cores at bf16/f16
-  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H;
   const int64_t j0 = static_cast<int64_t>(blockIdx.x) * units;
@@ -185,14 +190,13 @@ __global__ void __launch_bounds__(kThreads)
     }
     // 3. h_t complete everywhere (the barrier orders memory grid-wide) before step s+1 reads it;
     // in inference, also every read of slot `in` is done before step s+1 overwrites it.
-    grid_barrier<kCounter>(grid, a.counter, static_cast<unsigned>(s + 1));
+    grid_barrier<kBarrier>(a.counter, static_cast<unsigned>(s + 1));
   }
 }
 
-template <CellKind Cell, bool kCounter, class Operand>
+template <CellKind Cell, PersistentBarrier kBarrier, class Operand>
 __global__ void __launch_bounds__(kThreads)
     persistent_rnn_bwd_kernel(const PersistentRnnBwd a, int units, int chunk_rows) {
-  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   constexpr bool lstm = Cell == CellKind::lstm;
   const int64_t H = a.H, B = a.B, T = a.T, G = gates * H, W = cell_cache_blocks(Cell) * H;
@@ -246,7 +250,7 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
     // 2. Every unit's dgates of this step are written before any block multiplies them.
-    grid_barrier<kCounter>(grid, a.counter, static_cast<unsigned>(T - s));
+    grid_barrier<kBarrier>(a.counter, static_cast<unsigned>(T - s));
     if (nu > 0) {
       // 3. dh_{t-1}[b, j] += dgates_t[b, :] . W_hh[:, j] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
@@ -285,29 +289,35 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-template <CellKind Cell, bool kCounter, class Operand>
+template <CellKind Cell, PersistentBarrier kBarrier, class Operand>
 const void* kernel_of(bool backward) {
   return backward
-             ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell, kCounter, Operand>)
-             : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell, kCounter, Operand>);
+             ? reinterpret_cast<const void*>(&persistent_rnn_bwd_kernel<Cell, kBarrier, Operand>)
+             : reinterpret_cast<const void*>(&persistent_rnn_fwd_kernel<Cell, kBarrier, Operand>);
 }
 
-template <CellKind Cell, bool kCounter>
+template <CellKind Cell, PersistentBarrier kBarrier>
 const void* kernel_of(bool backward, Precision precision) {
   switch (precision) {
     case Precision::bf16:
-      return kernel_of<Cell, kCounter, bf16>(backward);
+      return kernel_of<Cell, kBarrier, bf16>(backward);
     case Precision::f16:
-      return kernel_of<Cell, kCounter, f16>(backward);
+      return kernel_of<Cell, kBarrier, f16>(backward);
     default:
-      return kernel_of<Cell, kCounter, float>(backward);
+      return kernel_of<Cell, kBarrier, float>(backward);
   }
 }
 
 template <CellKind Cell>
 const void* kernel_of(bool backward, PersistentBarrier barrier, Precision precision) {
-  return barrier == PersistentBarrier::counter ? kernel_of<Cell, true>(backward, precision)
-                                               : kernel_of<Cell, false>(backward, precision);
+  switch (barrier) {
+    case PersistentBarrier::counter:
+      return kernel_of<Cell, PersistentBarrier::counter>(backward, precision);
+    case PersistentBarrier::cluster:
+      return kernel_of<Cell, PersistentBarrier::cluster>(backward, precision);
+    default:
+      return kernel_of<Cell, PersistentBarrier::grid_sync>(backward, precision);
+  }
 }
 
 const void* kernel_for(CellKind cell, bool backward, PersistentBarrier barrier,
@@ -316,21 +326,80 @@ const void* kernel_for(CellKind cell, bool backward, PersistentBarrier barrier,
                                 : kernel_of<CellKind::gru>(backward, barrier, precision);
 }
 
-// A card's SM count and opt-in shared memory per block, queried once per device.
-PersistentLimits device_limits(int device) {
+// What a card offers, queried once per device.
+struct DeviceFacts {
+  PersistentLimits limits;   // SMs and opt-in shared memory per block
+  bool cooperative = false;  // cooperative launches (grid_sync, counter)
+  bool clusters = false;     // thread-block cluster launches (cluster)
+};
+
+DeviceFacts device_facts(int device) {
   static std::mutex mutex;
-  static std::map<int, PersistentLimits> known;
+  static std::map<int, DeviceFacts> known;
   std::lock_guard<std::mutex> lock(mutex);
   auto found = known.find(device);
   if (found != known.end()) return found->second;
   DeviceGuard guard(device);
-  int sms = 0, optin = 0, coop = 0;
+  int sms = 0, optin = 0, coop = 0, clusters = 0;
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, device));
-  PersistentLimits limits{coop ? sms : 0, optin};  // no SMs to use without cooperative launch
-  known.emplace(device, limits);
-  return limits;
+  RECUR_CUDA_CHECK(cudaDeviceGetAttribute(&clusters, cudaDevAttrClusterLaunch, device));
+  DeviceFacts facts{{sms, optin}, coop != 0, clusters != 0};
+  known.emplace(device, facts);
+  return facts;
+}
+
+// The launch configuration of a cluster plan: one cluster of plan.blocks blocks.
+struct ClusterLaunch {
+  cudaLaunchAttribute attribute{};
+  cudaLaunchConfig_t config{};
+  ClusterLaunch(const PersistentPlan& plan, void* stream) {
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = static_cast<unsigned>(plan.blocks);
+    attribute.val.clusterDim.y = 1;
+    attribute.val.clusterDim.z = 1;
+    config.gridDim = dim3(static_cast<unsigned>(plan.blocks));
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = plan.shared_bytes;
+    config.stream = static_cast<cudaStream_t>(stream);
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  ClusterLaunch(const ClusterLaunch&) = delete;  // config points at attribute
+  ClusterLaunch& operator=(const ClusterLaunch&) = delete;
+};
+
+// Sets what launching `kernel` as `plan` says needs: its shared memory, and clusters over 8.
+void prepare_kernel(const void* kernel, const PersistentPlan& plan) {
+  RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(plan.shared_bytes)));
+  if (plan.cluster)
+    RECUR_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+}
+
+// Why the card cannot keep every block of `plan` resident at once ("" when it can).
+std::string residency_problem(const void* kernel, const PersistentPlan& plan,
+                              const DeviceFacts& facts, int device) {
+  if (plan.cluster) {
+    ClusterLaunch launch(plan, nullptr);
+    int clusters = 0;
+    RECUR_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, kernel, &launch.config));
+    if (clusters >= 1) return "";
+    return fmt::format(
+        "GPU {} cannot schedule a cluster of {} blocks of {} threads with {} bytes of shared "
+        "memory each",
+        device, plan.blocks, kThreads, plan.shared_bytes);
+  }
+  int per_sm = 0;
+  RECUR_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, plan.shared_bytes));
+  if (static_cast<int64_t>(per_sm) * facts.limits.sms >= plan.blocks) return "";
+  return fmt::format(
+      "GPU {} can keep {} blocks of {} threads with {} bytes of shared memory resident per SM "
+      "({} SMs), fewer than the {} blocks the cooperative launch needs",
+      device, per_sm, kThreads, plan.shared_bytes, facts.limits.sms, plan.blocks);
 }
 
 }  // namespace
@@ -346,43 +415,40 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, 
     auto found = known.find(key);
     if (found != known.end()) return found->second;
   }
-  const PersistentLimits limits = device_limits(device);
-  if (limits.sms == 0) {
-    PersistentPlan plan;
-    plan.why_not = fmt::format("GPU {} cannot launch cooperative kernels", device);
+  const DeviceFacts facts = device_facts(device);
+  const bool cluster = barrier == PersistentBarrier::cluster;
+  PersistentPlan plan;
+  if (cluster ? !facts.clusters : !facts.cooperative) {
+    plan.why_not = fmt::format("GPU {} cannot launch {}", device,
+                               cluster ? "thread-block clusters" : "cooperative kernels");
     return plan;
   }
-  PersistentPlan plan = persistent_layout(cell, H, B, precision, backward, limits);
+  PersistentLimits limits = facts.limits;
+  if (cluster) limits.sms = std::min(limits.sms, kPersistentMaxCluster);  // one cluster's blocks
+  plan = persistent_layout(cell, H, B, precision, backward, limits);
+  plan.cluster = cluster;
   if (plan.why_not.empty()) {
     DeviceGuard guard(device);
     const void* kernel = kernel_for(cell, backward, barrier, precision);
-    RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                          static_cast<int>(plan.shared_bytes)));
-    int per_sm = 0;
-    RECUR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads,
-                                                                   plan.shared_bytes));
-    if (static_cast<int64_t>(per_sm) * limits.sms < plan.blocks)
-      plan.why_not = fmt::format(
-          "GPU {} can keep {} blocks of {} threads with {} bytes of shared memory resident per "
-          "SM ({} SMs), fewer than the {} blocks the cooperative launch needs",
-          device, per_sm, kThreads, plan.shared_bytes, limits.sms, plan.blocks);
+    prepare_kernel(kernel, plan);
+    plan.why_not = residency_problem(kernel, plan, facts, device);
   }
   std::lock_guard<std::mutex> lock(mutex);
   known.emplace(key, plan);
   return plan;
 }
 
-int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward) {
+int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward,
+                                 PersistentBarrier barrier) {
   return largest_fitting_hidden([&](int64_t H) {
-    return persistent_plan(cell, H, 1, device, backward, PersistentBarrier::grid_sync, precision)
-        .why_not.empty();
+    return persistent_plan(cell, H, 1, device, backward, barrier, precision).why_not.empty();
   });
 }
 
 namespace {
 
-// One cooperative launch of the forward or backward kernel for `cell` with `args` (a
-// PersistentRnnFwd or PersistentRnnBwd), laid out as `plan` says.
+// One launch (cooperative, or of one cluster) of the forward or backward kernel for `cell` with
+// `args` (a PersistentRnnFwd or PersistentRnnBwd), laid out as `plan` says.
 template <class Args>
 void launch(const char* what, CellKind cell, const Args& args, const PersistentPlan& plan,
             int device, void* stream, bool backward, PersistentBarrier barrier) {
@@ -392,23 +458,30 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
               plan.backward ? "backward" : "forward");
   RECUR_CHECK(cell == CellKind::lstm || cell == CellKind::gru, "{}: lstm and gru only, got {}",
               what, cell_name(cell));
-  RECUR_CHECK(barrier == PersistentBarrier::grid_sync || args.counter != nullptr,
+  RECUR_CHECK(plan.cluster == (barrier == PersistentBarrier::cluster),
+              "{}: given the plan of {} for the {} barrier", what,
+              plan.cluster ? "one cluster" : "one block per SM", persistent_barrier_name(barrier));
+  RECUR_CHECK(barrier != PersistentBarrier::counter || args.counter != nullptr,
               "{}: the counter barrier needs a zeroed counter", what);
   // The counter counts T * blocks arrivals; its wrap-safe comparison needs fewer than 2^31.
-  RECUR_CHECK(barrier == PersistentBarrier::grid_sync ||
+  RECUR_CHECK(barrier != PersistentBarrier::counter ||
                   args.T * static_cast<int64_t>(plan.blocks) < (int64_t{1} << 31),
               "{}: the counter barrier counts {} steps x {} blocks, more than 2^31 (use grid_sync)",
               what, args.T, plan.blocks);
   DeviceGuard guard(device);
   const void* kernel = kernel_for(cell, backward, barrier, plan.precision);
-  RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(plan.shared_bytes)));
+  prepare_kernel(kernel, plan);
   Args a = args;
   int units = plan.units, chunk_rows = plan.chunk_rows;
   void* params[] = {&a, &units, &chunk_rows};
-  RECUR_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(static_cast<unsigned>(plan.blocks)),
-                                               dim3(kThreads), params, plan.shared_bytes,
-                                               static_cast<cudaStream_t>(stream)));
+  if (plan.cluster) {
+    ClusterLaunch launch(plan, stream);
+    RECUR_CUDA_CHECK(cudaLaunchKernelExC(&launch.config, kernel, params));
+  } else {
+    RECUR_CUDA_CHECK(cudaLaunchCooperativeKernel(kernel, dim3(static_cast<unsigned>(plan.blocks)),
+                                                 dim3(kThreads), params, plan.shared_bytes,
+                                                 static_cast<cudaStream_t>(stream)));
+  }
 }
 
 }  // namespace

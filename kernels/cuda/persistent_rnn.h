@@ -27,11 +27,13 @@
 namespace recur {
 
 // The layout of a call (kernels/persistent_layout.h) on GPU `device`, or why it cannot run there:
-// the card's SMs and shared memory, then whether every block can be resident at once. Remembered
-// per (device, shape, barrier, precision) after the first query.
+// the card's SMs and shared memory, then whether every block can be resident at once. With the
+// cluster barrier the grid is one thread-block cluster of at most kPersistentMaxCluster blocks
+// (so each owns more units and only small H fit). Remembered per (device, shape, barrier,
+// precision) after the first query.
 // ASSUMPTION: cell is lstm or gru, f32 tensors, no projection (S = H); the engine checks these.
 // backward: the plan of the backward kernel (it stages rows of dgates [G] instead of h [H]).
-// barrier: the variant whose occupancy is checked (both use the same resources).
+// barrier: the variant laid out and checked (grid_sync and counter: one block per SM).
 // precision: of the GEMM operands (bf16/f16 keep W_hh in 16 bits; the forward uses tensor cores).
 PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
                                bool backward = false,
@@ -39,8 +41,9 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
                                Precision precision = Precision::f32);
 
 // The largest H that persistent_plan runs at batch 1 on GPU `device` (shared memory and
-// occupancy), 0 when none: what the card fits, per cell, precision and direction.
-int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward);
+// occupancy), 0 when none: what the card fits, per cell, precision, direction and barrier.
+int64_t persistent_max_hidden_on(int device, CellKind cell, Precision precision, bool backward,
+                                 PersistentBarrier barrier = PersistentBarrier::grid_sync);
 
 // One direction's forward over T steps (the time loop of kernels/recurrent_seq_driver.h).
 struct PersistentRnnFwd {

@@ -255,9 +255,12 @@ class GpuRecordTest(unittest.TestCase):
         self.assertIn("| steps 10-50 | 200,000 | 100,000 | 2.00x |", text)
 
     def test_persistent_limits_pass_through_and_tabulate(self):
-        limits = [{"cell": "lstm", "precision": p, "direction": d, "max_hidden": h}
-                  for p, d, h in (("f32", "forward", 1320), ("bf16", "forward", 1584),
-                                  ("f32", "backward", 1300), ("bf16", "backward", 1848))]
+        limits = [{"cell": "lstm", "precision": p, "direction": d, "barrier": b, "max_hidden": h}
+                  for p, d, b, h in (("f32", "forward", "grid_sync", 1320),
+                                     ("bf16", "forward", "grid_sync", 1584),
+                                     ("f32", "backward", "grid_sync", 1300),
+                                     ("bf16", "backward", "grid_sync", 1848),
+                                     ("f32", "forward", "cluster", 430))]
         d = self._tmp.name
         doc = recur_doc([gemm_row("gemm/cublas_sgemm/N8192", "cuBLAS sgemm", "f32", 20.0)])
         doc["persistent_limits"] = limits
@@ -270,9 +273,10 @@ class GpuRecordTest(unittest.TestCase):
             rec = json.load(f)
         self.assertEqual(rec["persistent_limits"], limits)
         text = pb.markdown(rec)
-        self.assertIn("| cell | direction | f32 | bf16 |", text)
-        self.assertIn("| lstm | forward | 1320 | 1584 |", text)
-        self.assertIn("| lstm | backward | 1300 | 1848 |", text)
+        self.assertIn("| cell | direction | barrier | f32 | bf16 |", text)
+        self.assertIn("| lstm | forward | grid_sync | 1320 | 1584 |", text)
+        self.assertIn("| lstm | backward | grid_sync | 1300 | 1848 |", text)
+        self.assertIn("| lstm | forward | cluster | 430 | - |", text)
         self.assertIsNone(self.rec["persistent_limits"])  # a record without them
         self.assertNotIn("Persistent engine: largest H", pb.markdown(self.rec))
 

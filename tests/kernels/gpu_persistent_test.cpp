@@ -191,6 +191,34 @@ TEST(GpuPersistentBarrier, CounterBarrierGivesTheGridSyncResultsBitForBit) {
   }
 }
 
+// The cluster barrier (PersistentBarrier::cluster): the layer runs on ONE thread-block cluster of
+// at most 16 blocks, so each block owns more units than with one block per SM and its sums run in
+// another order: it matches the reference (f32; bf16 against the CPU emulation), two runs are
+// bit-identical, and a layer too large for one cluster is refused with the reason.
+TEST(GpuPersistentBarrier, ClusterBarrierMatchesTheReference) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  struct Restore {
+    ~Restore() { set_persistent_barrier(PersistentBarrier::grid_sync); }
+  } restore;
+  set_persistent_barrier(PersistentBarrier::cluster);
+  for (const auto& [cell, proj] : kCells) {
+    for (const MixedShape& s :
+         {MixedShape{3, 37, 7}, MixedShape{1, 256, 5}, MixedShape{8, 256, 9}}) {
+      SCOPED_TRACE(fmt::format("{} B={} H={} T={}", cell_name(cell), s.B, s.H, s.T));
+      const Case c{cell, proj, s.B != 8, true, true, s.B, s.H, s.T, DType::f32};
+      ASSERT_EQ(persistent_supports(seq_config(cell, s.H), s.B, kCuda, DType::f32), "");
+      expect_matches_reference(make_problem(c), DType::f32, kPersistent);
+      expect_two_runs_identical(make_problem(c), DType::f32, kPersistent);
+    }
+    Problem p = make_problem({cell, proj, true, true, true, 8, 256, 5, DType::f32});
+    p.cfg.precision = Precision::bf16;
+    expect_nmse_within(run_engine(p, DType::f32, kPersistent),
+                       run_engine(p, DType::f32, kReference), 1e-6, 1e-5);
+    const std::string why = persistent_supports(seq_config(cell, 1024), 8, kCuda, DType::f32);
+    EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
+  }
+}
+
 // H = 4096 cannot keep an lstm's W_hh slices in any current GPU's shared memory: the engine says
 // so before it reads a tensor; auto falls back to fused, and picks persistent where it fits.
 TEST(GpuPersistentErrors, ShapeThatDoesNotFitIsAClearErrorAndAutoFallsBack) {

@@ -152,5 +152,25 @@ TEST(PersistentLayout, LargestHiddenSizePerPrecisionAndDirection) {
   EXPECT_EQ(persistent_max_hidden(CellKind::rnn_tanh, Precision::f32, false, kHopper), 0);
 }
 
+// One thread-block cluster (the cluster barrier): at most 16 blocks, so each owns 1/16 of the
+// units and only small layers fit: lstm H = 256 in f32, not H = 1024.
+TEST(PersistentLayout, OneClusterHoldsOnlySmallLayers) {
+  const PersistentLimits cluster{kPersistentMaxCluster, kHopper.shared_per_block};
+  const PersistentPlan small =
+      persistent_layout(CellKind::lstm, 256, 8, Precision::f32, false, cluster);
+  ASSERT_EQ(small.why_not, "");
+  EXPECT_EQ(small.blocks, 16);
+  EXPECT_EQ(small.units, 16);
+  EXPECT_EQ(static_cast<int64_t>(small.shared_bytes), forward_f32_bytes(4, 16, 256, 8));
+  EXPECT_NE(persistent_layout(CellKind::lstm, 1024, 8, Precision::f32, false, cluster).why_not, "");
+  for (CellKind cell : {CellKind::lstm, CellKind::gru})
+    for (bool backward : {false, true})
+      for (Precision precision : {Precision::f32, Precision::bf16}) {
+        const int64_t most = persistent_max_hidden(cell, precision, backward, cluster);
+        EXPECT_GE(most, 256);
+        EXPECT_LT(most, persistent_max_hidden(cell, precision, backward, kHopper));
+      }
+}
+
 }  // namespace
 }  // namespace recur

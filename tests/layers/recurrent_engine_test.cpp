@@ -63,10 +63,12 @@ TEST(RecurrentEngine, PersistentBarrierNamesAndSetting) {
   set_persistent_barrier(PersistentBarrier::counter);
   EXPECT_EQ(persistent_barrier(), PersistentBarrier::counter);
   set_persistent_barrier(PersistentBarrier::grid_sync);
-  for (PersistentBarrier b : {PersistentBarrier::grid_sync, PersistentBarrier::counter})
+  for (PersistentBarrier b :
+       {PersistentBarrier::grid_sync, PersistentBarrier::counter, PersistentBarrier::cluster})
     EXPECT_EQ(persistent_barrier_from_name(persistent_barrier_name(b)), b);
+  EXPECT_STREQ(persistent_barrier_name(PersistentBarrier::cluster), "cluster");
   expect_error([] { persistent_barrier_from_name("spin"); },
-               {"unknown persistent barrier 'spin'", "grid_sync or counter"});
+               {"unknown persistent barrier 'spin'", "grid_sync, counter or cluster"});
 }
 
 TEST(RecurrentEngine, ReferenceRunsCpuFloatTensorsOnly) {
