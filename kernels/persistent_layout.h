@@ -10,10 +10,12 @@
 //           [., G] (G = gates*H)
 //   stage rows of h_{t-1} [., H] (forward) or of dgates_t [., G] (backward), chunk_rows at a time
 //   part  the warps' partial product tiles (kernels/cuda/block_product.cuh)
-// Rows are ld elements apart, zero-padded past H (G). The f32 forward and every backward multiply
-// on CUDA cores (8x8 tiles, ld a multiple of 4); the 16-bit forward on tensor cores (16x16x16
-// tiles: w padded to a multiple of 16 rows, chunk_rows a multiple of 16, and ld = round_up(H, 16)
-// + 8, a multiple of 8 that is not one of 16, so consecutive rows start in different banks).
+// Rows are ld elements apart, zero-padded past H (G). The f32 forward and backward multiply on
+// CUDA cores (8x8 tiles, ld a multiple of 4). At bf16/f16 both run on tensor cores: the forward in
+// 16x16x16 tiles (w padded to a multiple of 16 rows, chunk_rows a multiple of 16), the backward
+// in 16x8x16 tiles (16 staged dgates rows by 8 of its columns: w padded to a multiple of 8 rows,
+// chunk_rows a multiple of 16); there ld = round_up(H or G, 16) + 8, a multiple of 8 that is not
+// one of 16, so consecutive rows start in different banks.
 #pragma once
 
 #include <cstddef>
@@ -61,6 +63,11 @@ RECUR_HOST_DEVICE PersistentSmem persistent_smem(int64_t gates, int64_t H, int64
     m.w_rows = round_up(gates * units, kMmaRows);
     m.part_bytes = int64_t{kPersistentWarps} * kMmaRows * kMmaCols * 4;
     m.row_multiple = kMmaCols;
+  } else if (elem == 2) {  // tensor cores: 16 rows of dgates x 8 columns of W_hh, 16 deep
+    m.ld = round_up(gates * H, 16) + 8;
+    m.w_rows = round_up(units, 8);
+    m.part_bytes = int64_t{kPersistentWarps} * 16 * 8 * 4;
+    m.row_multiple = 16;
   } else {  // CUDA cores: rows of 4-element groups
     m.ld = round_up(backward ? gates * H : H, 4);
     m.w_rows = backward ? units : gates * units;

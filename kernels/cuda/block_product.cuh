@@ -18,6 +18,12 @@
 //   block_product_mma   16 x 16 tiles on tensor cores (nvcuda::wmma m16n16k16), 16-bit operands
 //                       only: M, N and K multiples of 16 (zero-padded), lda and ldb multiples of
 //                       8, A, Bt and part 32-byte aligned. part: kWarps * 256 floats. sm_80+.
+//   block_product_mma_16x8  16 x 8 tiles on tensor cores (PTX mma.sync m16n8k16), 16-bit
+//                       operands only, for an N of 8 (the backward's units per block, where a
+//                       16-row Bt would not fit): M a multiple of 16, N of 8, K of 16 (rows past
+//                       the real ones readable, their sums not stored; columns past the real K
+//                       zero), lda and ldb even, A and Bt 4-byte aligned. part: kWarps * 128
+//                       floats. sm_80+.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -200,6 +206,52 @@ __device__ void block_product_mma(const Half* A, int64_t lda, int64_t M, const H
     wmma::store_matrix_sync(slot, acc, kMmaCols, wmma::mem_row_major);
   };
   block_tiles<kWarps, kMmaRows, kMmaCols, kMmaDepth>(M, N, K, part, tile, store);
+}
+
+// One m16n8k16 tensor-core product, D = A B + D: A's four registers hold rows (g, g+8) x columns
+// (2t, 2t+1) then (2t+8, 2t+9), B's two hold column g x rows (2t, 2t+1) then (2t+8, 2t+9), D's
+// four rows (g, g+8) x columns (2t, 2t+1), for lane = 4g + t (the PTX ISA's fragment layouts);
+// each register holds two 16-bit values, the lower column (row) in the low half.
+template <class Half>
+__device__ __forceinline__ void mma_16x8x16(float (&d)[4], const uint32_t (&a)[4],
+                                            const uint32_t (&b)[2]) {
+  if constexpr (std::is_same_v<Half, bf16>)
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  else
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+template <int kWarps, class Half, class Store>
+__device__ void block_product_mma_16x8(const Half* A, int64_t lda, int64_t M, const Half* Bt,
+                                       int64_t ldb, int64_t N, int64_t K, float* part,
+                                       Store store) {
+  const int lane = static_cast<int>(threadIdx.x) % 32, g = lane / 4, t = lane % 4;
+  auto pair = [](const Half* p) { return *reinterpret_cast<const uint32_t*>(p); };
+  auto tile = [&](int64_t m0, int64_t n0, int64_t k_begin, int64_t k_end, float* slot) {
+    float d[4] = {0.f, 0.f, 0.f, 0.f};
+    const Half* a_top = A + (m0 + g) * lda + 2 * t;  // rows g and g + 8 of the tile
+    const Half* a_bottom = a_top + 8 * lda;
+    const Half* b = Bt + (n0 + g) * ldb + 2 * t;  // column g of the tile
+    for (int64_t k = k_begin; k < k_end; k += 16) {
+      const uint32_t a_regs[4] = {pair(a_top + k), pair(a_bottom + k), pair(a_top + k + 8),
+                                  pair(a_bottom + k + 8)};
+      const uint32_t b_regs[2] = {pair(b + k), pair(b + k + 8)};
+      mma_16x8x16<Half>(d, a_regs, b_regs);
+    }
+    slot[g * 8 + 2 * t] = d[0];
+    slot[g * 8 + 2 * t + 1] = d[1];
+    slot[(g + 8) * 8 + 2 * t] = d[2];
+    slot[(g + 8) * 8 + 2 * t + 1] = d[3];
+  };
+  block_tiles<kWarps, 16, 8, 16>(M, N, K, part, tile, store);
 }
 
 }  // namespace recur

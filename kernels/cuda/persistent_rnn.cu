@@ -30,7 +30,8 @@
 //                     dxp and dhp[s], the direct part of dh_{t-1} (dh_other) and dc_{t-1}
 //                  2. the grid barrier: every unit's entries of dhp[s] are written
 //                  3. dh_other[b, j] += dhp[s][b, :] . W_hh[:, j] for own j (the block's product
-//                     on CUDA cores, dhp staged from L2), then dh/dh_other and dc/dc_other swap
+//                     on CUDA cores at f32, on tensor cores in 16x8 tiles at bf16/f16; dhp
+//                     staged from L2), then dh/dh_other and dc/dc_other swap
 //                     roles, the same in every block. Only the block's own entries of dh and dc
 //                     are ever read by it, so one barrier per step suffices.
 // Every sum runs in a fixed order, so two runs are bit-identical.
@@ -204,13 +205,15 @@ __global__ void __launch_bounds__(kThreads)
   const int nu = owned_units(H, j0, units);
   const PersistentSmem m = persistent_smem(gates, H, units, sizeof(Operand), /*backward=*/true);
   const int64_t ld = m.ld;
-  Operand* w = reinterpret_cast<Operand*>(smem_bytes);                 // [nu, ld]
+  constexpr bool kMma = !std::is_same_v<Operand, float>;               // tensor cores at bf16/f16
+  Operand* w = reinterpret_cast<Operand*>(smem_bytes);                 // [w_rows, ld]
   Operand* dbuf = reinterpret_cast<Operand*>(smem_bytes + m.w_bytes);  // [chunk_rows, ld]
   float* part = reinterpret_cast<float*>(smem_bytes + m.w_bytes + chunk_rows * m.row_bytes);
 
-  for (int64_t i = threadIdx.x; i < nu * ld; i += kThreads) {
-    const int64_t g = i / nu, jj = i % nu;  // consecutive threads read consecutive columns
-    w[jj * ld + g] = to_operand<Operand>(g < G ? a.w_hh[g * H + j0 + jj] : 0.f);
+  // Rows past nu and columns past G are zero (whole tensor-core tiles read them).
+  for (int64_t i = threadIdx.x; i < m.w_rows * ld; i += kThreads) {
+    const int64_t g = i / m.w_rows, jj = i % m.w_rows;  // consecutive threads: consecutive columns
+    w[jj * ld + g] = to_operand<Operand>(g < G && jj < nu ? a.w_hh[g * H + j0 + jj] : 0.f);
   }
   __syncthreads();
 
@@ -255,20 +258,26 @@ __global__ void __launch_bounds__(kThreads)
       // 3. dh_{t-1}[b, j] += dgates_t[b, :] . W_hh[:, j] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
-        for (int64_t i = threadIdx.x; i < nb * ld; i += kThreads) {
+        // Whole 16-row tiles on tensor cores, the padding rows and columns zero.
+        const int64_t staged = round_up(nb, m.row_multiple);
+        for (int64_t i = threadIdx.x; i < staged * ld; i += kThreads) {
           const int64_t bb = i / ld, g = i % ld;
-          dbuf[i] = to_operand<Operand>(g < G ? __ldcg(dhp_s + (b0 + bb) * G + g) : 0.f);
+          dbuf[i] = to_operand<Operand>(bb < nb && g < G ? __ldcg(dhp_s + (b0 + bb) * G + g) : 0.f);
         }
         __syncthreads();
         // Each (unit, row) sum is stored by one thread; dh_other's entries of this block's units
         // are read by other threads only after the __syncthreads the product ends with.
-        auto store = [&](int64_t jj, int64_t bb, float sum) {
-          dh_other[(b0 + bb) * H + j0 + jj] += sum;
+        auto add = [&](int64_t jj, int64_t bb, float sum) {
+          if (jj < nu && bb < nb) dh_other[(b0 + bb) * H + j0 + jj] += sum;
         };
-        if (nb == 1)
-          block_product_simt<kWarps, 1>(w, ld, nu, dbuf, ld, nb, ld, part, store);
+        if constexpr (kMma)  // out[bb, jj]: 16 staged rows x 8 columns per tile
+          block_product_mma_16x8<kWarps>(
+              dbuf, ld, staged, w, ld, m.w_rows, ld - 8, part,
+              [&](int64_t bb, int64_t jj, float sum) { add(jj, bb, sum); });
+        else if (nb == 1)
+          block_product_simt<kWarps, 1>(w, ld, nu, dbuf, ld, nb, ld, part, add);
         else
-          block_product_simt<kWarps, 8>(w, ld, nu, dbuf, ld, nb, ld, part, store);
+          block_product_simt<kWarps, 8>(w, ld, nu, dbuf, ld, nb, ld, part, add);
       }
     }
     float* swap = dh;

@@ -17,15 +17,20 @@ int64_t forward_f32_bytes(int64_t gates, int64_t units, int64_t H, int64_t rows)
   const int64_t ld = (H + 3) / 4 * 4;
   return gates * units * ld * 4 + rows * ld * 4 + 8 * 64 * 4;
 }
-// Columns of G = gates*H operands of `elem` bytes, rows of G rounded up to 4 operands.
-int64_t backward_bytes(int64_t G, int64_t units, int64_t elem, int64_t rows) {
-  const int64_t ld = (G + 3) / 4 * 4;
-  return (units * ld * elem + 15) / 16 * 16 + rows * ld * elem + 8 * 64 * 4;
-}
 int64_t forward_mma_bytes(int64_t gates, int64_t units, int64_t H, int64_t rows) {
   const int64_t ld = (H + 15) / 16 * 16 + 8;
   const int64_t w_rows = (gates * units + 15) / 16 * 16;
   return w_rows * ld * 2 + rows * ld * 2 + 8 * 16 * 16 * 4;
+}
+// Columns of G = gates*H: f32 on CUDA cores (rows of G rounded up to 4, 8x8 tiles), or 16-bit on
+// tensor cores (rows of G rounded up to 16 plus 8, columns padded to 8, 16x8 tiles).
+int64_t backward_bytes(int64_t G, int64_t units, int64_t elem, int64_t rows) {
+  if (elem == 4) {
+    const int64_t ld = (G + 3) / 4 * 4;
+    return (units * ld * 4 + 15) / 16 * 16 + rows * ld * 4 + 8 * 64 * 4;
+  }
+  const int64_t ld = (G + 15) / 16 * 16 + 8, w_rows = (units + 7) / 8 * 8;
+  return (w_rows * ld * 2 + 15) / 16 * 16 + rows * ld * 2 + 8 * 16 * 8 * 4;
 }
 
 TEST(PersistentLayout, LstmH1024F32KeepsEightUnitsPerBlockAndStagesWhatFits) {
@@ -103,12 +108,18 @@ TEST(PersistentLayout, BackwardKeepsColumnsAndStagesDgatesRows) {
   const PersistentPlan bf16 =
       persistent_layout(CellKind::lstm, 1024, 8, Precision::bf16, true, kHopper);
   ASSERT_EQ(bf16.why_not, "");
-  EXPECT_EQ(bf16.chunk_rows, 8);  // all 8 rows fit at 16 bits
-  EXPECT_EQ(static_cast<int64_t>(bf16.shared_bytes), backward_bytes(G, 8, 2, 8));
-  // gru H=37: G = 111 rounded up to 112 per row.
+  EXPECT_EQ(bf16.chunk_rows, 16);  // the 8 rows in one 16-row tensor-core tile
+  EXPECT_EQ(static_cast<int64_t>(bf16.shared_bytes), backward_bytes(G, 8, 2, 16));
+  // gru H=37: G = 111, rows of 112 + 8; one unit padded to 8 columns.
   const PersistentPlan odd = persistent_layout(CellKind::gru, 37, 3, Precision::f16, true, kHopper);
   ASSERT_EQ(odd.why_not, "");
-  EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), backward_bytes(111, 1, 2, 3));
+  EXPECT_EQ(odd.chunk_rows, 16);
+  EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), backward_bytes(111, 1, 2, 16));
+  const PersistentPlan odd32 =
+      persistent_layout(CellKind::gru, 37, 3, Precision::f32, true, kHopper);
+  ASSERT_EQ(odd32.why_not, "");
+  EXPECT_EQ(odd32.chunk_rows, 3);
+  EXPECT_EQ(static_cast<int64_t>(odd32.shared_bytes), backward_bytes(111, 1, 4, 3));
 }
 
 TEST(PersistentLayout, WhatDoesNotFitSaysWhy) {
@@ -128,8 +139,9 @@ TEST(PersistentLayout, WhatDoesNotFitSaysWhy) {
                    .why_not.empty());
 }
 
-// The largest H fits and the next does not; 16-bit operands fit larger H than f32 in both
-// directions; a card with more shared memory fits more.
+// The largest H fits and the next does not; 16-bit operands fit larger H than f32 forward (the
+// 16-bit backward stages whole 16-row tiles of dgates [G], so it stops below f32's, and larger H
+// there run the fused backward); a card with more shared memory fits more.
 TEST(PersistentLayout, LargestHiddenSizePerPrecisionAndDirection) {
   for (CellKind cell : {CellKind::lstm, CellKind::gru})
     for (bool backward : {false, true}) {
@@ -141,10 +153,11 @@ TEST(PersistentLayout, LargestHiddenSizePerPrecisionAndDirection) {
         ASSERT_GT(most, 1024);  // the H = 1024 fits every variant on these cards
         EXPECT_EQ(persistent_layout(cell, most, 1, precision, backward, kHopper).why_not, "");
         EXPECT_NE(persistent_layout(cell, most + 1, 1, precision, backward, kHopper).why_not, "");
-        if (precision == Precision::f32)
+        if (precision == Precision::f32) {
           f32_max = most;
-        else
+        } else if (!backward) {
           EXPECT_GT(most, f32_max);
+        }
         const PersistentLimits roomier{132, 2 * kHopper.shared_per_block};
         EXPECT_GT(persistent_max_hidden(cell, precision, backward, roomier), most);
       }
