@@ -35,7 +35,16 @@ PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, 
   return plan;
 }
 
-// The counter barrier's arrival count, zeroed on `device`'s stream; undefined for grid_sync.
+// The parameters whose GEMMs run outside the kernels (W_ih: the input projection, dx): at bf16/f16
+// math seq_driver::Gemms rounds what it is given once per call, and the kernels round their own
+// W_hh on loading it, so W_hh is left out.
+SeqParams input_weights_only(const SeqParams& params) {
+  SeqParams out = params;
+  out.w_hh = Tensor();
+  return out;
+}
+
+// The counter barrier's arrival count, zeroed on `device`'s stream; undefined for the others.
 Tensor barrier_counter(PersistentBarrier barrier, Device device) {
   return barrier == PersistentBarrier::counter ? Tensor::zeros({1}, DType::i32, device) : Tensor();
 }
@@ -85,7 +94,7 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   // math precision as the shared time loop computes it.
   Tensor xp = Tensor::empty({B * Tn, G}, DType::f32, d);
   CudaSeqOps<float> ops(d.index);
-  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, params);
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params));
   gemm(false, true, B * Tn, G, I, 1.f, x.data<float>(), I, params.w_ih.data<float>(), I, 0.f,
        xp.data<float>(), G);
   Tensor hp = Tensor::empty({B, G}, DType::f32, d);
@@ -216,7 +225,7 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   if (lstm && args.dc0.defined())
     copy_bytes(args.dc0.data<float>(), d, dc.data<float>(), d, state_bytes);
   CudaSeqOps<float> ops(d.index);
-  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, params);
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params));
   seq_driver::after_the_loop<float>(ops, gemm, config, params, args, dxp, dhp, Tensor());
 }
 
