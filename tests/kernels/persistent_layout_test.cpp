@@ -33,6 +33,13 @@ int64_t backward_bytes(int64_t G, int64_t units, int64_t elem, int64_t rows) {
   return (w_rows * ld * 2 + 15) / 16 * 16 + rows * ld * 2 + 8 * 16 * 8 * 4;
 }
 
+// `plan` fits, stages `chunk` rows at a time and takes `bytes` of shared memory.
+void expect_fits(const PersistentPlan& plan, int64_t chunk, int64_t bytes) {
+  ASSERT_EQ(plan.why_not, "");
+  EXPECT_EQ(plan.chunk_rows, chunk);
+  EXPECT_EQ(static_cast<int64_t>(plan.shared_bytes), bytes);
+}
+
 TEST(PersistentLayout, LstmH1024F32KeepsEightUnitsPerBlockAndStagesWhatFits) {
   const PersistentPlan one =
       persistent_layout(CellKind::lstm, 1024, 1, Precision::f32, false, kHopper);
@@ -81,19 +88,15 @@ TEST(PersistentLayout, SixteenBitForwardStagesWholeTensorCoreTiles) {
   // An odd H pads K to 16 and the rows to whole 16-row tiles: gru H=37 keeps 3 rows, padded to 16.
   const PersistentPlan odd =
       persistent_layout(CellKind::gru, 37, 5, Precision::bf16, false, kHopper);
-  ASSERT_EQ(odd.why_not, "");
+  expect_fits(odd, 16, forward_mma_bytes(3, 1, 37, 16));
   EXPECT_EQ(odd.units, 1);
   EXPECT_EQ(odd.blocks, 37);
-  EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), forward_mma_bytes(3, 1, 37, 16));
   const PersistentSmem mma = persistent_smem(3, 37, 1, 2, false);
   EXPECT_EQ(mma.ld, 56);
   EXPECT_EQ(mma.w_rows, 16);
   // The f32 forward of the same shape: rows of 40 floats, no padding rows, any batch.
-  const PersistentPlan odd32 =
-      persistent_layout(CellKind::gru, 37, 5, Precision::f32, false, kHopper);
-  ASSERT_EQ(odd32.why_not, "");
-  EXPECT_EQ(odd32.chunk_rows, 5);
-  EXPECT_EQ(static_cast<int64_t>(odd32.shared_bytes), forward_f32_bytes(3, 1, 37, 5));
+  expect_fits(persistent_layout(CellKind::gru, 37, 5, Precision::f32, false, kHopper), 5,
+              forward_f32_bytes(3, 1, 37, 5));
 }
 
 TEST(PersistentLayout, BackwardKeepsColumnsAndStagesDgatesRows) {
@@ -105,21 +108,14 @@ TEST(PersistentLayout, BackwardKeepsColumnsAndStagesDgatesRows) {
   const int64_t G = 4 * 1024;
   EXPECT_EQ(f32.chunk_rows, (232448 - 8 * G * 4 - 8 * 64 * 4) / (G * 4));
   EXPECT_EQ(static_cast<int64_t>(f32.shared_bytes), backward_bytes(G, 8, 4, f32.chunk_rows));
-  const PersistentPlan bf16 =
-      persistent_layout(CellKind::lstm, 1024, 8, Precision::bf16, true, kHopper);
-  ASSERT_EQ(bf16.why_not, "");
-  EXPECT_EQ(bf16.chunk_rows, 16);  // the 8 rows in one 16-row tensor-core tile
-  EXPECT_EQ(static_cast<int64_t>(bf16.shared_bytes), backward_bytes(G, 8, 2, 16));
-  // gru H=37: G = 111, rows of 112 + 8; one unit padded to 8 columns.
-  const PersistentPlan odd = persistent_layout(CellKind::gru, 37, 3, Precision::f16, true, kHopper);
-  ASSERT_EQ(odd.why_not, "");
-  EXPECT_EQ(odd.chunk_rows, 16);
-  EXPECT_EQ(static_cast<int64_t>(odd.shared_bytes), backward_bytes(111, 1, 2, 16));
-  const PersistentPlan odd32 =
-      persistent_layout(CellKind::gru, 37, 3, Precision::f32, true, kHopper);
-  ASSERT_EQ(odd32.why_not, "");
-  EXPECT_EQ(odd32.chunk_rows, 3);
-  EXPECT_EQ(static_cast<int64_t>(odd32.shared_bytes), backward_bytes(111, 1, 4, 3));
+  // bf16: the 8 rows in one 16-row tensor-core tile.
+  expect_fits(persistent_layout(CellKind::lstm, 1024, 8, Precision::bf16, true, kHopper), 16,
+              backward_bytes(G, 8, 2, 16));
+  // gru H=37: G = 111; f16 rows of 112 + 8, one unit padded to 8 columns; f32 rows of 112.
+  expect_fits(persistent_layout(CellKind::gru, 37, 3, Precision::f16, true, kHopper), 16,
+              backward_bytes(111, 1, 2, 16));
+  expect_fits(persistent_layout(CellKind::gru, 37, 3, Precision::f32, true, kHopper), 3,
+              backward_bytes(111, 1, 4, 3));
 }
 
 TEST(PersistentLayout, WhatDoesNotFitSaysWhy) {
@@ -171,10 +167,9 @@ TEST(PersistentLayout, OneClusterHoldsOnlySmallLayers) {
   const PersistentLimits cluster{kPersistentMaxCluster, kHopper.shared_per_block};
   const PersistentPlan small =
       persistent_layout(CellKind::lstm, 256, 8, Precision::f32, false, cluster);
-  ASSERT_EQ(small.why_not, "");
+  expect_fits(small, 8, forward_f32_bytes(4, 16, 256, 8));
   EXPECT_EQ(small.blocks, 16);
   EXPECT_EQ(small.units, 16);
-  EXPECT_EQ(static_cast<int64_t>(small.shared_bytes), forward_f32_bytes(4, 16, 256, 8));
   EXPECT_NE(persistent_layout(CellKind::lstm, 1024, 8, Precision::f32, false, cluster).why_not, "");
   for (CellKind cell : {CellKind::lstm, CellKind::gru})
     for (bool backward : {false, true})
