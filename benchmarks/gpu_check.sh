@@ -153,13 +153,14 @@ sanitizer() {
 
 # The GPU engine issue's shapes (LSTM and GRU, I = H = 1024, T = 256, B in {1, 8, 64, 256}, f32
 # and bf16 (f16 for LSTM), inference and training; and H = 256 at B in {1, 8}, where the
-# persistent engine's cluster barrier runs) with every engine that runs them and every cuDNN algorithm,
-# plus the cuBLAS ceilings: about a minute. The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda
-# --quick (about four minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
+# persistent engine's cluster barrier runs) with every engine that runs them and every cuDNN
+# algorithm, plus the cuBLAS ceilings: about 300 cases at 0.2 s or more each, two minutes or so.
+# The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda --quick (about four
+# minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
   local suite="$BUILD/benchmarks/bench_suite"
   [[ -x $suite ]] || { echo "no $suite"; return 1; }
-  timeout 180 "$suite" --device cuda --min-time 0.1 --max-reps 5 \
+  timeout 240 "$suite" --device cuda --min-time 0.1 --max-reps 5 \
     --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
