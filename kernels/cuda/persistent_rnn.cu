@@ -144,14 +144,15 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t staged = round_up(nb, m.row_multiple);
         // ASSUMPTION: h_{t-1} of other blocks is read only after the grid barrier that follows
         // its write, and through L2 (__ldcg), never through this SM's L1.
-        for (int64_t i = threadIdx.x; i < staged * ld; i += kThreads) {
-          const int64_t bb = i / ld, k = i % ld;
-          hbuf[i] =
-              to_operand<Operand>(bb < nb && k < H ? __ldcg(h_prev + (b0 + bb) * H + k) : 0.f);
-        }
+        // Row by row: no division on this per-step path.
+        for (int64_t bb = 0; bb < staged; ++bb)
+          for (int64_t k = threadIdx.x; k < ld; k += kThreads)
+            hbuf[bb * ld + k] =
+                to_operand<Operand>(bb < nb && k < H ? __ldcg(h_prev + (b0 + bb) * H + k) : 0.f);
         __syncthreads();
         auto store = [&](int64_t r, int64_t bb, float sum) {
-          if (r < rows && bb < nb) a.hp[(b0 + bb) * G + r / nu * H + j0 + r % nu] = sum;
+          const int row = static_cast<int>(r);  // < gates * units: 32-bit division
+          if (r < rows && bb < nb) a.hp[(b0 + bb) * G + row / nu * H + j0 + row % nu] = sum;
         };
         if constexpr (kMma)
           block_product_mma<kWarps>(w, ld, m.w_rows, hbuf, ld, staged, ld - 8, part, store);
@@ -260,10 +261,10 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
         // Whole 16-row tiles on tensor cores, the padding rows and columns zero.
         const int64_t staged = round_up(nb, m.row_multiple);
-        for (int64_t i = threadIdx.x; i < staged * ld; i += kThreads) {
-          const int64_t bb = i / ld, g = i % ld;
-          dbuf[i] = to_operand<Operand>(bb < nb && g < G ? __ldcg(dhp_s + (b0 + bb) * G + g) : 0.f);
-        }
+        for (int64_t bb = 0; bb < staged; ++bb)  // row by row: no division per element
+          for (int64_t g = threadIdx.x; g < ld; g += kThreads)
+            dbuf[bb * ld + g] =
+                to_operand<Operand>(bb < nb && g < G ? __ldcg(dhp_s + (b0 + bb) * G + g) : 0.f);
         __syncthreads();
         // Each (unit, row) sum is stored by one thread; dh_other's entries of this block's units
         // are read by other threads only after the __syncthreads the product ends with.
