@@ -41,8 +41,10 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
@@ -380,13 +382,20 @@ struct ClusterLaunch {
   ClusterLaunch& operator=(const ClusterLaunch&) = delete;
 };
 
-// Sets what launching `kernel` as `plan` says needs: its shared memory, and clusters over 8.
-void prepare_kernel(const void* kernel, const PersistentPlan& plan) {
+// Lets `kernel` have all the shared memory a block may opt in to on the current device (each
+// launch asks for its plan's bytes), and clusters over 8 blocks where `cluster`: once per kernel
+// and device, not on every launch.
+void prepare_kernel(const void* kernel, int device, const DeviceFacts& facts, bool cluster) {
+  static std::mutex mutex;
+  static std::set<std::pair<const void*, int>> prepared;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (prepared.count({kernel, device})) return;
   RECUR_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(plan.shared_bytes)));
-  if (plan.cluster)
+                                        static_cast<int>(facts.limits.shared_per_block)));
+  if (cluster)
     RECUR_CUDA_CHECK(
         cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  prepared.insert({kernel, device});
 }
 
 // Why the card cannot keep every block of `plan` resident at once ("" when it can).
@@ -440,7 +449,7 @@ PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, 
   if (plan.why_not.empty()) {
     DeviceGuard guard(device);
     const void* kernel = kernel_for(cell, backward, barrier, precision);
-    prepare_kernel(kernel, plan);
+    prepare_kernel(kernel, device, facts, cluster);
     plan.why_not = residency_problem(kernel, plan, facts, device);
   }
   std::lock_guard<std::mutex> lock(mutex);
@@ -480,7 +489,7 @@ void launch(const char* what, CellKind cell, const Args& args, const PersistentP
               what, args.T, plan.blocks);
   DeviceGuard guard(device);
   const void* kernel = kernel_for(cell, backward, barrier, plan.precision);
-  prepare_kernel(kernel, plan);
+  prepare_kernel(kernel, device, device_facts(device), plan.cluster);
   Args a = args;
   int units = plan.units, chunk_rows = plan.chunk_rows;
   void* params[] = {&a, &units, &chunk_rows};
