@@ -8,25 +8,42 @@
 # the build):
 #   configure   `cmake --preset gpu` into build/gpu (a preset-less Ninja Release configure with
 #               RECUR_CUDA=ON and sm_90 where CMakePresets.json has no `gpu` preset)
-#   build       recur_gpu_tests with every core
+#   build       recur_gpu_tests and bench_suite with every core
 #   nvidia-smi  the GPU, driver and memory, for the record
-#   gpu_tests   build/gpu/tests/recur_gpu_tests, JSON to $OUT/gpu_tests.json, log beside it
+#   gpu_tests   recur_gpu_tests (all of them, or GPU_CHECK_TESTS, a gtest filter)
+#   bench       bench_suite --device cuda on the LSTM/GRU headline shapes (every engine, every cuDNN
+#               algorithm, the cuBLAS ceilings); with GPU_CHECK_RUN_SH=1 also the whole
+#               benchmarks/run.sh --device cuda --quick beside PyTorch
 #   memcheck    compute-sanitizer --tool memcheck on a small filter of the GPU tests
 #   racecheck   compute-sanitizer --tool racecheck on a smaller one (shared-memory kernels)
 #   synccheck   compute-sanitizer --tool synccheck on the persistent kernel's small cases
-#   bench       bench_suite --device cuda on the LSTM headline shapes (every engine, every cuDNN
-#               algorithm, the cuBLAS ceilings); with GPU_CHECK_RUN_SH=1 also the whole
-#               benchmarks/run.sh --device cuda --quick beside PyTorch
-# Prints a table of stage -> status and seconds; exits 1 when any stage failed. About six minutes
-# at most; everything it writes goes under $OUT (default: build/gpu_check).
+# Prints a table of stage -> status and seconds; exits 1 when any stage failed.
+#
+# Made to fit one device call (at most 600 s):
+# - a deadline: every stage's limit is cut to what is left of GPU_CHECK_BUDGET_S (default 540 s,
+#   counted from the start), and a stage with under 20 s left is skipped, so the summary is always
+#   printed and the call never outlives its limit;
+# - at most 8 files come back from a device call: $OUT holds summary.txt, gpu_tests.json,
+#   bench_lstm.json, logs.tar.gz (every log and sanitizer report, re-packed after each stage, so a
+#   killed run still returns what ran) and, with GPU_CHECK_RUN_SH=1, results.tar.gz;
+# - GPU_CHECK_PREBUILT=DIR skips configure and build, using binaries built elsewhere with
+#   benchmarks/gpu_prebuild.sh (carry DIR with the call); where they do not start there (a
+#   missing library), the stages build as usual;
+# - GPU_CHECK_ONLY="gpu_tests memcheck" runs only the named stages (a rerun after a fix).
+# Logs go to build/gpu_check_logs; $OUT defaults to build/gpu_check.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 
 OUT="${OUT:-$PWD/build/gpu_check}"
-mkdir -p "$OUT"
+LOGS="$PWD/build/gpu_check_logs"
+rm -rf "$LOGS" "$LOGS.tar.gz"
+mkdir -p "$OUT" "$LOGS"
 BUILD=build/gpu
 TESTS="$BUILD/tests/recur_gpu_tests"
+SUITE="$BUILD/benchmarks/bench_suite"
 JOBS=$(nproc 2>/dev/null || echo 16)
+BUDGET=${GPU_CHECK_BUDGET_S:-540}
+ONLY=" ${GPU_CHECK_ONLY:-configure build nvidia-smi gpu_tests bench memcheck racecheck synccheck} "
 
 # Filters for the sanitizers, chosen to finish well inside their limits: the runtime's small tests
 # (allocator, copies, small GEMMs in f32; not the 1 PiB allocation, whose refused cudaMalloc the
@@ -57,10 +74,40 @@ SYNCCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
 stages=()
 declare -A status seconds
 
-# run_stage NAME COMMAND...: runs the command, records PASS/FAIL/TIMEOUT and its duration.
+# The seconds a stage may run: its own limit, cut to what is left of the budget (10 s kept for
+# the summary and the packing of the logs).
+limit() {
+  local left=$((BUDGET - SECONDS - 10))
+  ((left < $1)) && echo "$left" || echo "$1"
+}
+
+# Every log, packed into $OUT/logs.tar.gz (after each stage, so a run killed at its limit still
+# returns what ran).
+pack_logs() {
+  tar -czf "$LOGS.tar.gz" -C "$LOGS" . 2>/dev/null && cp "$LOGS.tar.gz" "$OUT/logs.tar.gz"
+}
+
+skip_stage() {
+  stages+=("$1")
+  status[$1]="SKIPPED ($2)"
+  seconds[$1]=0
+  echo
+  echo "==== $1: skipped ($2)"
+}
+
+# run_stage NAME COMMAND...: runs the command, records PASS/FAIL/TIMEOUT and its duration; skipped
+# when GPU_CHECK_ONLY leaves it out or under 20 s of the budget are left.
 run_stage() {
   local name=$1
   shift
+  if [[ $ONLY != *" $name "* ]]; then
+    skip_stage "$name" "not in GPU_CHECK_ONLY"
+    return
+  fi
+  if (($(limit 20) < 20)); then
+    skip_stage "$name" "out of time: ${SECONDS}s of ${BUDGET}s spent"
+    return
+  fi
   echo
   echo "==== $name: $*"
   local start=$SECONDS rc
@@ -74,56 +121,74 @@ run_stage() {
     *) status[$name]="FAIL (exit $rc)" ;;
   esac
   echo "==== $name: ${status[$name]} in ${seconds[$name]} s"
-}
-
-skip_stage() {
-  stages+=("$1")
-  status[$1]="SKIPPED ($2)"
-  seconds[$1]=0
-  echo
-  echo "==== $1: skipped ($2)"
+  pack_logs
 }
 
 configure() {
   if cmake --list-presets=configure 2>/dev/null | grep -q '"gpu"'; then
-    timeout 120 cmake --preset gpu 2>&1 | tee "$OUT/configure.log"
+    timeout "$(limit 120)" cmake --preset gpu 2>&1 | tee "$LOGS/configure.log"
   else
     echo "no 'gpu' configure preset in CMakePresets.json: configuring without presets"
-    timeout 120 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECUR_CUDA=ON \
-      -DCMAKE_CUDA_ARCHITECTURES=90 2>&1 | tee "$OUT/configure.log"
+    timeout "$(limit 120)" cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DRECUR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 2>&1 | tee "$LOGS/configure.log"
   fi
 }
 
 build() {
-  timeout 240 cmake --build "$BUILD" -j "$JOBS" --target recur_gpu_tests bench_suite \
-    >"$OUT/build.log" 2>&1
+  timeout "$(limit 240)" cmake --build "$BUILD" -j "$JOBS" --target recur_gpu_tests bench_suite \
+    >"$LOGS/build.log" 2>&1
   local rc=$?
-  grep -E 'error|warning|FAILED|Linking' "$OUT/build.log"
-  [[ $rc == 0 ]] || tail -40 "$OUT/build.log"
+  grep -E 'error|warning|FAILED|Linking' "$LOGS/build.log"
+  [[ $rc == 0 ]] || tail -40 "$LOGS/build.log"
   return "$rc"
 }
 
+# Binaries from benchmarks/gpu_prebuild.sh: used when the test binary starts here (its libraries
+# found: the directory's own librecur and libfmt, the machine's CUDA, cuDNN and OpenBLAS).
+use_prebuilt() {
+  local dir=$1
+  [[ -x $dir/recur_gpu_tests && -x $dir/bench_suite ]] || {
+    echo "GPU_CHECK_PREBUILT=$dir: no recur_gpu_tests and bench_suite there"
+    return 1
+  }
+  local libs="$PWD/$dir" cuda_lib
+  for cuda_lib in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+    [[ -d $cuda_lib ]] && libs+=":$cuda_lib"
+  done
+  export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if ! "$dir/recur_gpu_tests" --gtest_list_tests >"$LOGS/prebuilt.log" 2>&1; then
+    echo "GPU_CHECK_PREBUILT=$dir: recur_gpu_tests does not start here:"
+    tail -5 "$LOGS/prebuilt.log"
+    ldd "$dir/recur_gpu_tests" "$dir/librecur.so.0" 2>&1 | grep 'not found'
+    return 1
+  fi
+  echo "using the prebuilt binaries in $dir ($(cat "$dir/commit.txt" 2>/dev/null))"
+  TESTS="$dir/recur_gpu_tests"
+  SUITE="$dir/bench_suite"
+}
+
 gpu_info() {
-  timeout 30 nvidia-smi 2>&1 | tee "$OUT/nvidia-smi.txt"
+  timeout 30 nvidia-smi 2>&1 | tee "$LOGS/nvidia-smi.txt"
   local rc=${PIPESTATUS[0]}
   timeout 30 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.max.sm \
-    --format=csv 2>&1 | tee -a "$OUT/nvidia-smi.txt"
+    --format=csv 2>&1 | tee -a "$LOGS/nvidia-smi.txt"
   return "$rc"
 }
 
 # Output goes to files and is summarised afterwards: a `| head` on a live test run would kill it
 # with SIGPIPE once head has its lines.
 gpu_tests() {
-  timeout 240 "$TESTS" --gtest_output="json:$OUT/gpu_tests.json" >"$OUT/gpu_tests.log" 2>&1
+  timeout "$(limit 240)" "$TESTS" --gtest_filter="${GPU_CHECK_TESTS:-*}" \
+    --gtest_output="json:$OUT/gpu_tests.json" >"$LOGS/gpu_tests.log" 2>&1
   local rc=$?
-  grep -E '^\[  (FAILED|PASSED) |^\[==========\]|Failure|error' "$OUT/gpu_tests.log" | head -200
-  [[ $rc == 0 ]] || tail -20 "$OUT/gpu_tests.log"
-  if grep -q '^\[  SKIPPED \]' "$OUT/gpu_tests.log"; then
+  grep -E '^\[  (FAILED|PASSED) |^\[==========\]|Failure|error' "$LOGS/gpu_tests.log" | head -200
+  [[ $rc == 0 ]] || tail -20 "$LOGS/gpu_tests.log"
+  if grep -q '^\[  SKIPPED \]' "$LOGS/gpu_tests.log"; then
     echo "skipped tests:"
-    grep '^\[  SKIPPED \] [A-Z]' "$OUT/gpu_tests.log" | head -20
+    grep '^\[  SKIPPED \] [A-Z]' "$LOGS/gpu_tests.log" | head -20
   fi
   # On this machine a test that skips for want of a GPU means the GPU is not visible.
-  if [[ $rc == 0 ]] && grep -q '^\[  PASSED  \] 0 tests' "$OUT/gpu_tests.log"; then
+  if [[ $rc == 0 ]] && grep -q '^\[  PASSED  \] 0 tests' "$LOGS/gpu_tests.log"; then
     echo "every GPU test skipped: no usable GPU"
     rc=3
   fi
@@ -142,12 +207,12 @@ sanitizer() {
     echo "compute-sanitizer not found"
     return 127
   fi
-  timeout 150 "$cs" --tool "$tool" --error-exitcode 1 "$TESTS" --gtest_filter="$filter" \
-    --gtest_output="json:$OUT/$tool.json" >"$OUT/$tool.log" 2>&1
+  timeout "$(limit 150)" "$cs" --tool "$tool" --error-exitcode 1 "$TESTS" \
+    --gtest_filter="$filter" --gtest_output="json:$LOGS/$tool.json" >"$LOGS/$tool.log" 2>&1
   local rc=$?
   grep -E '^\[  (FAILED|PASSED) |^\[==========\]|ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|Error' \
-    "$OUT/$tool.log" | head -100
-  [[ $rc == 0 ]] || tail -20 "$OUT/$tool.log"
+    "$LOGS/$tool.log" | head -100
+  [[ $rc == 0 ]] || tail -20 "$LOGS/$tool.log"
   return "$rc"
 }
 
@@ -158,48 +223,65 @@ sanitizer() {
 # The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda --quick (about four
 # minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
-  local suite="$BUILD/benchmarks/bench_suite"
-  [[ -x $suite ]] || { echo "no $suite"; return 1; }
-  timeout 240 "$suite" --device cuda --min-time 0.1 --max-reps 5 \
+  [[ -x $SUITE ]] || { echo "no $SUITE"; return 1; }
+  timeout "$(limit 240)" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
     --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
-    --out "$OUT/bench_lstm.json" 2>&1 | tee "$OUT/bench.log"
+    --out "$OUT/bench_lstm.json" 2>&1 | tee "$LOGS/bench.log"
   local rc=${PIPESTATUS[0]}
   # The largest H the persistent engine fits on this card, as bench_suite recorded it.
   python3 -c 'import json, sys
 for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
     print("persistent max H: {cell} {direction} {precision} {barrier}: {max_hidden}".format(**r))' \
-    "$OUT/bench_lstm.json" 2>&1 | tee -a "$OUT/bench.log"
+    "$OUT/bench_lstm.json" 2>&1 | tee -a "$LOGS/bench.log"
   if [[ ${GPU_CHECK_RUN_SH:-0} == 1 && $rc == 0 ]]; then
-    timeout 420 bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 | tee -a "$OUT/bench.log"
+    timeout "$(limit 420)" bash benchmarks/run.sh --device cuda --quick --no-docs 2>&1 |
+      tee -a "$LOGS/bench.log"
     rc=${PIPESTATUS[0]}
-    cp benchmarks/results/*.json benchmarks/results/*.png "$OUT/" 2>/dev/null
+    # One file back for the record and its pictures.
+    tar -czf "$OUT/results.tar.gz" benchmarks/results/*.json benchmarks/results/*.png 2>/dev/null
   fi
   return "$rc"
 }
 
-run_stage configure configure
-if [[ ${status[configure]} == PASS ]]; then
-  run_stage build build
+if [[ -n ${GPU_CHECK_PREBUILT:-} ]] && use_prebuilt "$GPU_CHECK_PREBUILT"; then
+  skip_stage configure "prebuilt: $GPU_CHECK_PREBUILT"
+  skip_stage build "prebuilt: $GPU_CHECK_PREBUILT"
 else
-  skip_stage build "configure failed"
+  run_stage configure configure
+  if [[ ${status[configure]:-} == PASS || $ONLY != *" configure "* ]]; then
+    run_stage build build
+  else
+    skip_stage build "configure failed"
+  fi
 fi
 run_stage nvidia-smi gpu_info
-if [[ ${status[build]} == PASS && -x "$TESTS" ]]; then
+# The binaries to test: just built, prebuilt, or (GPU_CHECK_ONLY without build) an earlier build.
+built() {
+  [[ -x "$TESTS" ]] && case ${status[build]:-} in
+    PASS | SKIPPED\ \(prebuilt* | SKIPPED\ \(not\ in*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+if built; then
   run_stage gpu_tests gpu_tests
+  run_stage bench bench
   run_stage memcheck sanitizer memcheck "$MEMCHECK_FILTER"
   run_stage racecheck sanitizer racecheck "$RACECHECK_FILTER"
   run_stage synccheck sanitizer synccheck "$SYNCCHECK_FILTER"
 else
-  for s in gpu_tests memcheck racecheck synccheck; do skip_stage "$s" "no test binary"; done
+  for s in gpu_tests bench memcheck racecheck synccheck; do skip_stage "$s" "no test binary"; done
 fi
-run_stage bench bench
 
 echo
-echo "==== summary (logs in $OUT)"
-printf '%-12s %-22s %s\n' stage status seconds
+echo "==== summary (logs in $OUT/logs.tar.gz)"
+printf '%-12s %-40s %s\n' stage status seconds
 failed=0
 for s in "${stages[@]}"; do
-  printf '%-12s %-22s %s\n' "$s" "${status[$s]}" "${seconds[$s]}"
-done | tee "$OUT/summary.txt"
-for s in "${stages[@]}"; do [[ ${status[$s]} == PASS ]] || failed=1; done
+  printf '%-12s %-40s %s\n' "$s" "${status[$s]}" "${seconds[$s]}"
+done | tee "$OUT/summary.txt" "$LOGS/summary.txt"
+for s in "${stages[@]}"; do
+  [[ ${status[$s]} == PASS || ${status[$s]} == SKIPPED\ \(prebuilt* ||
+    ${status[$s]} == SKIPPED\ \(not\ in* ]] || failed=1
+done
+pack_logs
 exit "$failed"
