@@ -400,8 +400,19 @@ json layer_row(const LayerCase& c, const Budget& b) {
   }
   rnn.set_engine(c.engine);
   rnn.set_precision(c.precision);
-  if (c.engine == Engine::cudnn) set_cudnn_algorithm(c.algo);
-  if (c.engine == Engine::persistent) set_persistent_barrier(c.barrier);
+  // The case's own algorithm or barrier; auto (the library's default) where it names none, and
+  // again after the case, for the rows that follow.
+  struct Settings {
+    Settings(CudnnAlgo algo, PersistentBarrier barrier) {
+      set_cudnn_algorithm(algo);
+      set_persistent_barrier(barrier);
+    }
+    ~Settings() {
+      set_cudnn_algorithm(CudnnAlgo::auto_);
+      set_persistent_barrier(PersistentBarrier::auto_);
+    }
+  } settings(c.engine == Engine::cudnn ? c.algo : CudnnAlgo::auto_,
+             c.engine == Engine::persistent ? c.barrier : PersistentBarrier::auto_);
   ForwardOptions opts;
   opts.keep_for_backward = c.train;
   Stats s = time_it(

@@ -59,6 +59,7 @@ MEMCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'  # its ten
 # Everything after the '-' is excluded.
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
+MEMCHECK_FILTER+=':GpuPersistentBarrier.AutoRuns*'  # H = 1024: its other barriers' cases cover it
 RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The persistent kernel shares memory across blocks through the grid barrier: race and sync
 # checks on its small cases.
@@ -70,6 +71,7 @@ SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3
 # The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 SYNCCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
+SYNCCHECK_FILTER+='-GpuPersistentBarrier.AutoRuns*'  # H = 1024, too slow under the sanitizer
 
 stages=()
 declare -A status seconds

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "kernels/recurrent_engine.h"
 
 namespace recur {
 
@@ -42,6 +43,15 @@ EngineTable EngineTable::parse(const nlohmann::json& j, const std::string& what)
       x.T = e.at("T").get<int64_t>();
       x.ranking = e.at("ranking").get<std::vector<std::string>>();
       x.cudnn_algo = e.value("cudnn_algo", "");
+      x.persistent_barrier = e.value("persistent_barrier", "");
+      for (const std::string& name : x.ranking) engine_from_name(name);
+      // Concrete names only: "auto" is a choice, not a measurement.
+      if (!x.cudnn_algo.empty())
+        RECUR_CHECK(cudnn_algo_from_name(x.cudnn_algo) != CudnnAlgo::auto_,
+                    "cudnn_algo must name a measured algorithm, not auto");
+      if (!x.persistent_barrier.empty())
+        RECUR_CHECK(persistent_barrier_from_name(x.persistent_barrier) != PersistentBarrier::auto_,
+                    "persistent_barrier must name a measured barrier, not auto");
     } catch (const nlohmann::json::exception& ex) {
       RECUR_FAIL("engine table {}: entry {}: {}", what, e.dump(), ex.what());
     } catch (const Error& ex) {

@@ -29,13 +29,15 @@ struct EngineTableEntry {
   int64_t B = 0, H = 0, T = 0;
   std::vector<std::string> ranking;  // engine names, fastest first ("persistent", "cudnn", ...)
   std::string cudnn_algo;            // cuDNN's fastest algorithm there, when cudnn was measured
+  std::string persistent_barrier;    // the persistent engine's fastest barrier, when measured
 };
 
 class EngineTable {
  public:
   EngineTable() = default;
   // Parses the JSON written by plot_bench.py: {"source": ..., "entries": [...]}. Throws
-  // recur::Error naming `what` and the first bad field.
+  // recur::Error naming `what` and the first bad field (an unknown engine, cuDNN algorithm or
+  // barrier name included, so a bad table fails when it is read, not in the middle of a run).
   static EngineTable parse(const nlohmann::json& j, const std::string& what);
   // The table auto_ uses: the one compiled into this library, or the file named by
   // RECUR_ENGINE_TABLE, until set_active replaces it (tests; a program that measured its GPU).

@@ -16,23 +16,30 @@ bool float_dtype(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64;
 }
 
+// The data type the engine table files a call under: the tensors' dtype, or at a mixed precision
+// its operand type (bf16, f16).
+DType measured_as(const SeqConfig& config, DType dtype) {
+  return config.precision == Precision::f32 ? dtype : operand_dtype(config.precision);
+}
+
+// The engine table's entry for the nearest measured shape, or null (batch unknown, nothing
+// measured for the cell, mode and data type). `table` keeps the entry alive.
+const EngineTableEntry* measured_entry(const EngineTable& table, const SeqConfig& config,
+                                       DType dtype, const CallShape& call) {
+  if (call.batch <= 0) return nullptr;
+  return table.nearest(config.cell, call.training, measured_as(config, dtype), call.batch,
+                       config.hidden_size, call.steps);
+}
+
 // Preference order of auto_ for a call. On a GPU: the measured ranking of the nearest shape in
 // the engine table (kernels/engine_table.h), when there is one; then the fixed order fused,
-// cudnn. The persistent engine, not yet measured anywhere, is only chosen where a measurement
-// ranks it.
+// cudnn. The persistent engine is only chosen where a measurement ranks it.
 std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dtype,
                                 const CallShape& call) {
   if (!device.is_cuda()) return {Engine::reference};
   std::vector<Engine> order;
   const std::shared_ptr<const EngineTable> table = EngineTable::active();
-  // Measurements at a mixed precision are recorded under its operand type (bf16, f16).
-  const DType measured_as =
-      config.precision == Precision::f32 ? dtype : operand_dtype(config.precision);
-  const EngineTableEntry* measured =
-      call.batch > 0 ? table->nearest(config.cell, call.training, measured_as, call.batch,
-                                      config.hidden_size, call.steps)
-                     : nullptr;
-  if (measured)
+  if (const EngineTableEntry* measured = measured_entry(*table, config, dtype, call))
     for (const std::string& name : measured->ranking) order.push_back(engine_from_name(name));
   for (Engine e : {Engine::fused, Engine::cudnn})
     if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
@@ -41,10 +48,13 @@ std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dt
 
 constexpr Engine kEngines[] = {Engine::auto_, Engine::reference, Engine::fused, Engine::cudnn,
                                Engine::persistent};
-constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::standard, CudnnAlgo::persist_static,
-                                     CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h};
-std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::standard};
-std::atomic<PersistentBarrier> g_persistent_barrier{PersistentBarrier::grid_sync};
+constexpr CudnnAlgo kCudnnAlgos[] = {CudnnAlgo::auto_, CudnnAlgo::standard,
+                                     CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
+                                     CudnnAlgo::persist_static_small_h};
+constexpr PersistentBarrier kBarriers[] = {PersistentBarrier::auto_, PersistentBarrier::grid_sync,
+                                           PersistentBarrier::counter, PersistentBarrier::cluster};
+std::atomic<CudnnAlgo> g_cudnn_algo{CudnnAlgo::auto_};
+std::atomic<PersistentBarrier> g_persistent_barrier{PersistentBarrier::auto_};
 
 }  // namespace
 
@@ -73,6 +83,8 @@ Engine engine_from_name(const std::string& name) {
 
 const char* cudnn_algo_name(CudnnAlgo algo) {
   switch (algo) {
+    case CudnnAlgo::auto_:
+      return "auto";
     case CudnnAlgo::standard:
       return "standard";
     case CudnnAlgo::persist_static:
@@ -89,8 +101,8 @@ CudnnAlgo cudnn_algo_from_name(const std::string& name) {
   for (CudnnAlgo a : kCudnnAlgos)
     if (name == cudnn_algo_name(a)) return a;
   RECUR_FAIL(
-      "unknown cuDNN RNN algorithm '{}': expected standard, persist_static, persist_dynamic or "
-      "persist_static_small_h",
+      "unknown cuDNN RNN algorithm '{}': expected auto, standard, persist_static, "
+      "persist_dynamic or persist_static_small_h",
       name);
 }
 
@@ -102,22 +114,34 @@ CudnnAlgo cudnn_algorithm() {
   return g_cudnn_algo.load();
 }
 
+CudnnAlgo cudnn_algorithm_for(const SeqConfig& config, DType dtype, const CallShape& call) {
+  const CudnnAlgo setting = cudnn_algorithm();
+  if (setting != CudnnAlgo::auto_) return setting;
+  const std::shared_ptr<const EngineTable> table = EngineTable::active();
+  const EngineTableEntry* measured = measured_entry(*table, config, dtype, call);
+  // The table's names were checked when it was parsed.
+  return measured && !measured->cudnn_algo.empty() ? cudnn_algo_from_name(measured->cudnn_algo)
+                                                   : CudnnAlgo::standard;
+}
+
 const char* persistent_barrier_name(PersistentBarrier barrier) {
   switch (barrier) {
+    case PersistentBarrier::auto_:
+      return "auto";
+    case PersistentBarrier::grid_sync:
+      return "grid_sync";
     case PersistentBarrier::counter:
       return "counter";
     case PersistentBarrier::cluster:
       return "cluster";
-    default:
-      return "grid_sync";
   }
+  return "?";
 }
 
 PersistentBarrier persistent_barrier_from_name(const std::string& name) {
-  for (PersistentBarrier b :
-       {PersistentBarrier::grid_sync, PersistentBarrier::counter, PersistentBarrier::cluster})
+  for (PersistentBarrier b : kBarriers)
     if (name == persistent_barrier_name(b)) return b;
-  RECUR_FAIL("unknown persistent barrier '{}': expected grid_sync, counter or cluster", name);
+  RECUR_FAIL("unknown persistent barrier '{}': expected auto, grid_sync, counter or cluster", name);
 }
 
 void set_persistent_barrier(PersistentBarrier barrier) {
@@ -126,6 +150,17 @@ void set_persistent_barrier(PersistentBarrier barrier) {
 
 PersistentBarrier persistent_barrier() {
   return g_persistent_barrier.load();
+}
+
+PersistentBarrier persistent_barrier_for(const SeqConfig& config, const CallShape& call) {
+  const PersistentBarrier setting = persistent_barrier();
+  if (setting != PersistentBarrier::auto_) return setting;
+  const std::shared_ptr<const EngineTable> table = EngineTable::active();
+  // The persistent engine takes f32 tensors: its rows are filed under f32 or the math precision.
+  const EngineTableEntry* measured = measured_entry(*table, config, DType::f32, call);
+  return measured && !measured->persistent_barrier.empty()
+             ? persistent_barrier_from_name(measured->persistent_barrier)
+             : PersistentBarrier::grid_sync;
 }
 
 std::string engine_unsupported_reason(Engine engine, const SeqConfig& config, Device device,

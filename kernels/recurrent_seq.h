@@ -128,8 +128,8 @@ std::string persistent_supports(const SeqConfig& config, int64_t B, Device devic
 // cuDNN engine, f32 and f64, and bf16/f16 math (cuDNN's 16-bit RNN: its data, cell state
 // included, in that type; recur's f32 tensors converted at the boundary), every cell but leaky:
 // every tensor on one GPU; queued on its recur stream; one single-layer unidirectional cuDNN RNN
-// per call, with cudnn_algorithm()'s algorithm (kernels/recurrent_engine.h). An algorithm cuDNN
-// cannot run for the call throws recur::Error whose message contains "not supported by cuDNN"
+// per call, with cudnn_algorithm_for's algorithm (kernels/recurrent_engine.h). A forced algorithm
+// cuDNN cannot run for the call throws recur::Error whose message contains "not supported by cuDNN"
 // (kernels/cudnn/recurrent_seq_cudnn.cpp). Unlike the other engines, one training forward supports
 // one backward (cuDNN's backward writes into the saved reserve space). With lengths, each call
 // reads them back to the host once.

@@ -687,7 +687,8 @@ def docs(args):
 def engine_table_of(rec, source):
     """The table Engine::auto_ reads (kernels/engine_table.h) from a GPU record: for every
     single-layer, unidirectional layer shape recur measured, its engines fastest first (cuDNN
-    counted at its fastest algorithm, which is named)."""
+    counted at its fastest algorithm and the persistent engine at its fastest barrier, both
+    named: the engines' auto settings run them)."""
     if not _on_gpu(rec):
         raise SystemExit("engine-table: the record was not measured on a GPU (device "
                          f"{rec.get('device')!r}): the engine table ranks GPU engines")
@@ -712,6 +713,8 @@ def engine_table_of(rec, source):
                  "ms": {e: engines[e][0] * 1e3 for e in ranking}}
         if "cudnn" in engines and engines["cudnn"][1]:
             entry["cudnn_algo"] = engines["cudnn"][1]
+        if "persistent" in engines and engines["persistent"][1]:
+            entry["persistent_barrier"] = engines["persistent"][1]
         entries.append(entry)
     return {"source": source, "entries": entries}
 

@@ -425,6 +425,9 @@ std::string residency_problem(const void* kernel, const PersistentPlan& plan,
 
 PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device, bool backward,
                                PersistentBarrier barrier, Precision precision) {
+  RECUR_CHECK(barrier != PersistentBarrier::auto_,
+              "persistent_plan: the barrier auto is a choice; pass the one chosen "
+              "(persistent_barrier_for)");
   using Key = std::tuple<int, CellKind, int64_t, int64_t, bool, PersistentBarrier, Precision>;
   static std::mutex mutex;
   static std::map<Key, PersistentPlan> known;  // the occupancy query costs a driver call

@@ -33,7 +33,7 @@ namespace recur {
 // precision) after the first query.
 // ASSUMPTION: cell is lstm or gru, f32 tensors, no projection (S = H); the engine checks these.
 // backward: the plan of the backward kernel (it stages rows of dgates [G] instead of h [H]).
-// barrier: the variant laid out and checked (grid_sync and counter: one block per SM).
+// barrier: the variant laid out and checked (grid_sync and counter: one block per SM); not auto.
 // precision: of the GEMM operands (bf16/f16 keep W_hh in 16 bits; the forward uses tensor cores).
 PersistentPlan persistent_plan(CellKind cell, int64_t H, int64_t B, int device,
                                bool backward = false,

@@ -13,6 +13,7 @@
 #include "kernels/cuda/cuda_seq_ops.h"
 #include "kernels/cuda/persistent_rnn.h"
 #include "kernels/cuda/seq_arg_checks.h"
+#include "kernels/recurrent_engine.h"
 #include "kernels/recurrent_seq.h"
 #include "kernels/recurrent_seq_driver.h"
 
@@ -22,17 +23,45 @@ namespace {
 
 constexpr const char* kEngine = "Persistent";
 
-// Why the call cannot run (config, then the GPU's fit for H and B), as one error.
-PersistentPlan plan_or_throw(const SeqConfig& config, int64_t B, Device device, DType dtype) {
+// The barrier a call runs with and its layout: persistent_barrier_for's choice, or under auto,
+// where the call does not fit the measured barrier (one cluster holds only small layers),
+// grid_sync, logged once.
+struct BarrierPlan {
+  PersistentBarrier barrier;
   PersistentPlan plan;
-  plan.why_not = persistent_config_reason(config, device, dtype);
-  if (plan.why_not.empty())
-    plan = persistent_plan(config.cell, config.hidden_size, B, device.index, /*backward=*/false,
-                           persistent_barrier(), config.precision);
-  RECUR_CHECK(plan.why_not.empty(), "persistent engine cannot run {} H={} B={} ({}) on {}: {}",
-              cell_name(config.cell), config.hidden_size, B, dtype_name(dtype), device.name(),
-              plan.why_not);
-  return plan;
+};
+
+BarrierPlan barrier_plan(const SeqConfig& config, const CallShape& call, int device,
+                         bool backward) {
+  const PersistentBarrier chosen = persistent_barrier_for(config, call);
+  auto plan_with = [&](PersistentBarrier barrier) {
+    return persistent_plan(config.cell, config.hidden_size, call.batch, device, backward, barrier,
+                           config.precision);
+  };
+  PersistentPlan plan = plan_with(chosen);
+  if (plan.why_not.empty() || persistent_barrier() != PersistentBarrier::auto_ ||
+      chosen == PersistentBarrier::grid_sync)
+    return {chosen, plan};
+  log_info_once(fmt::format(
+      "persistent engine (barrier auto): {} H={} B={} {} does not fit the measured {} barrier "
+      "({}); using grid_sync",
+      cell_name(config.cell), config.hidden_size, call.batch, backward ? "backward" : "forward",
+      persistent_barrier_name(chosen), plan.why_not));
+  return {PersistentBarrier::grid_sync, plan_with(PersistentBarrier::grid_sync)};
+}
+
+// Why the call cannot run (config, then the GPU's fit for H and B), as one error.
+BarrierPlan plan_or_throw(const SeqConfig& config, const CallShape& call, Device device,
+                          DType dtype) {
+  BarrierPlan chosen{PersistentBarrier::grid_sync, {}};
+  chosen.plan.why_not = persistent_config_reason(config, device, dtype);
+  if (chosen.plan.why_not.empty())
+    chosen = barrier_plan(config, call, device.index, /*backward=*/false);
+  RECUR_CHECK(chosen.plan.why_not.empty(),
+              "persistent engine cannot run {} H={} B={} ({}) on {}: {}", cell_name(config.cell),
+              config.hidden_size, call.batch, dtype_name(dtype), device.name(),
+              chosen.plan.why_not);
+  return chosen;
 }
 
 // The parameters whose GEMMs run outside the kernels (W_ih: the input projection, dx): at bf16/f16
@@ -71,8 +100,12 @@ std::string persistent_supports(const SeqConfig& config, int64_t B, Device devic
   if (!why.empty()) return why;
   if (device.index >= cuda_device_count())
     return fmt::format("there is no GPU {} ({} visible)", device.name(), cuda_device_count());
-  return persistent_plan(config.cell, config.hidden_size, B, device.index, /*backward=*/false,
-                         persistent_barrier(), config.precision)
+  // Under auto a call runs with grid_sync wherever the measured barrier does not fit it.
+  const PersistentBarrier setting = persistent_barrier();
+  return persistent_plan(
+             config.cell, config.hidden_size, B, device.index, /*backward=*/false,
+             setting == PersistentBarrier::auto_ ? PersistentBarrier::grid_sync : setting,
+             config.precision)
       .why_not;
 }
 
@@ -83,7 +116,7 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   const int64_t B = x.size(0), Tn = x.size(1), I = config.input_size, H = config.hidden_size;
   const int64_t G = config.gate_rows(), W = cell_cache_blocks(config.cell) * H;
   const bool lstm = config.cell == CellKind::lstm;
-  const PersistentPlan plan = plan_or_throw(config, B, d, x.dtype());
+  const auto [barrier, plan] = plan_or_throw(config, {B, Tn, args.saved != nullptr}, d, x.dtype());
   seq_checks::check_params_on(kEngine, params, d, DType::f32);
   seq_checks::check_forward_on(kEngine, args, d, DType::f32);
   DeviceGuard guard(d.index);
@@ -134,7 +167,6 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   k.cache = args.saved ? sv.cache.data<float>() : nullptr;
   k.y = args.y.data<float>() + args.y_col;
   k.ld_y_step = args.y.size(2);
-  const PersistentBarrier barrier = persistent_barrier();
   const Tensor counter = barrier_counter(barrier, d);
   k.counter = counter.defined() ? static_cast<unsigned*>(counter.raw_data()) : nullptr;
   if (B > 0 && Tn > 0)
@@ -162,9 +194,7 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
       "training forward on {}",
       d.name());
   const int64_t B = x.size(0), Tn = x.size(1), H = config.hidden_size, G = config.gate_rows();
-  const PersistentBarrier barrier = persistent_barrier();
-  const PersistentPlan plan =
-      persistent_plan(config.cell, H, B, d.index, /*backward=*/true, barrier, config.precision);
+  const auto [barrier, plan] = barrier_plan(config, {B, Tn, true}, d.index, /*backward=*/true);
   if (!plan.why_not.empty()) {
     // The forward fitted but the backward's larger staging row does not: the fused backward
     // computes the same from the same saved tensors. Logged once per shape, never silent.

@@ -28,8 +28,9 @@
 //
 // Variants: f32 (CUDNN_FMA_MATH: no TF32 tensor cores) and f64; cells rnn_tanh, rnn_relu, gru,
 // lstm with or without projection (no leaky: cuDNN has none); algorithms standard,
-// persist_static, persist_dynamic and persist_static_small_h (set_cudnn_algorithm). Descriptors
-// and the weight-space map are cached per (device, cell, sizes, bias, dtype, algorithm, B, T).
+// persist_static, persist_dynamic and persist_static_small_h (set_cudnn_algorithm), or by default
+// (auto) the one the engine table measured fastest at the nearest shape. Descriptors and the
+// weight-space map are cached per (device, cell, sizes, bias, dtype, algorithm, B, T).
 // Everything is queued on the device's recur stream; with lengths, each call waits once to read
 // them on the host (cuDNN's data descriptors hold them there).
 #include <cublas_v2.h>
@@ -42,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -49,6 +51,7 @@
 #include "core/cuda/context.h"
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
+#include "core/log.h"
 #include "kernels/cuda/elementwise_cuda.h"
 #include "kernels/cuda/seq_arg_checks.h"
 #include "kernels/cudnn/cudnn_check.h"
@@ -64,8 +67,11 @@ namespace {
 
 // ---------------------------------------------------------------- errors
 
-// A failed cuDNN RNN call, named with the plan it ran (`what`). NOT_SUPPORTED (an algorithm or
-// shape cuDNN cannot run) says "not supported by cuDNN", which callers may test for.
+// What the message of a NOT_SUPPORTED error says (an algorithm or shape cuDNN cannot run), which
+// callers may test for.
+constexpr const char* kNotSupported = "not supported by cuDNN";
+
+// A failed cuDNN RNN call, named with the plan it ran (`what`).
 [[noreturn]] void rnn_call_failed(cudnnStatus_t status, const char* call, const std::string& what,
                                   const char* file, int line) {
   std::string function(call);
@@ -75,7 +81,7 @@ namespace {
       fmt::format("{} answered {}{}{}", function, cudnnGetErrorString(status),
                   detail.empty() ? "" : ": ", detail);
   if (cudnn_not_supported(status))
-    throw_error(file, line, fmt::format("{}: not supported by cuDNN ({})", what, answer));
+    throw_error(file, line, fmt::format("{}: {} ({})", what, kNotSupported, answer));
   throw_error(file, line, fmt::format("{}: cuDNN call failed ({})", what, answer));
 }
 
@@ -142,8 +148,10 @@ cudnnRNNAlgo_t cudnn_rnn_algo(CudnnAlgo algo) {
       return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
     case CudnnAlgo::persist_static_small_h:
       return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
+    case CudnnAlgo::auto_:
+      break;  // a choice, made per call by cudnn_algorithm_for before a plan is built
   }
-  RECUR_FAIL("cuDNN engine: unknown algorithm {}", static_cast<int>(algo));
+  RECUR_FAIL("cuDNN engine: no cuDNN algorithm for '{}'", cudnn_algo_name(algo));
 }
 
 void set_tensor_3d(cudnnTensorDescriptor_t desc, cudnnDataType_t dtype, int d0, int d1, int d2) {
@@ -246,7 +254,7 @@ Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
     // cuDNN compiles these kernels at run time (NVRTC); a shape it cannot compile is one this
     // algorithm does not support, as far as a caller choosing among algorithms is concerned.
     if (built != CUDNN_STATUS_SUCCESS && !cudnn_not_supported(built))
-      RECUR_FAIL("{}: not supported by cuDNN (cudnnBuildRNNDynamic answered {}: {})", what,
+      RECUR_FAIL("{}: {} (cudnnBuildRNNDynamic answered {}: {})", what, kNotSupported,
                  cudnnGetErrorString(built), cudnn_last_error());
     RECUR_CUDNN_RNN_CHECK(built, what);
   }
@@ -494,8 +502,9 @@ void add_weight_grads(const Plan& plan, const Tensor& dw, SeqParamGrads& g, cubl
 
 // ---------------------------------------------------------------- forward and backward
 
+// The forward with cuDNN's algorithm `algo`.
 template <class T>
-void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
+void forward_with(const SeqConfig& cfg, const SeqParams& p, SeqForward& a, CudnnAlgo algo) {
   const Tensor& x = *a.x;
   const Device d = x.device();
   const DType dt = x.dtype();
@@ -519,7 +528,6 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   CudaContext& ctx = cuda_context(dev);
   cudaStream_t stream = ctx.stream();
   cudnnHandle_t handle = cudnn_handle(dev);
-  const CudnnAlgo algo = cudnn_algorithm();
   const std::vector<int> lengths = host_lengths(a.lengths, a.lengths_host, B, Tn);
   const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
   std::lock_guard<std::mutex> lock(plan->mutex);
@@ -583,6 +591,56 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
     sv.lengths = Tensor::from_vector(std::vector<int32_t>(lengths.begin(), lengths.end()), {B});
     sv.algo = static_cast<int>(algo);
   }
+}
+
+// The shapes (plan keys) where an algorithm measured elsewhere answered NOT_SUPPORTED: auto runs
+// standard there without asking again (a failed persist_dynamic build costs a compilation).
+class UnsupportedShapes {
+ public:
+  bool contains(const PlanKey& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return keys_.count(key) > 0;
+  }
+  void add(const PlanKey& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    keys_.insert(key);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<PlanKey> keys_;
+};
+
+UnsupportedShapes& unsupported_shapes() {
+  static UnsupportedShapes shapes;
+  return shapes;
+}
+
+// The forward with the algorithm cudnn_algorithm_for picks. Under auto, one measured at another
+// shape that cuDNN cannot run here gives way to standard: logged once, remembered per shape.
+// Nothing of the call's outputs is written before cuDNN's forward succeeds, so the retry is clean.
+template <class T>
+void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
+  const Tensor& x = *a.x;
+  if (x.dim() != 3) return forward_with<T>(cfg, p, a, CudnnAlgo::standard);  // its shape error
+  const CudnnAlgo algo =
+      cudnn_algorithm_for(cfg, x.dtype(), {x.size(0), x.size(1), a.saved != nullptr});
+  if (cudnn_algorithm() != CudnnAlgo::auto_ || algo == CudnnAlgo::standard)
+    return forward_with<T>(cfg, p, a, algo);
+  const PlanKey key = plan_key(cfg, p, x, algo);
+  if (!unsupported_shapes().contains(key)) {
+    try {
+      return forward_with<T>(cfg, p, a, algo);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find(kNotSupported) == std::string::npos) throw;
+      unsupported_shapes().add(key);
+      log_info_once(fmt::format(
+          "cuDNN engine (algorithm auto): the engine table's {} cannot run this shape ({}); "
+          "using standard",
+          cudnn_algo_name(algo), e.what()));
+    }
+  }
+  forward_with<T>(cfg, p, a, CudnnAlgo::standard);
 }
 
 template <class T>

@@ -443,6 +443,17 @@ class EngineTableTest(unittest.TestCase):
         self.assertEqual((b8["cell"], b8["mode"], b8["dtype"], b8["H"], b8["T"]),
                          ("lstm", "inference", "f32", 1024, 256))
         self.assertEqual(b8["gpu"], "NVIDIA H100 80GB HBM3")
+        self.assertNotIn("persistent_barrier", b8)
+
+    def test_names_the_persistent_engines_fastest_barrier(self):
+        rows = [self.row("persistent", 3.0, 8, "grid_sync"),
+                self.row("persistent", 2.5, 8, "counter"),
+                self.row("persistent", 2.9, 8, "cluster"), self.row("fused", 9.0, 8)]
+        (entry,) = pb.engine_table_of(self.record(rows), "rec.json")["entries"]
+        self.assertEqual(entry["ranking"], ["persistent", "fused"])
+        self.assertEqual(entry["persistent_barrier"], "counter")
+        self.assertAlmostEqual(entry["ms"]["persistent"], 2.5)
+        self.assertNotIn("cudnn_algo", entry)
 
     def test_refuses_a_cpu_record(self):
         with self.assertRaises(SystemExit):

@@ -65,6 +65,29 @@ TEST(EngineTable, MalformedTablesAreErrorsNamingTheEntry) {
   expect_error([&] { EngineTable::parse(missing, "t.json"); }, {"t.json"});
 }
 
+// Every name in a table is checked when it is read: auto_ must never meet an unknown one
+// mid-run.
+TEST(EngineTable, UnknownEngineAlgorithmOrBarrierNamesAreErrors) {
+  nlohmann::json bad_engine = {{"entries", {entry("lstm", "inference", 1, 8, {"warp"})}}};
+  expect_error([&] { EngineTable::parse(bad_engine, "t.json"); }, {"t.json", "warp"});
+  nlohmann::json e = entry("lstm", "inference", 1, 8, {"cudnn"});
+  e["cudnn_algo"] = "persist_fastest";
+  expect_error(
+      [&] {
+        EngineTable::parse({{"entries", {e}}}, "t.json");
+      },
+      {"t.json", "persist_fastest"});
+  e["cudnn_algo"] = "auto";
+  expect_error([&] { EngineTable::parse({{"entries", {e}}}, "t.json"); }, {"t.json", "not auto"});
+  e["cudnn_algo"] = "persist_dynamic";
+  e["persistent_barrier"] = "spin";
+  expect_error([&] { EngineTable::parse({{"entries", {e}}}, "t.json"); }, {"t.json", "spin"});
+  e["persistent_barrier"] = "cluster";
+  const EngineTable t = EngineTable::parse({{"entries", {e}}}, "t.json");
+  EXPECT_EQ(t.entries().front().cudnn_algo, "persist_dynamic");
+  EXPECT_EQ(t.entries().front().persistent_barrier, "cluster");
+}
+
 TEST(EngineTable, TheCompiledInTableParsesAndNamesOnlyKnownEngines) {
   const std::shared_ptr<const EngineTable> active = EngineTable::active();
   const EngineTable& t = *active;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/engine_table.h"
 #include "kernels/recurrent_engine.h"
 #include "kernels/recurrent_seq.h"
 #include "layers/recurrent.h"
@@ -143,6 +144,59 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, GpuCudnnSeq, ::testing::ValuesIn(algorithm_
                          case_name);
 INSTANTIATE_TEST_SUITE_P(Standard, GpuCudnnSeqDeterminism, ::testing::ValuesIn(determinism_cases()),
                          case_name);
+
+// Replaces the engine table for one scope: every mode of (cell, B, H, T) in f32 measured with
+// cuDNN's `algo` fastest.
+class MeasuredAlgoScope {
+ public:
+  MeasuredAlgoScope(const Case& c, CudnnAlgo algo) : saved_(EngineTable::active()) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const char* mode : {"inference", "training"})
+      entries.push_back({{"cell", cell_name(c.cell)},
+                         {"mode", mode},
+                         {"dtype", "f32"},
+                         {"B", c.B},
+                         {"H", c.H},
+                         {"T", c.T},
+                         {"ranking", {"cudnn"}},
+                         {"cudnn_algo", cudnn_algo_name(algo)}});
+    EngineTable::set_active(EngineTable::parse({{"entries", entries}}, "test"));
+  }
+  ~MeasuredAlgoScope() { EngineTable::set_active(*saved_); }
+
+ private:
+  std::shared_ptr<const EngineTable> saved_;
+};
+
+// Under auto (the default) the engine table's measured algorithm runs the call: where cuDNN runs
+// it at this shape the results are bit for bit those of that algorithm forced; where it answers
+// NOT_SUPPORTED, auto runs standard instead (no error) and still matches the reference.
+TEST(GpuCudnnSeqAuto, RunsTheMeasuredAlgorithmOrElseStandard) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (CudnnAlgo measured :
+       {CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h})
+    for (CellKind cell : {CellKind::lstm, CellKind::gru}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + " measured " + cudnn_algo_name(measured));
+      const Case c{cell, 0, false, true, true, 3, kHidden, 7, DType::f32};
+      const Problem p = make_problem(c, kCudnnSeed);
+      MeasuredAlgoScope table(c, measured);
+      bool forced_runs = true;
+      Results forced;
+      {
+        AlgoScope algo(measured);
+        try {
+          forced = run_engine(p, c.dtype, kCudnn);
+        } catch (const Error& e) {
+          if (!not_supported(e)) throw;
+          forced_runs = false;
+        }
+      }
+      AlgoScope algo(CudnnAlgo::auto_);
+      const Results got = run_engine(p, c.dtype, kCudnn);
+      if (forced_runs) compare_results(got, forced, nullptr);
+      expect_matches_reference(p, c.dtype, kCudnn);
+    }
+}
 
 TEST(GpuCudnnSeqErrors, RefusesLeakyCellsAndHostTensors) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";

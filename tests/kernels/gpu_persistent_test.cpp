@@ -166,7 +166,7 @@ TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesRefe
 TEST(GpuPersistentBarrier, CounterBarrierGivesTheGridSyncResultsBitForBit) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   struct Restore {
-    ~Restore() { set_persistent_barrier(PersistentBarrier::grid_sync); }
+    ~Restore() { set_persistent_barrier(PersistentBarrier::auto_); }
   } restore;
   for (const auto& [cell, proj] : kCells) {
     SCOPED_TRACE(cell_name(cell));
@@ -198,7 +198,7 @@ TEST(GpuPersistentBarrier, CounterBarrierGivesTheGridSyncResultsBitForBit) {
 TEST(GpuPersistentBarrier, ClusterBarrierMatchesTheReference) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   struct Restore {
-    ~Restore() { set_persistent_barrier(PersistentBarrier::grid_sync); }
+    ~Restore() { set_persistent_barrier(PersistentBarrier::auto_); }
   } restore;
   set_persistent_barrier(PersistentBarrier::cluster);
   for (const auto& [cell, proj] : kCells) {
@@ -216,6 +216,45 @@ TEST(GpuPersistentBarrier, ClusterBarrierMatchesTheReference) {
                        run_engine(p, DType::f32, kReference), 1e-6, 1e-5);
     const std::string why = persistent_supports(seq_config(cell, 1024), 8, kCuda, DType::f32);
     EXPECT_NE(why.find("shared memory"), std::string::npos) << why;
+  }
+}
+
+// Under auto (the default) the persistent engine runs the barrier the engine table measured
+// fastest at the nearest shape: bit for bit the results of that barrier forced. Where the call
+// does not fit it (one cluster cannot hold H = 1024), grid_sync runs instead, and auto still
+// counts the call as supported.
+TEST(GpuPersistentBarrier, AutoRunsTheMeasuredBarrierOrElseGridSync) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const std::shared_ptr<const EngineTable> saved = EngineTable::active();
+  struct Restore {
+    std::shared_ptr<const EngineTable> table;
+    ~Restore() {
+      EngineTable::set_active(*table);
+      set_persistent_barrier(PersistentBarrier::auto_);
+    }
+  } restore{saved};
+  for (const int64_t H : {256, 1024}) {
+    SCOPED_TRACE(fmt::format("lstm H={}, cluster measured fastest", H));
+    nlohmann::json entries = nlohmann::json::array();
+    for (const char* mode : {"inference", "training"})
+      entries.push_back({{"cell", "lstm"},
+                         {"mode", mode},
+                         {"dtype", "f32"},
+                         {"B", 8},
+                         {"H", H},
+                         {"T", 9},
+                         {"ranking", {"persistent"}},
+                         {"persistent_barrier", "cluster"}});
+    EngineTable::set_active(EngineTable::parse({{"entries", entries}}, "test"));
+    const Problem p = make_problem({CellKind::lstm, 0, false, true, true, 8, H, 9, DType::f32});
+    const PersistentBarrier runs =
+        H == 256 ? PersistentBarrier::cluster : PersistentBarrier::grid_sync;
+    set_persistent_barrier(runs);
+    const Results forced = run_engine(p, DType::f32, kPersistent);
+    set_persistent_barrier(PersistentBarrier::auto_);
+    EXPECT_EQ(persistent_barrier_for(p.cfg, {8, 9, false}), PersistentBarrier::cluster);
+    EXPECT_EQ(persistent_supports(p.cfg, 8, kCuda, DType::f32), "");
+    compare_results(run_engine(p, DType::f32, kPersistent), forced, nullptr);
   }
 }
 

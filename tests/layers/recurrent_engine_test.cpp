@@ -48,27 +48,97 @@ TEST(RecurrentEngine, NamesRoundTripAndUnknownNamesAreErrors) {
 }
 
 TEST(RecurrentEngine, CudnnAlgorithmNamesAndSetting) {
-  for (CudnnAlgo a : {CudnnAlgo::standard, CudnnAlgo::persist_static, CudnnAlgo::persist_dynamic,
-                      CudnnAlgo::persist_static_small_h})
+  for (CudnnAlgo a : {CudnnAlgo::auto_, CudnnAlgo::standard, CudnnAlgo::persist_static,
+                      CudnnAlgo::persist_dynamic, CudnnAlgo::persist_static_small_h})
     EXPECT_EQ(cudnn_algo_from_name(cudnn_algo_name(a)), a);
-  expect_error([] { cudnn_algo_from_name("persistent"); }, {"persistent", "persist_dynamic"});
-  EXPECT_EQ(cudnn_algorithm(), CudnnAlgo::standard);
+  EXPECT_STREQ(cudnn_algo_name(CudnnAlgo::auto_), "auto");
+  expect_error([] { cudnn_algo_from_name("persistent"); }, {"persistent", "auto, standard"});
+  EXPECT_EQ(cudnn_algorithm(), CudnnAlgo::auto_);  // the default
   set_cudnn_algorithm(CudnnAlgo::persist_dynamic);
   EXPECT_EQ(cudnn_algorithm(), CudnnAlgo::persist_dynamic);
-  set_cudnn_algorithm(CudnnAlgo::standard);
+  set_cudnn_algorithm(CudnnAlgo::auto_);
 }
 
 TEST(RecurrentEngine, PersistentBarrierNamesAndSetting) {
-  EXPECT_EQ(persistent_barrier(), PersistentBarrier::grid_sync);
+  EXPECT_EQ(persistent_barrier(), PersistentBarrier::auto_);  // the default
   set_persistent_barrier(PersistentBarrier::counter);
   EXPECT_EQ(persistent_barrier(), PersistentBarrier::counter);
-  set_persistent_barrier(PersistentBarrier::grid_sync);
-  for (PersistentBarrier b :
-       {PersistentBarrier::grid_sync, PersistentBarrier::counter, PersistentBarrier::cluster})
+  set_persistent_barrier(PersistentBarrier::auto_);
+  for (PersistentBarrier b : {PersistentBarrier::auto_, PersistentBarrier::grid_sync,
+                              PersistentBarrier::counter, PersistentBarrier::cluster})
     EXPECT_EQ(persistent_barrier_from_name(persistent_barrier_name(b)), b);
   EXPECT_STREQ(persistent_barrier_name(PersistentBarrier::cluster), "cluster");
   expect_error([] { persistent_barrier_from_name("spin"); },
-               {"unknown persistent barrier 'spin'", "grid_sync, counter or cluster"});
+               {"unknown persistent barrier 'spin'", "auto, grid_sync, counter or cluster"});
+}
+
+// Restores the engine table and the two process-wide settings a test changes.
+class TableScope {
+ public:
+  explicit TableScope(const nlohmann::json& entries) : saved_(EngineTable::active()) {
+    EngineTable::set_active(EngineTable::parse({{"entries", entries}}, "test"));
+  }
+  ~TableScope() {
+    EngineTable::set_active(*saved_);
+    set_cudnn_algorithm(CudnnAlgo::auto_);
+    set_persistent_barrier(PersistentBarrier::auto_);
+  }
+
+ private:
+  std::shared_ptr<const EngineTable> saved_;
+};
+
+nlohmann::json measured(const char* mode, const char* dtype, int64_t B, int64_t H,
+                        const char* cudnn_algo, const char* barrier) {
+  return {{"cell", "lstm"},
+          {"mode", mode},
+          {"dtype", dtype},
+          {"B", B},
+          {"H", H},
+          {"T", 256},
+          {"ranking", {"persistent", "cudnn", "fused"}},
+          {"cudnn_algo", cudnn_algo},
+          {"persistent_barrier", barrier}};
+}
+
+// Under auto (the default) the cuDNN algorithm and the persistent barrier of a call are the ones
+// measured fastest at the nearest shape of the same cell, mode and math precision; with nothing
+// measured there, standard and grid_sync; a setting other than auto is used as it is.
+TEST(RecurrentEngine, AutoAlgorithmAndBarrierFollowTheNearestMeasuredShape) {
+  TableScope scope({measured("inference", "f32", 1, 1024, "persist_dynamic", "counter"),
+                    measured("inference", "f32", 64, 1024, "standard", "grid_sync"),
+                    measured("inference", "f32", 8, 256, "persist_static", "cluster"),
+                    measured("training", "bf16", 64, 1024, "persist_static_small_h", "counter")});
+  SeqConfig big = lstm_seq();
+  big.hidden_size = 1024;
+  SeqConfig small = lstm_seq();
+  small.hidden_size = 256;
+  const CallShape b2{2, 200, false}, b32{32, 256, false}, b8{8, 100, false};
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, b2), CudnnAlgo::persist_dynamic);
+  EXPECT_EQ(persistent_barrier_for(big, b2), PersistentBarrier::counter);
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, b32), CudnnAlgo::standard);
+  EXPECT_EQ(persistent_barrier_for(big, b32), PersistentBarrier::grid_sync);
+  EXPECT_EQ(cudnn_algorithm_for(small, DType::f32, b8), CudnnAlgo::persist_static);
+  EXPECT_EQ(persistent_barrier_for(small, b8), PersistentBarrier::cluster);
+
+  // Training is measured only at bf16 math: an f32 training call has no measurement; a bf16 one
+  // (f32 tensors, bf16 precision) is filed under bf16.
+  const CallShape train{64, 256, true};
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, train), CudnnAlgo::standard);
+  EXPECT_EQ(persistent_barrier_for(big, train), PersistentBarrier::grid_sync);
+  SeqConfig bf16 = big;
+  bf16.precision = Precision::bf16;
+  EXPECT_EQ(cudnn_algorithm_for(bf16, DType::f32, train), CudnnAlgo::persist_static_small_h);
+  EXPECT_EQ(persistent_barrier_for(bf16, train), PersistentBarrier::counter);
+  // Without the batch (a preview) nothing is looked up.
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, {}), CudnnAlgo::standard);
+  EXPECT_EQ(persistent_barrier_for(big, {}), PersistentBarrier::grid_sync);
+
+  // A forced setting wins over the table.
+  set_cudnn_algorithm(CudnnAlgo::persist_static);
+  set_persistent_barrier(PersistentBarrier::grid_sync);
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, b2), CudnnAlgo::persist_static);
+  EXPECT_EQ(persistent_barrier_for(small, b8), PersistentBarrier::grid_sync);
 }
 
 TEST(RecurrentEngine, ReferenceRunsCpuFloatTensorsOnly) {
