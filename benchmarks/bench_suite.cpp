@@ -3,6 +3,12 @@
 // benchmarks/bench_peers.py reads that object and times PyTorch on exactly the same cases.
 //
 //   bench_suite [--mode quick|full] [--device cpu|cuda] [--filter REGEX] [--out FILE]
+//               [--time-limit S]
+//
+// A case the engine refuses (cuDNN's NOT_SUPPORTED, a shape the persistent engine does not fit)
+// is listed under "skipped" with the reason, as are the cases not started within --time-limit; a
+// case that fails otherwise is listed under "failed" with its error, the others still run, and
+// the exit status is 1 once the JSON is written.
 //
 // Sections (each row's "section"):
 //   gemm      the machine's GEMM ceiling: OpenBLAS cblas_sgemm, square N = 4096, row-major.
@@ -535,6 +541,11 @@ int run_main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--min-reps", b.min_reps, "timed runs per case, at least")->capture_default_str();
   app.add_option("--max-reps", b.max_reps, "timed runs per case, at most")->capture_default_str();
+  double time_limit = 0;
+  app.add_option("--time-limit", time_limit,
+                 "seconds: start no case after this long; the rest are listed as skipped and the "
+                 "JSON is written (0: no limit)")
+      ->capture_default_str();
   app.add_flag("--list", list, "print the case names and exit");
   CLI11_PARSE(app, argc, argv);
   if (device == "cuda") {
@@ -588,24 +599,32 @@ int run_main(int argc, char** argv) {
   };
   int done = 0, selected = 0;
   for (auto& [name, fn] : cases) selected += std::regex_search(name, re) && !is_skipped(name);
+  // A case that fails is recorded with its error and the others still run (the exit status says
+  // so): one broken engine must not cost the measurements of the rest.
+  json failed = json::array();
+  const auto started = Clock::now();
+  auto elapsed_s = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
   for (auto& [name, fn] : cases) {
     if (!std::regex_search(name, re) || is_skipped(name)) continue;
     if (list) {
       std::cout << name << "\n";
       continue;
     }
+    if (time_limit > 0 && elapsed_s() >= time_limit) {
+      skipped.push_back({{"name", name}, {"reason", fmt::format("--time-limit {} s", time_limit)}});
+      continue;
+    }
     json row;
     try {
       row = fn();
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       // cuDNN refuses some algorithms at some shapes, and the persistent engine shapes whose H or
-      // B do not fit the GPU: a skipped row with its reason, not a stop.
+      // B do not fit the GPU: a skipped row with its reason. Anything else is a failure.
       const std::string what = e.what();
-      if (what.find("not supported by cuDNN") == std::string::npos &&
-          what.find("persistent engine cannot run") == std::string::npos)
-        throw;
-      skipped.push_back({{"name", name}, {"reason", e.what()}});
-      std::fprintf(stderr, "skipped %s: %s\n", name.c_str(), e.what());
+      const bool refused = what.find("not supported by cuDNN") != std::string::npos ||
+                           what.find("persistent engine cannot run") != std::string::npos;
+      (refused ? skipped : failed).push_back({{"name", name}, {"reason", what}});
+      std::fprintf(stderr, "%s %s: %s\n", refused ? "skipped" : "FAILED", name.c_str(), e.what());
       continue;
     }
     ++done;
@@ -620,6 +639,9 @@ int run_main(int argc, char** argv) {
   for (const json& s : skipped)
     std::fprintf(stderr, "skipped %s: %s\n", s["name"].get<std::string>().c_str(),
                  s["reason"].get<std::string>().c_str());
+  for (const json& f : failed)
+    std::fprintf(stderr, "FAILED %s: %s\n", f["name"].get<std::string>().c_str(),
+                 f["reason"].get<std::string>().c_str());
 
   json doc = {
       {"program", "bench_suite"},
@@ -637,9 +659,18 @@ int run_main(int argc, char** argv) {
        "GEMM work only: per layer and direction 2*B*T*(I_l+H)*G, I_0 = I, I_l = D*H "
        "(l > 0), G = 4H lstm, 3H gru, H rnn_tanh/leaky; training x3"},
       {"results", results},
-      {"skipped", skipped}};
+      {"skipped", skipped},
+      {"failed", failed}};
 #if RECUR_WITH_CUDA
-  if (g_on_gpu) doc["persistent_limits"] = persistent_limits();
+  if (g_on_gpu) {
+    try {
+      doc["persistent_limits"] = persistent_limits();
+    } catch (const std::exception& e) {  // the results above are still written
+      failed.push_back({{"name", "persistent_limits"}, {"reason", e.what()}});
+      doc["failed"] = failed;
+      std::fprintf(stderr, "FAILED persistent_limits: %s\n", e.what());
+    }
+  }
 #endif
   if (out_path.empty()) {
     std::cout << doc.dump(1) << "\n";
@@ -650,6 +681,11 @@ int run_main(int argc, char** argv) {
       std::cerr << "bench_suite: cannot write " << out_path << "\n";
       return 1;
     }
+  }
+  if (!failed.empty()) {
+    std::fprintf(stderr, "bench_suite: %zu case(s) failed (listed under \"failed\")\n",
+                 failed.size());
+    return 1;
   }
   return 0;
 }

@@ -11,18 +11,23 @@
 #   build       recur_gpu_tests and bench_suite with every core
 #   nvidia-smi  the GPU, driver and memory, for the record
 #   gpu_tests   recur_gpu_tests (all of them, or GPU_CHECK_TESTS, a gtest filter)
-#   bench       bench_suite --device cuda on the LSTM/GRU headline shapes (every engine, every cuDNN
-#               algorithm, the cuBLAS ceilings); with GPU_CHECK_RUN_SH=1 also the whole
-#               benchmarks/run.sh --device cuda --quick beside PyTorch
 #   memcheck    compute-sanitizer --tool memcheck on a small filter of the GPU tests
 #   racecheck   compute-sanitizer --tool racecheck on a smaller one (shared-memory kernels)
 #   synccheck   compute-sanitizer --tool synccheck on the persistent kernel's small cases
-# Prints a table of stage -> status and seconds; exits 1 when any stage failed.
+#               (these four share the GPU at once: nothing in them is timed; GPU_CHECK_SERIAL=1
+#               runs them one after another)
+#   bench       then, with the GPU to itself, bench_suite --device cuda on the LSTM/GRU headline
+#               shapes (every engine, every cuDNN algorithm, the cuBLAS ceilings); with
+#               GPU_CHECK_RUN_SH=1 also the whole benchmarks/run.sh --device cuda --quick beside
+#               PyTorch
+# Prints each stage's output when it ends and a table of stage -> status and seconds; exits 1 when
+# any stage failed.
 #
-# Made to fit one device call (at most 600 s):
-# - a deadline: every stage's limit is cut to what is left of GPU_CHECK_BUDGET_S (default 540 s,
+# Made to fit one device call (at most 600 s, out of 15 minutes of device time a session):
+# - a deadline: every stage's limit is cut to what is left of GPU_CHECK_BUDGET_S (default 480 s,
 #   counted from the start), and a stage with under 20 s left is skipped, so the summary is always
-#   printed and the call never outlives its limit;
+#   printed and a second, shorter call still fits the session's device time; bench_suite stops
+#   starting cases in time to write its JSON;
 # - at most 8 files come back from a device call: $OUT holds summary.txt, gpu_tests.json,
 #   bench_lstm.json, logs.tar.gz (every log and sanitizer report, re-packed after each stage, so a
 #   killed run still returns what ran) and, with GPU_CHECK_RUN_SH=1, results.tar.gz;
@@ -42,7 +47,7 @@ BUILD=build/gpu
 TESTS="$BUILD/tests/recur_gpu_tests"
 SUITE="$BUILD/benchmarks/bench_suite"
 JOBS=$(nproc 2>/dev/null || echo 16)
-BUDGET=${GPU_CHECK_BUDGET_S:-540}
+BUDGET=${GPU_CHECK_BUDGET_S:-480}
 ONLY=" ${GPU_CHECK_ONLY:-configure build nvidia-smi gpu_tests bench memcheck racecheck synccheck} "
 
 # Filters for the sanitizers, chosen to finish well inside their limits: the runtime's small tests
@@ -97,9 +102,12 @@ skip_stage() {
   echo "==== $1: skipped ($2)"
 }
 
-# run_stage NAME COMMAND...: runs the command, records PASS/FAIL/TIMEOUT and its duration; skipped
-# when GPU_CHECK_ONLY leaves it out or under 20 s of the budget are left.
-run_stage() {
+pending=()
+
+# start_stage NAME COMMAND...: starts the command in the background, its output going to
+# $LOGS/NAME.out (shown when the stage is finished); skipped when GPU_CHECK_ONLY leaves it out or
+# under 20 s of the budget are left.
+start_stage() {
   local name=$1
   shift
   if [[ $ONLY != *" $name "* ]]; then
@@ -111,19 +119,42 @@ run_stage() {
     return
   fi
   echo
-  echo "==== $name: $*"
-  local start=$SECONDS rc
-  "$@"
-  rc=$?
-  stages+=("$name")
-  seconds[$name]=$((SECONDS - start))
-  case $rc in
-    0) status[$name]=PASS ;;
-    124 | 137) status[$name]="FAIL (timeout)" ;;
-    *) status[$name]="FAIL (exit $rc)" ;;
-  esac
-  echo "==== $name: ${status[$name]} in ${seconds[$name]} s"
+  echo "==== $name: started: $*"
+  (
+    begin=$SECONDS
+    "$@" >"$LOGS/$name.out" 2>&1
+    echo "$? $((SECONDS - begin))" >"$LOGS/$name.rc"
+  ) &
+  pending+=("$name")
+}
+
+# finish_stages: waits for the started stages, shows their output and records PASS/FAIL/TIMEOUT
+# and their durations.
+finish_stages() {
+  wait
+  local name rc secs
+  for name in "${pending[@]}"; do
+    echo
+    echo "==== $name"
+    cat "$LOGS/$name.out"
+    read -r rc secs <"$LOGS/$name.rc" || { rc=1 secs=0; }
+    stages+=("$name")
+    seconds[$name]=$secs
+    case $rc in
+      0) status[$name]=PASS ;;
+      124 | 137) status[$name]="FAIL (timeout)" ;;
+      *) status[$name]="FAIL (exit $rc)" ;;
+    esac
+    echo "==== $name: ${status[$name]} in $secs s"
+  done
+  pending=()
   pack_logs
+}
+
+# run_stage NAME COMMAND...: one stage on its own.
+run_stage() {
+  start_stage "$@"
+  finish_stages
 }
 
 configure() {
@@ -153,11 +184,9 @@ use_prebuilt() {
     echo "GPU_CHECK_PREBUILT=$dir: no recur_gpu_tests and bench_suite there"
     return 1
   }
-  local libs="$PWD/$dir" cuda_lib
-  for cuda_lib in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
-    [[ -d $cuda_lib ]] && libs+=":$cuda_lib"
-  done
-  export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # shellcheck source=scripts/prebuilt.sh
+  source scripts/prebuilt.sh
+  use_prebuilt_libraries "$dir"
   if ! "$dir/recur_gpu_tests" --gtest_list_tests >"$LOGS/prebuilt.log" 2>&1; then
     echo "GPU_CHECK_PREBUILT=$dir: recur_gpu_tests does not start here:"
     tail -5 "$LOGS/prebuilt.log"
@@ -167,6 +196,8 @@ use_prebuilt() {
   echo "using the prebuilt binaries in $dir ($(cat "$dir/commit.txt" 2>/dev/null))"
   TESTS="$dir/recur_gpu_tests"
   SUITE="$dir/bench_suite"
+  export RECUR_PREBUILT=$dir  # for benchmarks/run.sh (GPU_CHECK_RUN_SH=1)
+  [[ -d $dir/corpora ]] && export RECUR_DATA="$PWD/$dir/corpora"
 }
 
 gpu_info() {
@@ -226,12 +257,16 @@ sanitizer() {
 # minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
 bench() {
   [[ -x $SUITE ]] || { echo "no $SUITE"; return 1; }
-  timeout "$(limit 240)" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
+  # bench_suite stops starting cases 40 s before the stage's limit, so its JSON is written.
+  local seconds
+  seconds=$(limit 220)
+  timeout "$seconds" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
+    --time-limit $((seconds > 80 ? seconds - 40 : seconds / 2)) \
     --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$LOGS/bench.log"
   local rc=${PIPESTATUS[0]}
   # The largest H the persistent engine fits on this card, as bench_suite recorded it.
-  python3 -c 'import json, sys
+  [[ -s $OUT/bench_lstm.json ]] && python3 -c 'import json, sys
 for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
     print("persistent max H: {cell} {direction} {precision} {barrier}: {max_hidden}".format(**r))' \
     "$OUT/bench_lstm.json" 2>&1 | tee -a "$LOGS/bench.log"
@@ -265,13 +300,19 @@ built() {
   esac
 }
 if built; then
-  run_stage gpu_tests gpu_tests
+  # The tests and the sanitizers share the GPU at once (correctness only: nothing is timed), unless
+  # GPU_CHECK_SERIAL=1; the benchmark runs after them with the GPU to itself.
+  start_stage gpu_tests gpu_tests
+  [[ ${GPU_CHECK_SERIAL:-0} == 1 ]] && finish_stages
+  start_stage memcheck sanitizer memcheck "$MEMCHECK_FILTER"
+  [[ ${GPU_CHECK_SERIAL:-0} == 1 ]] && finish_stages
+  start_stage racecheck sanitizer racecheck "$RACECHECK_FILTER"
+  [[ ${GPU_CHECK_SERIAL:-0} == 1 ]] && finish_stages
+  start_stage synccheck sanitizer synccheck "$SYNCCHECK_FILTER"
+  finish_stages
   run_stage bench bench
-  run_stage memcheck sanitizer memcheck "$MEMCHECK_FILTER"
-  run_stage racecheck sanitizer racecheck "$RACECHECK_FILTER"
-  run_stage synccheck sanitizer synccheck "$SYNCCHECK_FILTER"
 else
-  for s in gpu_tests bench memcheck racecheck synccheck; do skip_stage "$s" "no test binary"; done
+  for s in gpu_tests memcheck racecheck synccheck bench; do skip_stage "$s" "no test binary"; done
 fi
 
 echo

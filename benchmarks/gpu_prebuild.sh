@@ -5,14 +5,19 @@
 #
 #   bash benchmarks/gpu_prebuild.sh [PRESET]        # default preset: ci (sm_90, -Werror)
 #
-# Writes build/gpu_prebuilt/: recur_gpu_tests, bench_suite, librecur.so.0, the libfmt the binaries
-# link (the GPU machine's may differ), commit.txt. Then one device call runs
+# Writes build/gpu_prebuilt/: recur_gpu_tests, bench_suite, recur, librecur.so.0, the libfmt the
+# binaries link (the GPU machine's may differ), corpora/austen.txt (when it is here), commit.txt.
+# Then one device call runs
 #
 #   GPU_CHECK_PREBUILT=build/gpu_prebuilt OUT=$OUT bash benchmarks/gpu_check.sh
 #
-# with carry ["build/gpu_prebuilt"] (a few MiB). There, gpu_check.sh puts the folder and the
+# with carry ["build/gpu_prebuilt"] (about 12 MiB). There, gpu_check.sh puts the folder and the
 # machine's CUDA library folders on LD_LIBRARY_PATH (CUDA, cuBLAS, cuDNN and OpenBLAS are the
-# machine's own) and falls back to building when the binaries do not start.
+# machine's own; scripts/prebuilt.sh) and falls back to building when the binaries do not start.
+# The side-by-side run uses them too:
+#
+#   RECUR_PREBUILT=build/gpu_prebuilt RECUR_DATA=build/gpu_prebuilt/corpora \
+#     bash benchmarks/run.sh --device cuda --quick --no-docs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,11 +25,11 @@ preset=${1:-ci}
 build=build/$preset
 out=build/gpu_prebuilt
 [[ -f $build/CMakeCache.txt ]] || cmake --preset "$preset"
-cmake --build "$build" -j"$(nproc)" --target recur_gpu_tests bench_suite
+cmake --build "$build" -j"$(nproc)" --target recur_gpu_tests bench_suite recur_cli
 
 rm -rf "$out"
 mkdir -p "$out"
-cp "$build/tests/recur_gpu_tests" "$build/benchmarks/bench_suite" "$out/"
+cp "$build/tests/recur_gpu_tests" "$build/benchmarks/bench_suite" "$build/apps/recur/recur" "$out/"
 cp -L "$build/librecur.so.0" "$out/"
 # Every library the binaries need outside the system's core and the GPU stack, copied beside them.
 ldd "$out/recur_gpu_tests" "$out/bench_suite" "$out/librecur.so.0" |
@@ -40,6 +45,15 @@ if command -v cuobjdump >/dev/null; then
     echo "gpu_prebuild: $build/librecur.so.0 holds no sm_90 code" >&2
     exit 1
   }
+fi
+# The CharLM training corpus of benchmarks/run.sh, which the GPU machine cannot fetch (4 MB).
+corpus="${RECUR_DATA:-$HOME/.cache/recur/corpora}/austen.txt"
+if [[ -f $corpus ]]; then
+  mkdir -p "$out/corpora"
+  cp "$corpus" "$out/corpora/"
+else
+  echo "gpu_prebuild: no $corpus (python_tools/datasets.py path austen writes it): run.sh on the" \
+    "GPU machine will leave CharLM training out" >&2
 fi
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+uncommitted') built $(date -u +%FT%TZ) with preset $preset" \
   >"$out/commit.txt"

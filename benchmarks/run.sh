@@ -5,7 +5,8 @@
 #
 # Defaults: --device cpu --quick. Steps:
 #   1. builds bench_suite and the recur command (preset default; for --device cuda preset gpu,
-#      or default where CMakePresets.json has no gpu preset; only those targets, every core);
+#      or default where CMakePresets.json has no gpu preset; only those targets, every core), or
+#      with RECUR_PREBUILT=DIR uses those of benchmarks/gpu_prebuild.sh (built elsewhere);
 #   2. build/PRESET/benchmarks/bench_suite: recur's measurements (GEMM ceiling, the Recurrent
 #      layer sweep, streaming latency, CharLM generation) as JSON, in parts (one per cell...);
 #   3. after each part, benchmarks/bench_peers.py: PyTorch on exactly those cases, with its own
@@ -126,12 +127,26 @@ else
       "the PNGs are not" >&2
   fi
 fi
-{
-  cmake --preset "$preset"
-  cmake --build --preset "$preset" -j"$(nproc)" --target bench_suite recur_cli
-} >&2
-bench_suite="build/$preset/benchmarks/bench_suite"
-recur_bin="build/$preset/apps/recur/recur"
+if [[ -n ${RECUR_PREBUILT:-} ]]; then
+  # Binaries from benchmarks/gpu_prebuild.sh, built on another machine: nothing is built here.
+  bench_suite="$RECUR_PREBUILT/bench_suite"
+  recur_bin="$RECUR_PREBUILT/recur"
+  if [[ ! -x "$bench_suite" || ! -x "$recur_bin" ]]; then
+    echo "run.sh: RECUR_PREBUILT=$RECUR_PREBUILT has no bench_suite and recur" >&2
+    exit 1
+  fi
+  # shellcheck source=scripts/prebuilt.sh
+  source scripts/prebuilt.sh
+  use_prebuilt_libraries "$RECUR_PREBUILT"
+  echo "run.sh: prebuilt binaries: $(cat "$RECUR_PREBUILT/commit.txt" 2>/dev/null)" >&2
+else
+  {
+    cmake --preset "$preset"
+    cmake --build --preset "$preset" -j"$(nproc)" --target bench_suite recur_cli
+  } >&2
+  bench_suite="build/$preset/benchmarks/bench_suite"
+  recur_bin="build/$preset/apps/recur/recur"
+fi
 
 # The timing budget (bench_peers.py reads it from bench_suite's JSON, so both sides get the
 # same). On a GPU, --quick must fit in about 5 minutes after the build: bench_suite's default
@@ -170,6 +185,7 @@ parts=("^gemm/" "^layer/rnn_tanh/" "^layer/leaky/" "^layer/gru/" "^layer/lstm/" 
        "^generate/")
 recur_parts=()
 peer_parts=()
+cases_failed=0
 for i in "${!parts[@]}"; do
   part_filter="${parts[$i]}"
   if [[ -n "$filter" && "$part_filter" != "^gemm/" ]]; then
@@ -178,8 +194,13 @@ for i in "${!parts[@]}"; do
   n=$("$bench_suite" --mode "$mode" --device "$device" --filter "$part_filter" --list | wc -l)
   ((n > 0)) || continue
   echo "== ${parts[$i]}: recur (bench_suite --mode $mode --device $device, $n cases)" >&2
+  # Exit status 1 with the JSON written: some cases failed (listed in it); the rest are measured.
   "$bench_suite" --mode "$mode" --device "$device" --filter "$part_filter" "${budget[@]}" \
-    --out "$tmp/recur-$i.json"
+    --out "$tmp/recur-$i.json" || {
+    rc=$?
+    [[ $rc == 1 && -s "$tmp/recur-$i.json" ]] || exit "$rc"
+    cases_failed=1
+  }
   recur_parts+=(--recur "$tmp/recur-$i.json")
   for threads in "${thread_settings[@]}"; do
     if [[ "$device" == cuda ]]; then
@@ -253,3 +274,7 @@ if [[ -z "$filter" && "$write_docs" == 1 ]]; then
 fi
 echo "run.sh: $record written in $(($(date +%s) - started)) s" \
   "(load average now: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))" >&2
+if [[ $cases_failed == 1 ]]; then
+  echo "run.sh: some of recur's cases FAILED (the record's \"failed\" list, and the table)" >&2
+  exit 1
+fi

@@ -139,7 +139,8 @@ def charlm_rate(path):
 def merge(args):
     parts = [json.load(open(p)) for p in args.recur]
     recur = dict(parts[0], results=[r for p in parts for r in p["results"]],
-                 skipped=[s for p in parts for s in p.get("skipped", [])])
+                 skipped=[s for p in parts for s in p.get("skipped", [])],
+                 failed=[f for p in parts for f in p.get("failed", [])])
     peers = [json.load(open(p)) for p in args.peer]
     device = recur.get("device", "cpu")
     rows = []
@@ -226,6 +227,7 @@ def merge(args):
         "charlm_train_settings": args.charlm_settings,
         "results": rows,
         "skipped": skipped,
+        "failed": recur["failed"],
     }
     if device == "cuda":
         peer = peers[0] if peers else {}
@@ -505,9 +507,16 @@ def markdown(rec, image_dir=None, image_exists=None):
               + " | ".join(str(by[p]) if p in by else "-" for p in precisions) + " |")
         w("")
 
+    failed = rec.get("failed") or []
+    if failed:
+        w(f"**FAILED ({len(failed)})**: "
+          + "; ".join(f"`{f['name']}`: {f['reason']}" for f in failed[:10])
+          + ("; ..." if len(failed) > 10 else "") + " (the record lists them all).")
+        w("")
     skipped = rec.get("skipped") or []
     if skipped:
-        w(f"Not run, for memory ({len(skipped)}): "
+        w(f"Not run ({len(skipped)}: refused by the engine, over the memory budget or past the "
+          "time limit): "
           + "; ".join(f"{s['label']}: `{s['name']}`" for s in skipped[:20])
           + ("; ..." if len(skipped) > 20 else "") + " (the record lists them all).")
         w("")

@@ -280,6 +280,32 @@ class GpuRecordTest(unittest.TestCase):
         self.assertIsNone(self.rec["persistent_limits"])  # a record without them
         self.assertNotIn("Persistent engine: largest H", pb.markdown(self.rec))
 
+    def test_failed_and_skipped_cases_pass_through_and_are_shown(self):
+        d = self._tmp.name
+        parts = []
+        for i, (failed, skipped) in enumerate(
+                (([{"name": "layer/lstm/inference/B8/H1024/T256/L1/D1/persistent",
+                    "reason": "CUDA error: an illegal memory access"}], []),
+                 ([], [{"name": "layer/gru/training/B256/H1024/T256/L1/D1/cudnn-persist_static",
+                        "reason": "not supported by cuDNN"}]))):
+            doc = recur_doc([gemm_row("gemm/cublas_sgemm/N8192", "cuBLAS sgemm", "f32", 20.0)])
+            doc.update(failed=failed, skipped=skipped)
+            parts += ["--recur", os.path.join(d, f"part{i}.json")]
+            with open(parts[-1], "w") as f:
+                json.dump(doc, f)
+        out = os.path.join(d, "failed-record.json")
+        run_main(["merge", *parts, "--out", out])
+        with open(out) as f:
+            rec = json.load(f)
+        self.assertEqual([f["name"] for f in rec["failed"]],
+                         ["layer/lstm/inference/B8/H1024/T256/L1/D1/persistent"])
+        self.assertEqual(len(rec["skipped"]), 1)
+        text = pb.markdown(rec)
+        self.assertIn("**FAILED (1)**: `layer/lstm/inference/B8/H1024/T256/L1/D1/persistent`: "
+                      "CUDA error: an illegal memory access", text)
+        self.assertIn("Not run (1: refused by the engine", text)
+        self.assertNotIn("FAILED", pb.markdown(self.rec))  # a record without failures
+
     def test_table_with_one_gpu_engine_names_it(self):
         rec = dict(self.rec, results=[r for r in self.rec["results"]
                                       if r["label"] != "recur cudnn (standard)"])
