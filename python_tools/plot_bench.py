@@ -728,9 +728,18 @@ def engine_table_of(rec, source):
     return {"source": source, "entries": entries}
 
 
+def _bench_suite_as_record(doc):
+    """bench_suite's own JSON (as benchmarks/gpu_check.sh writes it) in the shape of a merged
+    record, for engine-table: recur's rows with their shapes, the GPU's name."""
+    if doc.get("program") != "bench_suite":
+        return doc
+    rows = [dict(r, side="recur", shape=shape_name(r["name"])) for r in doc["results"]]
+    return dict(doc, results=rows, gpu_name=gpu_name(doc.get("env", {}).get("gpu")))
+
+
 def engine_table(args):
     with open(args.record) as f:
-        rec = json.load(f)
+        rec = _bench_suite_as_record(json.load(f))
     table = engine_table_of(rec, os.path.relpath(args.record))
     text = json.dumps(table, indent=1) + "\n"
     if args.out:

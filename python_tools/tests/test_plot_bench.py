@@ -481,6 +481,24 @@ class EngineTableTest(unittest.TestCase):
         self.assertAlmostEqual(entry["ms"]["persistent"], 2.5)
         self.assertNotIn("cudnn_algo", entry)
 
+    def test_reads_bench_suites_own_json_too(self):
+        """benchmarks/gpu_check.sh keeps bench_suite's JSON as it is (bench_lstm.json)."""
+        rows = [self.row("fused", 9.0, 8), self.row("cudnn", 2.0, 8, "persist_dynamic")]
+        for r in rows:
+            for key in ("side", "shape"):
+                del r[key]
+        doc = recur_doc(rows)
+        doc["env"]["gpu"] = "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs), driver 580"
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bench_lstm.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            table = json.loads(run_main(["engine-table", path]))
+        (entry,) = table["entries"]
+        self.assertEqual(entry["ranking"], ["cudnn", "fused"])
+        self.assertEqual(entry["cudnn_algo"], "persist_dynamic")
+        self.assertEqual(entry["gpu"], "NVIDIA H100 80GB HBM3")
+
     def test_refuses_a_cpu_record(self):
         with self.assertRaises(SystemExit):
             pb.engine_table_of({"device": "cpu", "results": []}, "cpu.json")
