@@ -29,8 +29,9 @@
 #   printed and a second, shorter call still fits the session's device time; bench_suite stops
 #   starting cases in time to write its JSON;
 # - at most 8 files come back from a device call: $OUT holds summary.txt, gpu_tests.json,
-#   bench_lstm.json, logs.tar.gz (every log and sanitizer report, re-packed after each stage, so a
-#   killed run still returns what ran) and, with GPU_CHECK_RUN_SH=1, results.tar.gz;
+#   bench_lstm.json, bench_table.md (plot_bench.py's table of it), logs.tar.gz (every log and
+#   sanitizer report, re-packed after each stage, so a killed run still returns what ran) and,
+#   with GPU_CHECK_RUN_SH=1, results.tar.gz;
 # - GPU_CHECK_PREBUILT=DIR skips configure and build, using binaries built elsewhere with
 #   benchmarks/gpu_prebuild.sh (carry DIR with the call); where they do not start there (a
 #   missing library), the stages build as usual;
@@ -265,7 +266,13 @@ bench() {
     --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$LOGS/bench.log"
   local rc=${PIPESTATUS[0]}
-  # The largest H the persistent engine fits on this card, as bench_suite recorded it.
+  # The table of every engine per shape (plot_bench.py, no peers: PyTorch runs in run.sh), and
+  # the largest H the persistent engine fits on this card, as bench_suite recorded it.
+  [[ -s $OUT/bench_lstm.json ]] &&
+    python3 python_tools/plot_bench.py merge --recur "$OUT/bench_lstm.json" \
+      --out "$LOGS/bench_record.json" 2>&1 &&
+    python3 python_tools/plot_bench.py table "$LOGS/bench_record.json" 2>&1 |
+    tee "$OUT/bench_table.md"
   [[ -s $OUT/bench_lstm.json ]] && python3 -c 'import json, sys
 for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
     print("persistent max H: {cell} {direction} {precision} {barrier}: {max_hidden}".format(**r))' \
