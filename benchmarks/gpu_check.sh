@@ -42,8 +42,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 
 OUT="${OUT:-$PWD/build/gpu_check}"
 LOGS="$PWD/build/gpu_check_logs"
-rm -rf "$LOGS" "$LOGS.tar.gz"
-mkdir -p "$OUT" "$LOGS"
 BUILD=build/gpu
 TESTS="$BUILD/tests/recur_gpu_tests"
 SUITE="$BUILD/benchmarks/bench_suite"
@@ -79,6 +77,31 @@ SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 SYNCCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
 SYNCCHECK_FILTER+='-GpuPersistentBarrier.AutoRuns*'  # H = 1024, too slow under the sanitizer
 
+# --check-filters BINARY (no GPU needed; a CPU test runs it): every pattern of the sanitizers'
+# filters names at least one test of BINARY, so a renamed test cannot leave a sanitizer stage
+# checking nothing.
+if [[ ${1:-} == --check-filters ]]; then
+  binary=${2:?--check-filters needs the recur_gpu_tests binary}
+  bad=0
+  for tool in MEMCHECK RACECHECK SYNCCHECK; do
+    filter_var="${tool}_FILTER"
+    positive=${!filter_var%%-*}
+    IFS=: read -ra patterns <<<"$positive"
+    for pattern in "${patterns[@]}"; do
+      n=$("$binary" --gtest_list_tests --gtest_filter="$pattern" | grep -c '^  ')
+      printf '%-10s %4d  %s\n' "${tool,,}" "$n" "$pattern"
+      ((n > 0)) || bad=1
+    done
+    n=$("$binary" --gtest_list_tests --gtest_filter="${!filter_var}" | grep -c '^  ')
+    printf '%-10s %4d  (the whole filter)\n' "${tool,,}" "$n"
+    ((n > 0)) || bad=1
+  done
+  ((bad == 0)) || echo "gpu_check.sh: a sanitizer filter pattern above names no test" >&2
+  exit "$bad"
+fi
+
+rm -rf "$LOGS" "$LOGS.tar.gz"
+mkdir -p "$OUT" "$LOGS"
 stages=()
 declare -A status seconds
 
@@ -247,6 +270,11 @@ sanitizer() {
   grep -E '^\[  (FAILED|PASSED) |^\[==========\]|ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|Error' \
     "$LOGS/$tool.log" | head -100
   [[ $rc == 0 ]] || tail -20 "$LOGS/$tool.log"
+  # A sanitizer that checked nothing (every test skipped: no GPU) has not passed.
+  if [[ $rc == 0 ]] && ! grep -q '^\[  PASSED  \] [1-9]' "$LOGS/$tool.log"; then
+    echo "$tool: no test ran"
+    rc=3
+  fi
   return "$rc"
 }
 
