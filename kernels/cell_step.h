@@ -5,6 +5,8 @@
 // Shapes (B rows, H units, G = cell_gates * H gate rows, S the recurrent state width: H, or P for
 // an LSTM with projection). Rows whose step t is past their length (lengths[b] <= t) are padding:
 // forward keeps their state (h = h', c = c') and backward passes dh and dc straight through.
+// Without a projection the step also writes the layer's output y (forward) and adds the output's
+// gradient dy (backward), saving the time loop a kernel per step on a GPU.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,8 @@ struct CellStepFwd {
                               //   when the layer fixes masked rows itself, as projection does)
   T* c = nullptr;             // [B,H] lstm new cell state
   T* cache = nullptr;         // [B, cell_cache_blocks * H] or null (inference)
+  T* y = nullptr;             // [B,H] row stride ld_y, or null: the layer's output at step t
+  int64_t ld_y = 0;           //   (no projection): h for valid rows, 0 for padded ones
 };
 
 template <class T>
@@ -46,7 +50,10 @@ struct CellStepBwd {
   int64_t B = 0, H = 0;
   int64_t t = 0;
   const int64_t* lengths = nullptr;  // [B] or null
-  const T* dh = nullptr;             // [B,H] gradient reaching this step's h (lstm: m)
+  const T* dh = nullptr;             // [B,H] gradient reaching this step's h (lstm: m) from
+                                     //   step t+1 (plus dy, when given)
+  const T* dy = nullptr;             // [B,H] row stride ld_dy, or null: the output's gradient
+  int64_t ld_dy = 0;                 //   at step t, added to dh in valid rows (no projection)
   const T* dc_next = nullptr;        // [B,H] lstm: gradient reaching c_t from step t+1
   const T* cache = nullptr;          // [B, cell_cache_blocks * H] from the forward
   const T* h_prev = nullptr;         // [B,H] gru, leaky: the state before this step

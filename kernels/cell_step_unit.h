@@ -79,7 +79,15 @@ RECUR_HOST_DEVICE void cell_unit_fwd(const CellStepFwd<T>& a, int64_t b, int64_t
     cell_unit_fwd_valid<Cell, false>(a, b, j);
 }
 
-// A padded row passes its gradients straight through to the previous step.
+// The layer's output of unit j, row b, once the unit's forward has written h (a.y set): h for a
+// valid row, 0 for a padded one.
+template <class T>
+RECUR_HOST_DEVICE void cell_unit_output(const CellStepFwd<T>& a, int64_t b, int64_t j, bool valid) {
+  a.y[b * a.ld_y + j] = valid ? a.h[b * a.ld_h + j] : T(0);
+}
+
+// A padded row passes its gradients straight through to the previous step (it has no output, so
+// no dy either).
 template <CellKind Cell, class T>
 RECUR_HOST_DEVICE void cell_unit_bwd_padding(const CellStepBwd<T>& a, int64_t b, int64_t j) {
   const int64_t H = a.H, G = cell_gates(Cell) * H, u = b * H + j;
@@ -91,12 +99,14 @@ RECUR_HOST_DEVICE void cell_unit_bwd_padding(const CellStepBwd<T>& a, int64_t b,
   if constexpr (Cell == CellKind::lstm) a.dc_prev[u] = a.dc_next[u];
 }
 
-template <CellKind Cell, class T>
+// AddDy: a.dy is set (a template parameter, so the CPU loop over j has no branch in it).
+template <CellKind Cell, bool AddDy, class T>
 RECUR_HOST_DEVICE void cell_unit_bwd_valid(const CellStepBwd<T>& a, int64_t b, int64_t j) {
   using namespace cell_math;
   const int64_t H = a.H, G = cell_gates(Cell) * H, W = cell_cache_blocks(Cell) * H;
   const int64_t u = b * H + j;
-  const T dh = a.dh[u];
+  T dh = a.dh[u];
+  if constexpr (AddDy) dh += a.dy[b * a.ld_dy + j];
   T* dxp = a.dxp + b * a.ld_dxp;
   T* dhp = a.dhp + b * G;
   const T* cache = a.cache + b * W;
@@ -128,10 +138,12 @@ RECUR_HOST_DEVICE void cell_unit_bwd_valid(const CellStepBwd<T>& a, int64_t b, i
 
 template <CellKind Cell, class T>
 RECUR_HOST_DEVICE void cell_unit_bwd(const CellStepBwd<T>& a, int64_t b, int64_t j, bool valid) {
-  if (valid)
-    cell_unit_bwd_valid<Cell>(a, b, j);
-  else
+  if (!valid)
     cell_unit_bwd_padding<Cell>(a, b, j);
+  else if (a.dy)
+    cell_unit_bwd_valid<Cell, true>(a, b, j);
+  else
+    cell_unit_bwd_valid<Cell, false>(a, b, j);
 }
 
 }  // namespace recur

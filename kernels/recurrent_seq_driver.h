@@ -17,6 +17,9 @@
 //   void copy_padded_rows(RowMask, T* dst, const T* src, int64_t S);    padded rows: dst = src
 //   void padded_rows_only(RowMask, T* dst, const T* src, int64_t S);    valid 0, padded src
 //   void add_column_sums(const Tensor& m [rows,cols], Tensor& out [cols]);    out += sums
+// Per step: the recurrent GEMM, then one cell step that also writes the output y (forward) and
+// adds the output's gradient dy (backward); with an LSTM projection, write_output and
+// add_output_grad do that around the projection's GEMMs instead.
 // At a mixed math precision (SeqConfig::precision bf16/f16, f32 tensors) the driver runs its GEMMs
 // through kernels/mixed_gemm.h instead of ops.gemm, with the weights rounded once per call; every
 // other primitive is unchanged (states, cell state and gate math stay f32).
@@ -149,13 +152,18 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
     st.h = proj ? m : h_next;
     st.m_prev = proj ? zeros.data<T>() : (lstm ? h_prev : nullptr);
     st.cache = a.saved ? sv.cache.data<T>() + s * B * W : nullptr;
+    T* y_t = a.y.data<T>() + t * Y + a.y_col;
+    if (!proj) {  // the step writes the output itself
+      st.y = y_t;
+      st.ld_y = Tn * Y;
+    }
     ops.cell_fwd(cell, st);
 
     if (proj) {
       gemm(false, true, B, P, H, T(1), m, H, p.w_hr.data<T>(), H, T(0), h_next, P);
       ops.copy_padded_rows(mask, h_next, h_prev, P);
+      ops.write_output(mask, y_t, Tn * Y, h_next, S);
     }
-    ops.write_output(mask, a.y.data<T>() + t * Y + a.y_col, Tn * Y, h_next, S);
   }
   ops.copy(a.h_n.data<T>(), slot(sv.hs, Tn, S), B * S);
   if (lstm) ops.copy(a.c_n.data<T>(), slot(sv.cs, Tn, H), B * H);
@@ -208,7 +216,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   Tensor dhp = Tensor::empty({Tn, B, G}, dtype, dev);   // by processing step
   Tensor carry = Tensor::empty({B, S}, dtype, dev);     // gradient reaching the state after step s
   Tensor carry_prev = Tensor::empty({B, S}, dtype, dev);
-  Tensor dh_total = Tensor::empty({B, S}, dtype, dev);
+  Tensor dh_total = proj ? Tensor::empty({B, S}, dtype, dev) : Tensor();  // carry + dy
   Tensor dm = proj ? Tensor::empty({B, H}, dtype, dev) : Tensor();
   Tensor dh_direct = proj ? Tensor::empty({B, H}, dtype, dev) : Tensor();
   Tensor dc, dc_prev;
@@ -223,11 +231,13 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   for (int64_t s = Tn - 1; s >= 0; --s) {
     const int64_t t = cfg.reverse ? Tn - 1 - s : s;
     const RowMask mask{B, t, lengths};
-    T* dht = dh_total.data<T>();
-    ops.add_output_grad(mask, dht, carry.data<T>(), dy ? dy + t * Y + a.dy_col : nullptr, Tn * Y,
-                        S);
-    const T* dh_cell = dht;
+    T* dht = proj ? dh_total.data<T>() : nullptr;
+    const T* dy_t = dy ? dy + t * Y + a.dy_col : nullptr;
+    // Without projection the cell step adds dy itself; with it, dh_total feeds the projection.
+    const T* dh_cell = carry.data<T>();
     if (proj) {
+      ops.add_output_grad(mask, dht, carry.data<T>(), dy_t, Tn * Y, S);
+      dh_cell = dht;
       gemm(false, false, B, H, P, T(1), dht, P, p.w_hr.data<T>(), H, T(0), dm.data<T>(), H);
       dh_cell = dm.data<T>();
       if (a.grads.w_hr.defined())
@@ -241,6 +251,10 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
     st.t = t;
     st.lengths = lengths;
     st.dh = dh_cell;
+    if (!proj) {
+      st.dy = dy_t;
+      st.ld_dy = Tn * Y;
+    }
     st.cache = sv.cache.data<T>() + s * B * W;
     st.h_prev = sv.hs.data<T>() + s * B * S;
     st.leak = data_or_null<const T>(p.leak);

@@ -29,6 +29,11 @@ void fwd_rows(const CellStepFwd<T>& a) {
 #pragma omp simd
         for (int64_t j = 0; j < a.H; ++j) cell_unit_fwd_valid<Cell, false>(a, b, j);
       }
+      if (a.y) {
+        const bool valid = step_valid(a.lengths, b, a.t);
+#pragma omp simd
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_output(a, b, j, valid);
+      }
     }
   });
 }
@@ -39,9 +44,12 @@ void bwd_rows(const CellStepBwd<T>& a) {
     for (int64_t b = begin; b < end; ++b) {
       if (!step_valid(a.lengths, b, a.t)) {
         for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_padding<Cell>(a, b, j);
+      } else if (a.dy) {
+#pragma omp simd
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_valid<Cell, true>(a, b, j);
       } else {
 #pragma omp simd
-        for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_valid<Cell>(a, b, j);
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_valid<Cell, false>(a, b, j);
       }
     }
   });

@@ -20,7 +20,9 @@ __global__ void cell_step_fwd_kernel(const CellStepFwd<T> a) {
   const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= a.B * a.H) return;
   const int64_t b = idx / a.H, j = idx % a.H;
-  cell_unit_fwd<Cell>(a, b, j, step_valid(a.lengths, b, a.t));
+  const bool valid = step_valid(a.lengths, b, a.t);
+  cell_unit_fwd<Cell>(a, b, j, valid);
+  if (a.y) cell_unit_output(a, b, j, valid);  // reads back the h this thread wrote
 }
 
 template <CellKind Cell, class T>
