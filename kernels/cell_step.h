@@ -11,9 +11,19 @@
 
 #include <cstdint>
 
+#include "core/precision.h"
 #include "kernels/cell.h"
 
 namespace recur {
+
+// A step's result rounded once more for the next step's GEMM at a mixed math precision
+// (kernels/mixed_gemm.h), written by the step itself so no separate rounding runs per step:
+// contiguous, in the storage of mixed_gemm.h's rounded operands (rounded_storage).
+struct RoundedCopy {
+  void* data = nullptr;  // null: none
+  Precision precision = Precision::f32;
+  bool narrow = false;  // bf16/f16 storage (a GPU); else f32 holding the rounded values (the CPU)
+};
 
 // Which rows of a batch are valid at time t: those with t < lengths[b] (all when lengths is null).
 struct RowMask {
@@ -43,6 +53,7 @@ struct CellStepFwd {
   T* cache = nullptr;         // [B, cell_cache_blocks * H] or null (inference)
   T* y = nullptr;             // [B,H] row stride ld_y, or null: the layer's output at step t
   int64_t ld_y = 0;           //   (no projection): h for valid rows, 0 for padded ones
+  RoundedCopy h_rounded;      // [B,H]: h rounded for the next step's W_hh GEMM (f32 T only)
 };
 
 template <class T>
@@ -67,6 +78,7 @@ struct CellStepBwd {
                             //   dh itself for masked rows, 0 where there is none
   T* dc_prev = nullptr;     // [B,H] lstm: written
   T* dleak_rows = nullptr;  // [B,H] leaky: accumulated (+=) d(a) per row
+  RoundedCopy dhp_rounded;  // [B,G]: dhp rounded for this step's dh GEMM (f32 T only)
 };
 
 // CPU reference, threaded over the batch. T is float or double.

@@ -79,6 +79,34 @@ RECUR_HOST_DEVICE void cell_unit_fwd(const CellStepFwd<T>& a, int64_t b, int64_t
     cell_unit_fwd_valid<Cell, false>(a, b, j);
 }
 
+// v rounded into element i of a RoundedCopy, bit for bit as kernels/mixed_gemm.h rounds operands.
+RECUR_HOST_DEVICE void store_rounded(const RoundedCopy& r, int64_t i, float v) {
+  if (!r.narrow)
+    static_cast<float*>(r.data)[i] = round_to_precision(v, r.precision);
+  else if (r.precision == Precision::bf16)
+    static_cast<bf16*>(r.data)[i] = to_bf16(v);
+  else
+    static_cast<f16*>(r.data)[i] = to_f16(v);
+}
+
+// Unit j of row b's new h rounded for the next step's GEMM (a.h_rounded set), once the unit's
+// forward has written h, valid row or padded.
+template <class T>
+RECUR_HOST_DEVICE void cell_unit_h_rounded(const CellStepFwd<T>& a, int64_t b, int64_t j) {
+  store_rounded(a.h_rounded, b * a.H + j, static_cast<float>(a.h[b * a.ld_h + j]));
+}
+
+// Unit j of row b's gate gradients dhp rounded for the step's dh GEMM (a.dhp_rounded set), once
+// the unit's backward has written them.
+template <CellKind Cell, class T>
+RECUR_HOST_DEVICE void cell_unit_dhp_rounded(const CellStepBwd<T>& a, int64_t b, int64_t j) {
+  const int64_t G = cell_gates(Cell) * a.H;
+  for (int64_t k = 0; k < cell_gates(Cell); ++k) {
+    const int64_t i = b * G + k * a.H + j;
+    store_rounded(a.dhp_rounded, i, static_cast<float>(a.dhp[i]));
+  }
+}
+
 // The layer's output of unit j, row b, once the unit's forward has written h (a.y set): h for a
 // valid row, 0 for a padded one.
 template <class T>

@@ -42,7 +42,7 @@ Stored stored_b(bool trans, int64_t N, int64_t K) {
 GemmOperand ready(Device device, Precision precision, GemmOperand op, Stored s, Tensor& scratch) {
   if (op.rounded) return op;
   const bool gpu = device.is_cuda();
-  scratch = Tensor::empty({s.rows, s.cols}, gpu ? operand_dtype(precision) : DType::f32, device);
+  scratch = Tensor::empty({s.rows, s.cols}, rounded_storage(device, precision), device);
   const float* src = static_cast<const float*>(op.data);
   if (!gpu) {
     round_rows_cpu(src, s.rows, s.cols, op.ld, precision, scratch.data<float>());
@@ -56,6 +56,10 @@ GemmOperand ready(Device device, Precision precision, GemmOperand op, Stored s, 
 }
 
 }  // namespace
+
+DType rounded_storage(Device device, Precision precision) {
+  return device.is_cuda() ? operand_dtype(precision) : DType::f32;
+}
 
 void gemm_mixed(Device device, Precision precision, bool trans_a, bool trans_b, int64_t M,
                 int64_t N, int64_t K, float alpha, GemmOperand a, GemmOperand b, float beta,

@@ -29,8 +29,12 @@ void gemm_mixed(Device device, Precision precision, bool trans_a, bool trans_b, 
                 int64_t N, int64_t K, float alpha, GemmOperand a, GemmOperand b, float beta,
                 float* c, int64_t ldc);
 
-// A contiguous f32 tensor rounded once for many GEMMs at `precision` (not f32): on a GPU a bf16/
-// f16 tensor; on the CPU an f32 tensor whose values lie on the precision's grid.
+// The storage of rounded operands on `device` at `precision` (not f32): bf16/f16 on a GPU
+// (cuBLAS's inputs), f32 holding the rounded values on the CPU (OpenBLAS's).
+DType rounded_storage(Device device, Precision precision);
+
+// A contiguous f32 tensor rounded once for many GEMMs at `precision` (not f32), in
+// rounded_storage.
 Tensor round_for_gemm(const Tensor& w, Precision precision);
 
 // The weights one recurrent call multiplies by at every step, rounded once (the engines of

@@ -21,8 +21,10 @@
 // adds the output's gradient dy (backward); with an LSTM projection, write_output and
 // add_output_grad do that around the projection's GEMMs instead.
 // At a mixed math precision (SeqConfig::precision bf16/f16, f32 tensors) the driver runs its GEMMs
-// through kernels/mixed_gemm.h instead of ops.gemm, with the weights rounded once per call; every
-// other primitive is unchanged (states, cell state and gate math stay f32).
+// through kernels/mixed_gemm.h instead of ops.gemm, with the weights rounded once per call and the
+// per-step operands (h_{t-1} without projection, the gate gradients dhp) rounded by the cell step
+// that produces them (CellStepFwd::h_rounded, CellStepBwd::dhp_rounded: no rounding pass per
+// step); every other primitive is unchanged (states, cell state and gate math stay f32).
 #pragma once
 
 #include <algorithm>
@@ -54,6 +56,27 @@ class Gemms {
       }
     }
     ops_.gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  // The same with op(a) already rounded (a cell step's RoundedCopy): at a mixed precision only.
+  void operator()(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, GemmOperand a,
+                  const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+    if constexpr (std::is_same_v<T, float>) {
+      gemm_mixed(ops_.device(), precision_, ta, tb, M, N, K, alpha, a, weights_.operand(b, ldb),
+                 beta, c, ldc);
+    } else {
+      RECUR_FAIL("recurrent sequence: a rounded operand needs f32 tensors");
+    }
+  }
+  // Whether steps should hand the GEMMs rounded copies of their results (a mixed precision).
+  bool rounds() const { return std::is_same_v<T, float> && precision_ != Precision::f32; }
+  // A RoundedCopy into `storage` (of rounded_storage's type), for a cell step to fill.
+  RoundedCopy rounded_copy(Tensor& storage, int64_t offset_elements) const {
+    RoundedCopy r;
+    r.data = static_cast<char*>(storage.raw_data()) +
+             offset_elements * static_cast<int64_t>(dtype_size(storage.dtype()));
+    r.precision = precision_;
+    r.narrow = storage.dtype() != DType::f32;
+    return r;
   }
 
  private:
@@ -108,6 +131,14 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
   Tensor xp = Tensor::empty({B * Tn, G}, dtype, dev);
   gemm(false, true, B * Tn, G, I, T(1), x.data<T>(), I, p.w_ih.data<T>(), I, T(0), xp.data<T>(), G);
   Tensor hp = Tensor::empty({B, G}, dtype, dev);
+  // At a mixed precision without projection each step also writes its h rounded for the next
+  // step's GEMM (two slots, alternating), instead of a rounding pass per step.
+  const bool round_h = gemm.rounds() && !proj;
+  Tensor h_rounded =
+      round_h ? Tensor::empty({2, B, S}, rounded_storage(dev, cfg.precision), dev) : Tensor();
+  RoundedCopy h_rounded_slot[2];
+  if (round_h)
+    for (int64_t k = 0; k < 2; ++k) h_rounded_slot[k] = gemm.rounded_copy(h_rounded, k * B * S);
 
   // State sequences: kept whole for training, two ping-pong slots for inference.
   SeqSaved local;
@@ -128,7 +159,11 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
     const RowMask mask{B, t, lengths};
     T* h_prev = slot(sv.hs, s, S);
     T* h_next = slot(sv.hs, s + 1, S);
-    gemm(false, true, B, G, S, T(1), h_prev, S, p.w_hh.data<T>(), S, T(0), hp.data<T>(), G);
+    if (round_h && s > 0)  // the previous step rounded h_prev
+      gemm(false, true, B, G, S, T(1), GemmOperand{h_rounded_slot[s % 2].data, S, true},
+           p.w_hh.data<T>(), S, T(0), hp.data<T>(), G);
+    else
+      gemm(false, true, B, G, S, T(1), h_prev, S, p.w_hh.data<T>(), S, T(0), hp.data<T>(), G);
 
     CellStepFwd<T> st;
     st.B = B;
@@ -157,6 +192,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
       st.y = y_t;
       st.ld_y = Tn * Y;
     }
+    if (round_h && s + 1 < Tn) st.h_rounded = h_rounded_slot[(s + 1) % 2];
     ops.cell_fwd(cell, st);
 
     if (proj) {
@@ -226,6 +262,11 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
     copy_or_zero<T>(ops, a.dc_n, dc.data<T>(), B * H);
   }
   Tensor dleak_rows = cell == CellKind::leaky ? Tensor::zeros({B, H}, dtype, dev) : Tensor();
+  // At a mixed precision each step also writes its dhp rounded for its dh GEMM.
+  Tensor dhp_rounded =
+      gemm.rounds() ? Tensor::empty({B, G}, rounded_storage(dev, cfg.precision), dev) : Tensor();
+  const RoundedCopy dhp_round =
+      dhp_rounded.defined() ? gemm.rounded_copy(dhp_rounded, 0) : RoundedCopy{};
   copy_or_zero<T>(ops, a.dh_n, carry.data<T>(), B * S);
 
   for (int64_t s = Tn - 1; s >= 0; --s) {
@@ -263,6 +304,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
     st.dhp = dhp.data<T>() + s * B * G;
     st.dh_prev = proj ? dh_direct.data<T>() : carry_prev.data<T>();
     st.dleak_rows = data_or_null<T>(dleak_rows);
+    st.dhp_rounded = dhp_round;
     if (lstm) {
       st.dc_next = dc.data<T>();
       st.c_prev = sv.cs.data<T>() + s * B * H;
@@ -274,7 +316,11 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
     T* cp = carry_prev.data<T>();
     // With projection the LSTM has no direct path: only padded rows pass their gradient through.
     if (proj) ops.padded_rows_only(mask, cp, dht, P);
-    gemm(false, false, B, S, G, T(1), st.dhp, G, p.w_hh.data<T>(), S, T(1), cp, S);
+    if (dhp_rounded.defined())
+      gemm(false, false, B, S, G, T(1), GemmOperand{dhp_round.data, G, true}, p.w_hh.data<T>(), S,
+           T(1), cp, S);
+    else
+      gemm(false, false, B, S, G, T(1), st.dhp, G, p.w_hh.data<T>(), S, T(1), cp, S);
     std::swap(carry, carry_prev);
     if (lstm) std::swap(dc, dc_prev);
   }

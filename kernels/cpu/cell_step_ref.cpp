@@ -34,6 +34,8 @@ void fwd_rows(const CellStepFwd<T>& a) {
 #pragma omp simd
         for (int64_t j = 0; j < a.H; ++j) cell_unit_output(a, b, j, valid);
       }
+      if (a.h_rounded.data)
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_h_rounded(a, b, j);
     }
   });
 }
@@ -51,6 +53,8 @@ void bwd_rows(const CellStepBwd<T>& a) {
 #pragma omp simd
         for (int64_t j = 0; j < a.H; ++j) cell_unit_bwd_valid<Cell, false>(a, b, j);
       }
+      if (a.dhp_rounded.data)
+        for (int64_t j = 0; j < a.H; ++j) cell_unit_dhp_rounded<Cell>(a, b, j);
     }
   });
 }

@@ -22,7 +22,9 @@ __global__ void cell_step_fwd_kernel(const CellStepFwd<T> a) {
   const int64_t b = idx / a.H, j = idx % a.H;
   const bool valid = step_valid(a.lengths, b, a.t);
   cell_unit_fwd<Cell>(a, b, j, valid);
-  if (a.y) cell_unit_output(a, b, j, valid);  // reads back the h this thread wrote
+  // Both read back the h this thread wrote.
+  if (a.y) cell_unit_output(a, b, j, valid);
+  if (a.h_rounded.data) cell_unit_h_rounded(a, b, j);
 }
 
 template <CellKind Cell, class T>
@@ -31,6 +33,7 @@ __global__ void cell_step_bwd_kernel(const CellStepBwd<T> a) {
   if (idx >= a.B * a.H) return;
   const int64_t b = idx / a.H, j = idx % a.H;
   cell_unit_bwd<Cell>(a, b, j, step_valid(a.lengths, b, a.t));
+  if (a.dhp_rounded.data) cell_unit_dhp_rounded<Cell>(a, b, j);  // the dhp this thread wrote
 }
 
 template <CellKind Cell, class T>
