@@ -160,7 +160,12 @@ TYPED_TEST(GpuOps, ColumnSumsMatchTheCpuAndRepeatBitForBit) {
   Tensor first = start.to(kCuda), second = start.to(kCuda);
   add_column_sums(m_gpu, first);
   add_column_sums(m_gpu, second);
-  expect_near<T>(first, out_cpu, "column sums");
+  // 203 terms summed in another order: in f32 the two sums differ by up to 203 * eps * |sum|
+  // (a CPU emulation of the kernel's order found 2.1e-5 over 1000 inputs), more than the
+  // elementwise tolerance allows; f64 keeps it.
+  const testing::Tolerance sums =
+      std::is_same_v<T, double> ? tolerance<T>() : testing::Tolerance{1e-10, 1e-5, 1e-4};
+  testing::expect_close(first.to(Device::cpu()), out_cpu, sums, "column sums");
   EXPECT_TRUE(same_bits(first, second)) << "two runs differ";
 }
 
