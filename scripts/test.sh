@@ -2,7 +2,7 @@
 # scripts/test.sh — set up and run recur's whole test suite, from a fresh clone:
 #
 #   bash scripts/test.sh            all stages
-#   bash scripts/test.sh --quick    skip the sanitizer (asan) stage; same as RECUR_TEST_QUICK=1
+#   bash scripts/test.sh --quick    skip the gpu_emu and asan stages; same as RECUR_TEST_QUICK=1
 #
 # Stages, in order; the first failure stops the run with a non-zero status:
 #   deps      Debian packages (installed when root; otherwise prints the apt-get line and fails)
@@ -11,6 +11,9 @@
 #   test      ctest --preset ci (GPU-labelled tests skip themselves without a GPU)
 #   install   cmake --install build/ci --prefix build/ci/install
 #   consumer  tests/consumer built against the installed package, then run
+#   gpu_emu   the GPU tests run on the CPU by tools/cuda_emu (fake CUDA, cuBLAS and CUB headers;
+#             every CUDA thread a fiber): kernels, launches and the GPU engines checked without
+#             a GPU (skipped with --quick)
 #   asan      cmake/build/ctest with the asan preset (CPU, AddressSanitizer + UBSan)
 set -euo pipefail
 
@@ -151,13 +154,18 @@ stage_consumer() {
   "$dir/consumer"
 }
 
+stage_gpu_emu() {
+  make -C tools/cuda_emu -j"$JOBS"
+  build/cuda_emu/recur_gpu_tests_emu --gtest_brief=1
+}
+
 stage_asan() {
   cmake --preset asan
   cmake --build --preset asan -j"$JOBS"
   ctest --preset asan -j"$JOBS" --no-tests=error
 }
 
-echo "recur: testing $ROOT$([[ "$quick" == 1 ]] && echo ' (quick: no asan)')"
+echo "recur: testing $ROOT$([[ "$quick" == 1 ]] && echo ' (quick: no gpu_emu, no asan)')"
 run_stage deps stage_deps
 run_stage format stage_format
 run_stage build stage_build
@@ -165,7 +173,9 @@ run_stage test stage_test
 run_stage install stage_install
 run_stage consumer stage_consumer
 if [[ "$quick" == 1 ]]; then
+  skip_stage gpu_emu "--quick / RECUR_TEST_QUICK=1"
   skip_stage asan "--quick / RECUR_TEST_QUICK=1"
 else
+  run_stage gpu_emu stage_gpu_emu
   run_stage asan stage_asan
 fi
