@@ -6,16 +6,18 @@
 // backward (the persistent backward kernel: dx, dh0, dc0, every weight gradient). Two runs are
 // bit-identical. At bf16/f16 math (tensor cores in the forward) it matches the CPU's emulation of
 // the same rounding and the f64 reference within the mixed tolerance, over several staged chunks
-// of rows. The persistent backward also runs on a fused forward's saved tensors. A shape that
-// does not fit the GPU is a clear error; auto picks persistent where it fits and falls back to
-// fused where it does not; a two-layer bidirectional layer on auto matches the CPU. Skips where
-// there is no GPU.
+// of rows. The persistent backward also runs on a fused forward's saved tensors and the fused
+// backward on a persistent forward's, as the persistent backward itself does where only its
+// forward fits the card. A shape that does not fit the GPU is a clear error; auto picks
+// persistent where it fits and falls back to fused where it does not; a two-layer bidirectional
+// layer on auto matches the CPU. Skips where there is no GPU.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/cuda_runtime.h"
+#include "kernels/cuda/persistent_rnn.h"
 #include "kernels/engine_table.h"
 #include "kernels/recurrent_engine.h"
 #include "kernels/recurrent_seq.h"
@@ -162,6 +164,42 @@ TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesRefe
           make_problem({cell, proj, reverse, true, true, 5, 37, 9, DType::f32}), DType::f32,
           fused_then_persistent);
     }
+}
+
+// And the other way: the fused backward on a persistent training forward's saved tensors.
+TEST(GpuPersistentSeqAcrossEngines, FusedBackwardOfAPersistentForwardMatchesReference) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const SeqEngine persistent_then_fused{recurrent_seq_fwd_persistent, recurrent_seq_bwd_fused,
+                                        kCuda};
+  for (const auto& [cell, proj] : kCells)
+    for (bool reverse : {false, true}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + (reverse ? " reverse" : ""));
+      expect_matches_reference(
+          make_problem({cell, proj, reverse, true, true, 5, 37, 9, DType::f32}), DType::f32,
+          persistent_then_fused);
+    }
+}
+
+// Where the forward fits the card but the backward's larger staging does not (a few H just below
+// the forward's largest), the persistent backward hands the call to the fused backward: the
+// gradients still match the reference.
+TEST(GpuPersistentSeqAcrossEngines, BackwardThatDoesNotFitRunsTheFusedBackward) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  int ran = 0;
+  for (const auto& [cell, proj] : kCells) {
+    const int64_t forward_max = persistent_max_hidden_on(0, cell, Precision::f32, false);
+    const int64_t backward_max = persistent_max_hidden_on(0, cell, Precision::f32, true);
+    if (forward_max <= backward_max) continue;
+    const int64_t H = backward_max + 1;
+    SCOPED_TRACE(fmt::format("{} H={} (largest forward {}, backward {})", cell_name(cell), H,
+                             forward_max, backward_max));
+    ASSERT_EQ(persistent_supports(seq_config(cell, H), 3, kCuda, DType::f32), "");
+    EXPECT_NE(persistent_plan(cell, H, 3, 0, /*backward=*/true).why_not, "");
+    expect_matches_reference(make_problem({cell, proj, true, true, true, 3, H, 4, DType::f32}),
+                             DType::f32, kPersistent);
+    ++ran;
+  }
+  if (ran == 0) GTEST_SKIP() << "on this GPU every H whose forward fits also fits the backward";
 }
 
 // The counter barrier (PersistentBarrier::counter) orders the same work as grid.sync: every sum
