@@ -251,9 +251,9 @@ class GpuCudnnLayer : public ::testing::TestWithParam<CellKind> {
     gpu.to(kCuda);
     gpu.set_engine(Engine::cudnn);
 
-    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
-    const LayerRun want = run_layer(cpu, x, init, lengths, dy, /*step=*/3);
-    const LayerRun got = run_layer(gpu, x, init, lengths, dy, /*step=*/3);
+    const LayerInputs in = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(cpu, in, /*step=*/3);
+    const LayerRun got = run_layer(gpu, in, /*step=*/3);
     EXPECT_EQ(gpu.last_engine(), Engine::cudnn);
     expect_runs_close(got, want, [&](const Tensor& ref) { return scaled_to(tol, ref); });
   }
@@ -281,9 +281,9 @@ TEST_P(GpuCudnnLayer, MixedPrecisionMatchesTheF64Reference) {
     gpu.to(kCuda);
     gpu.set_engine(Engine::cudnn);
     gpu.set_precision(precision);
-    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
-    const LayerRun want = run_layer(cpu, x, init, lengths, dy, /*step=*/3);
-    const LayerRun got = run_layer(gpu, x, init, lengths, dy, /*step=*/3);
+    const LayerInputs in = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(cpu, in, /*step=*/3);
+    const LayerRun got = run_layer(gpu, in, /*step=*/3);
     EXPECT_EQ(gpu.last_engine(), Engine::cudnn);
     if (GetParam() == CellKind::rnn_relu)
       testing::expect_close(got.out.y, want.out.y, testing::mixed_tolerance(want.out.y), "y");

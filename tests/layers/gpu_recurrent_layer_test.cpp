@@ -46,13 +46,13 @@ class GpuRecurrentLayer : public ::testing::TestWithParam<CellKind> {
     gpu.to(Device::cuda(0));
     gpu.set_engine(Engine::fused);  // the engine under test here; auto may rank others first
 
-    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
-    const LayerRun want = run_layer(cpu, x, init, lengths, dy, kStep);
-    const LayerRun got = run_layer(gpu, x, init, lengths, dy, kStep);
+    const LayerInputs in = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(cpu, in, kStep);
+    const LayerRun got = run_layer(gpu, in, kStep);
     EXPECT_EQ(gpu.last_engine(), Engine::fused);
     expect_runs_close(got, want, tol);
 
-    const LayerRun again = run_layer(gpu, x, init, lengths, dy, kStep);
+    const LayerRun again = run_layer(gpu, in, kStep);
     EXPECT_EQ(again.out.y.to_vector(), got.out.y.to_vector()) << "two GPU runs differ";
     EXPECT_EQ(again.grads.dx.to_vector(), got.grads.dx.to_vector()) << "two GPU runs differ";
     for (size_t i = 0; i < got.param_grads.size(); ++i)
@@ -86,10 +86,10 @@ TEST_P(GpuRecurrentLayer, FusedMixedPrecisionMatchesTheReference) {
     gpu.set_engine(Engine::fused);
     gpu.set_precision(precision);
 
-    const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
-    const LayerRun want = run_layer(reference, x, init, lengths, dy, kStep);
-    const LayerRun cpu = run_layer(emulated, x, init, lengths, dy, kStep);
-    const LayerRun got = run_layer(gpu, x, init, lengths, dy, kStep);
+    const LayerInputs in = make_layer_inputs(cfg);
+    const LayerRun want = run_layer(reference, in, kStep);
+    const LayerRun cpu = run_layer(emulated, in, kStep);
+    const LayerRun got = run_layer(gpu, in, kStep);
     if (GetParam() != CellKind::rnn_relu)  // relu's kinks: see recurrent_precision_test.cpp
       expect_runs_close(got, want, [](const Tensor& r) { return testing::mixed_tolerance(r); });
     EXPECT_LE(testing::normalised_mse(got.out.y, cpu.out.y), 1e-6);
@@ -97,7 +97,7 @@ TEST_P(GpuRecurrentLayer, FusedMixedPrecisionMatchesTheReference) {
     for (size_t i = 0; i < got.param_grads.size(); ++i)
       EXPECT_LE(testing::normalised_mse(got.param_grads[i], cpu.param_grads[i]), 1e-5)
           << "parameter gradient " << i;
-    const LayerRun again = run_layer(gpu, x, init, lengths, dy, kStep);
+    const LayerRun again = run_layer(gpu, in, kStep);
     EXPECT_EQ(again.out.y.to_vector(), got.out.y.to_vector()) << "two GPU runs differ";
   }
 }

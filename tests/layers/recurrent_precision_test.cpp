@@ -47,10 +47,10 @@ TEST_P(RecurrentPrecision, MatchesTheF64ReferenceWithinTheMixedTolerance) {
   mixed.set_precision(precision);
   EXPECT_EQ(mixed.precision(), precision);
 
-  const auto [x, init, lengths, dy] = make_layer_inputs(cfg);
-  const LayerRun want = run_layer(reference, x, init, lengths, dy, 0);
-  const LayerRun f32 = run_layer(plain, x, init, lengths, dy, 0);
-  const LayerRun got = run_layer(mixed, x, init, lengths, dy, 0);
+  const LayerInputs in = make_layer_inputs(cfg);
+  const LayerRun want = run_layer(reference, in, 0);
+  const LayerRun f32 = run_layer(plain, in, 0);
+  const LayerRun got = run_layer(mixed, in, 0);
   if (cell == CellKind::rnn_relu) {
     // relu's derivative jumps at 0: a pre-activation within rounding of zero switches its unit's
     // gradient on or off, so per-element bounds on gradients hold at no reduced precision. The

@@ -22,11 +22,36 @@ struct LayerRun {
   std::vector<Tensor> param_grads;  // the defined ones, in parameters() order
 };
 
-// Forward (training mode, kept for backward, dropout keyed by `step`) and backward of `rnn` on
-// its device and in its dtype, from f64 CPU inputs; results on the CPU in f64. The layer takes
-// `lengths` on the host and moves them to where its kernels run.
-inline LayerRun run_layer(Recurrent& rnn, const Tensor& x64, const RecurrentState& init64,
-                          const Tensor& lengths, const Tensor& dy64, uint64_t step) {
+// The inputs of a parity run at batch 3, T=7, f64 on the CPU: x [B,T,I], an initial state
+// (h [L*D,B,S], c [L*D,B,H] for lstm), lengths {7, 1, 4}, the output gradient dy [B,T,D*S] and the
+// gradients of the final state (shaped as the initial state), from testing::random_tensor seeds 1
+// to 6.
+struct LayerInputs {
+  Tensor x;
+  RecurrentState init;
+  Tensor lengths, dy;
+  RecurrentState d_final;
+};
+
+inline LayerInputs make_layer_inputs(const RecurrentConfig& cfg) {
+  const int64_t B = 3, T = 7, LD = cfg.num_layers * cfg.directions();
+  const bool lstm = cfg.cell == CellKind::lstm;
+  LayerInputs in;
+  in.x = testing::random_tensor({B, T, cfg.input_size}, 1);
+  in.init.h = testing::random_tensor({LD, B, cfg.state_size()}, 2);
+  if (lstm) in.init.c = testing::random_tensor({LD, B, cfg.hidden_size}, 3);
+  in.lengths = Tensor::from_vector<int64_t>({T, 1, 4}, {B});
+  in.dy = testing::random_tensor({B, T, cfg.output_size()}, 4);
+  in.d_final.h = testing::random_tensor({LD, B, cfg.state_size()}, 5);
+  if (lstm) in.d_final.c = testing::random_tensor({LD, B, cfg.hidden_size}, 6);
+  return in;
+}
+
+// Forward (training mode, kept for backward, dropout keyed by `step`) and backward (from dy and
+// the final state's gradients) of `rnn` on its device and in its dtype, from f64 CPU inputs;
+// results on the CPU in f64. The layer takes the lengths on the host and moves them to where its
+// kernels run.
+inline LayerRun run_layer(Recurrent& rnn, const LayerInputs& in, uint64_t step) {
   const Device dev = rnn.device();
   const DType dt = rnn.dtype();
   auto there = [&](const Tensor& t) { return t.defined() ? t.to(dt).to(dev) : Tensor(); };
@@ -36,8 +61,10 @@ inline LayerRun run_layer(Recurrent& rnn, const Tensor& x64, const RecurrentStat
   train.keep_for_backward = true;
   train.step = step;
   LayerRun r;
-  Recurrent::Output o = rnn.run(there(x64), {there(init64.h), there(init64.c)}, lengths, train);
-  Recurrent::InputGrads g = rnn.run_backward(there(dy64));
+  Recurrent::Output o =
+      rnn.run(there(in.x), {there(in.init.h), there(in.init.c)}, in.lengths, train);
+  Recurrent::InputGrads g =
+      rnn.run_backward(there(in.dy), {there(in.d_final.h), there(in.d_final.c)});
   r.out = {back(o.y), {back(o.final_state.h), back(o.final_state.c)}};
   r.grads = {back(g.dx), {back(g.d_initial.h), back(g.d_initial.c)}};
   for (const Parameter& p : rnn.parameters())
@@ -76,25 +103,6 @@ inline void expect_runs_close(const LayerRun& got, const LayerRun& want,
 inline void copy_parameters(Recurrent& from, Recurrent& to) {
   ParameterList src = from.parameters(), dst = to.parameters();
   for (size_t i = 0; i < src.size(); ++i) dst[i].value.copy_from(src[i].value);
-}
-
-// The inputs of a parity run at batch 3, T=7, f64 on the CPU: x, an initial state (c for lstm),
-// lengths {7, 1, 4} and the output gradient, from testing::random_tensor seeds 1 to 4.
-struct LayerInputs {
-  Tensor x;
-  RecurrentState init;
-  Tensor lengths, dy;
-};
-
-inline LayerInputs make_layer_inputs(const RecurrentConfig& cfg) {
-  const int64_t B = 3, T = 7, LD = cfg.num_layers * cfg.directions();
-  LayerInputs in;
-  in.x = testing::random_tensor({B, T, cfg.input_size}, 1);
-  in.init.h = testing::random_tensor({LD, B, cfg.state_size()}, 2);
-  if (cfg.cell == CellKind::lstm) in.init.c = testing::random_tensor({LD, B, cfg.hidden_size}, 3);
-  in.lengths = Tensor::from_vector<int64_t>({T, 1, 4}, {B});
-  in.dy = testing::random_tensor({B, T, cfg.output_size()}, 4);
-  return in;
 }
 
 }  // namespace recur::layer_parity
