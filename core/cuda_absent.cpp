@@ -61,5 +61,11 @@ void* cuda_stream(int device) {
 void cuda_synchronize(int device) {
   no_cuda("cuda_synchronize", device);
 }
+void set_cuda_allow_tf32(int device, bool) {
+  no_cuda("set_cuda_allow_tf32", device);
+}
+bool cuda_allow_tf32(int device) {
+  no_cuda("cuda_allow_tf32", device);
+}
 
 }  // namespace recur

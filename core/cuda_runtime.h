@@ -60,4 +60,12 @@ std::string cuda_device_description(int device);
 // Waits for everything recur has submitted to GPU `device`.
 void cuda_synchronize(int device);
 
+// TF32 for f32 math on GPU `device`, off by default: when allowed, recur's f32 GEMMs through
+// cuBLAS (the fused engine's recurrent and projection GEMMs, Linear, the weight gradients) may
+// round their operands to TF32 (10 mantissa bits) on tensor cores, as PyTorch's
+// torch.backends.cuda.matmul.allow_tf32 does. The persistent engine's own f32 products and the
+// cuDNN engine (FMA math) stay full f32 either way; bf16/f16 math is not affected.
+void set_cuda_allow_tf32(int device, bool allow);
+bool cuda_allow_tf32(int device);
+
 }  // namespace recur

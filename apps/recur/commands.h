@@ -24,6 +24,7 @@ struct ComputeOptions {
   std::string engine = "auto";    // auto | reference | fused | cudnn | persistent
   std::string precision = "f32";  // f32 | bf16 | f16
   int threads = 0;                // CPU threads (0: all)
+  bool tf32 = false;              // f32 GEMMs on a GPU may use TF32 tensor cores
 };
 void add_compute_options(CLI::App* cmd, ComputeOptions& o);
 // Validates and applies (thread count); returns where the model runs. --device auto is the first

@@ -1,6 +1,6 @@
-// --device / --engine / --precision / --threads: where a command runs, checked before any work
-// starts (a GPU that is not there, an engine that cannot run on the chosen device or precision:
-// one clear line and exit status 2).
+// --device / --engine / --precision / --threads / --tf32: where a command runs, checked before any
+// work starts (a GPU that is not there, an engine that cannot run on the chosen device or
+// precision, TF32 on the CPU: one clear line and exit status 2).
 #include "apps/recur/commands.h"
 #include "core/cuda_runtime.h"
 #include "core/error.h"
@@ -23,6 +23,9 @@ void add_compute_options(CLI::App* cmd, ComputeOptions& o) {
   cmd->add_option("--threads", o.threads, "CPU threads (0: all)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
+  cmd->add_flag("--tf32", o.tf32,
+                "on a GPU, let f32 matrix products through cuBLAS use TF32 tensor cores (10-bit "
+                "mantissa operands; off by default, as recur's f32 is full f32)");
 }
 
 Placement apply_compute_options(const ComputeOptions& o) {
@@ -37,6 +40,11 @@ Placement apply_compute_options(const ComputeOptions& o) {
   } else if (o.device == "auto" && gpus > 0) {
     where.device = Device::cuda(0);
   }
+  if (o.tf32) {
+    RECUR_CHECK(where.device.is_cuda(), "--tf32: applies to f32 math on a GPU; this run is on {}",
+                where.device.name());
+    set_cuda_allow_tf32(where.device.index, true);
+  }
   where.engine = engine_from_name(o.engine);
   where.precision = precision_from_name(o.precision);
   // Check the engine now, so a bad combination is one clear line before any work starts.
@@ -50,6 +58,7 @@ Placement apply_compute_options(const ComputeOptions& o) {
 std::string describe_compute(const Placement& where) {
   std::string d = where.describe();
   if (where.device.is_cpu()) d += ", " + std::to_string(num_threads()) + " threads";
+  if (where.device.is_cuda() && cuda_allow_tf32(where.device.index)) d += ", TF32 allowed";
   return d;
 }
 

@@ -243,6 +243,14 @@ std::string cuda_device_description(int device) {
       p.l2CacheSize >> 20, driver / 1000, driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
 }
 
+void set_cuda_allow_tf32(int device, bool allow) {
+  cuda_context(device).set_allow_tf32(allow);
+}
+
+bool cuda_allow_tf32(int device) {
+  return cuda_context(device).allow_tf32();
+}
+
 void cuda_synchronize(int device) {
   CudaContext& ctx = cuda_context(device);
   DeviceGuard guard(device);

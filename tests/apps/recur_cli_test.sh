@@ -123,6 +123,7 @@ if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
 fi
 expect_error "GPU engine on the CPU" "engine fused was requested but cannot run it" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --device cpu --engine fused
 expect_error "unknown precision" "fp8" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --precision fp8
+expect_error "tf32 on the cpu" "tf32.*GPU" -- "$RECUR" score --model "$WORK/run/best.safetensors" --text "$WORK/corpus.txt" --device cpu --tf32
 "$RECUR" train --corpus "$WORK/corpus.txt" --tokens chars "${TRAIN[@]}" --hidden 16 --steps 2 --out "$WORK/chars" 2>/dev/null \
   || fail "chars training failed"
 expect_error "prime outside the vocabulary" "not in the vocabulary" -- "$RECUR" generate --model "$WORK/chars/last.safetensors" --prime "zebra €"

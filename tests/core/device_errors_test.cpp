@@ -32,6 +32,8 @@ TEST(DeviceErrors, NoGpuMeansEveryDeviceTensorIsAnError) {
   expect_error([] { allocate_cuda(16, 0); }, "cuda:0");
   expect_error([] { cuda_memory_stats(0); }, "cuda:0");
   expect_error([] { cuda_synchronize(0); }, "cuda:0");
+  expect_error([] { set_cuda_allow_tf32(0, true); }, "cuda:0");
+  expect_error([] { cuda_allow_tf32(0); }, "cuda:0");
 }
 
 TEST(DeviceErrors, NoGpuMeansDeviceCopiesAreErrors) {

@@ -1,9 +1,9 @@
 // The dispatch points of kernels/gemm.h, kernels/embedding.h and kernels/softmax_xent.h on GPU 0
 // against the same calls on the CPU, f32 and f64, odd sizes: gemm (every transpose), axpy, column
-// sums, embedding gather and scatter-add (i32 and i64 ids, repeated ids; the scatter-add is
-// bit-identical), softmax cross-entropy with ignored rows; the errors for bad ids and targets
-// (the CPU's text, outputs untouched) and for operands on two devices; two runs bit-identical.
-// Every test skips where there is no GPU.
+// sums, TF32 as an opt-in, embedding gather and scatter-add (i32 and i64 ids, repeated ids; the
+// scatter-add is bit-identical), softmax cross-entropy with ignored rows; the errors for bad ids
+// and targets (the CPU's text, outputs untouched) and for operands on two devices; two runs
+// bit-identical. Every test skips where there is no GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -138,6 +138,35 @@ TEST_F(GpuOpsErrors, MixedPrecisionGemmMatchesTheCpuEmulationForEveryTranspose) 
         testing::expect_close(c_gpu.to(Device::cpu()), c_cpu, {1e-12, 1e-5, 1e-4}, what);
         EXPECT_GT(testing::normalised_mse(c_cpu, c_f32), 1e-8) << what << ": no rounding seen";
       }
+}
+
+// TF32 is an explicit opt-in (core/cuda_runtime.h): off, an f32 GEMM is full f32; allowed, cuBLAS
+// rounds the operands to TF32 (10 mantissa bits, unit roundoff 2^-11) on tensor cores, an error
+// far above f32's and within TF32's; off again, full f32 again. The size makes cuBLAS pick a
+// tensor-core kernel.
+TEST_F(GpuOpsErrors, Tf32IsAnExplicitOptInForF32Gemms) {
+  const int64_t M = 256, N = 256, K = 512;
+  const Tensor a = random_tensor<float>({M, K}, 1);
+  const Tensor b = random_tensor<float>({K, N}, 2);
+  Tensor exact = Tensor::zeros({M, N}, DType::f64);
+  gemm(a.to(DType::f64), false, b.to(DType::f64), false, exact, 1.0, 0.0);
+  auto gpu_error = [&] {
+    Tensor c = Tensor::zeros({M, N}, DType::f32, kCuda);
+    gemm(a.to(kCuda), false, b.to(kCuda), false, c, 1.0, 0.0);
+    return testing::normalised_mse(c.to(Device::cpu()).to(DType::f64), exact);
+  };
+  ASSERT_FALSE(cuda_allow_tf32(0)) << "TF32 must be off by default";
+  const double f32_error = gpu_error();
+  EXPECT_LT(f32_error, 1e-12);
+  set_cuda_allow_tf32(0, true);
+  const bool allowed = cuda_allow_tf32(0);
+  const double tf32_error = gpu_error();
+  set_cuda_allow_tf32(0, false);
+  EXPECT_TRUE(allowed);
+  EXPECT_GT(tf32_error, 100 * f32_error) << "TF32 allowed but no rounding seen";
+  EXPECT_LT(tf32_error, 1e-5) << "beyond TF32's rounding";
+  EXPECT_FALSE(cuda_allow_tf32(0));
+  EXPECT_EQ(gpu_error(), f32_error) << "TF32 switched off is not full f32 again";
 }
 
 TYPED_TEST(GpuOps, AxpyMatchesTheCpu) {
