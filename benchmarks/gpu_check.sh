@@ -60,10 +60,12 @@ MEMCHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B
 MEMCHECK_FILTER+=':GpuOpsErrors.MixedPrecisionGemm*:Cells/GpuRecurrentLayer.FusedMixedPrecision*/lstm'
 MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 MEMCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'  # its tensor-core forward
+MEMCHECK_FILTER+=':DTypes/GpuLayerGraph.*:GpuLayerGraphMixed.*'
 # Everything after the '-' is excluded.
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there
 MEMCHECK_FILTER+=':GpuPersistentBarrier.AutoRuns*'  # H = 1024: its other barriers' cases cover it
+MEMCHECK_FILTER+=':GpuPersistentSeqAcrossEngines.BackwardThatDoesNotFit*'  # H ~ 1300: as above
 RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The persistent kernel shares memory across blocks through the grid barrier: race and sync
 # checks on its small cases.
@@ -76,6 +78,7 @@ SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 SYNCCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
 SYNCCHECK_FILTER+='-GpuPersistentBarrier.AutoRuns*'  # H = 1024, too slow under the sanitizer
+SYNCCHECK_FILTER+=':GpuPersistentSeqAcrossEngines.BackwardThatDoesNotFit*'  # H ~ 1300, as well
 
 # --check-filters BINARY (no GPU needed; a CPU test runs it): every pattern of the sanitizers'
 # filters names at least one test of BINARY, so a renamed test cannot leave a sanitizer stage
