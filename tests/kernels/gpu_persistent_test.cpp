@@ -151,33 +151,29 @@ TEST(GpuPersistentMixed, SixteenBitMathAtH1024) {
     expect_mixed_matches(s);
 }
 
-// The persistent backward on the saved tensors of a fused training forward: the same layout, so
-// the engines can be mixed (as the persistent backward's own fallback mixes them the other way).
-TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesReference) {
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  const SeqEngine fused_then_persistent{recurrent_seq_fwd_fused, recurrent_seq_bwd_persistent,
-                                        kCuda};
+// `engines` (one engine's forward, another's backward) against the reference: lstm and gru, both
+// directions, h0 and lengths.
+void expect_mixed_engines_match(const SeqEngine& engines) {
   for (const auto& [cell, proj] : kCells)
     for (bool reverse : {false, true}) {
       SCOPED_TRACE(std::string(cell_name(cell)) + (reverse ? " reverse" : ""));
       expect_matches_reference(
           make_problem({cell, proj, reverse, true, true, 5, 37, 9, DType::f32}), DType::f32,
-          fused_then_persistent);
+          engines);
     }
 }
 
-// And the other way: the fused backward on a persistent training forward's saved tensors.
+// The persistent backward on the saved tensors of a fused training forward: the same layout, so
+// the engines can be mixed.
+TEST(GpuPersistentSeqAcrossEngines, PersistentBackwardOfAFusedForwardMatchesReference) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  expect_mixed_engines_match({recurrent_seq_fwd_fused, recurrent_seq_bwd_persistent, kCuda});
+}
+
+// And the other way, as the persistent backward itself mixes them where only its forward fits.
 TEST(GpuPersistentSeqAcrossEngines, FusedBackwardOfAPersistentForwardMatchesReference) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  const SeqEngine persistent_then_fused{recurrent_seq_fwd_persistent, recurrent_seq_bwd_fused,
-                                        kCuda};
-  for (const auto& [cell, proj] : kCells)
-    for (bool reverse : {false, true}) {
-      SCOPED_TRACE(std::string(cell_name(cell)) + (reverse ? " reverse" : ""));
-      expect_matches_reference(
-          make_problem({cell, proj, reverse, true, true, 5, 37, 9, DType::f32}), DType::f32,
-          persistent_then_fused);
-    }
+  expect_mixed_engines_match({recurrent_seq_fwd_persistent, recurrent_seq_bwd_fused, kCuda});
 }
 
 // Where the forward fits the card but the backward's larger staging does not (a few H just below
