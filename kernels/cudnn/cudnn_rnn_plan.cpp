@@ -112,6 +112,17 @@ Precision precision_of(DType dtype) {
   return dtype == DType::bf16 ? Precision::bf16 : Precision::f16;
 }
 
+std::string cudnn_algorithm_limit(CudnnAlgo algo, DType data, const std::vector<int>& lengths,
+                                  int64_t T) {
+  const bool persistent = algo == CudnnAlgo::persist_static || algo == CudnnAlgo::persist_dynamic;
+  const bool varying = std::any_of(lengths.begin(), lengths.end(), [&](int l) { return l != T; });
+  if (persistent && varying)
+    return fmt::format("{} takes no sequences of different lengths", cudnn_algo_name(algo));
+  if (algo == CudnnAlgo::persist_static && data == DType::f64)
+    return "persist_static takes no double data";
+  return "";
+}
+
 Plan::Plan(const PlanKey& k) : key(k), what(describe(k)) {
   cudnnHandle_t handle = cudnn_handle(k.device);
   const cudnnDataType_t dtype = cudnn_dtype(k.dtype);

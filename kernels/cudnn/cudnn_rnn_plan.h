@@ -43,6 +43,14 @@ bool is_16bit(DType dtype);
 // The precision whose operand type is 16-bit `dtype` (bf16 or f16).
 Precision precision_of(DType dtype);
 
+// Why cuDNN's reference refuses algorithm `algo` for a call, "" where it takes it. cudnnRNNForward
+// lists as CUDNN_STATUS_BAD_PARAM (not NOT_SUPPORTED) sequences of different lengths with
+// persist_static or persist_dynamic, and double data with persist_static. recur checks before
+// calling, so a forced algorithm fails with kNotSupported and the reason, and auto runs standard.
+// `lengths` [B] each 1..T; `data` cuDNN's data type.
+std::string cudnn_algorithm_limit(CudnnAlgo algo, DType data, const std::vector<int>& lengths,
+                                  int64_t T);
+
 // Our parameters, in the order of SeqParams / SeqParamGrads.
 enum ParamIndex { kWih, kWhh, kBih, kBhh, kWhr, kParamCount };
 

@@ -29,7 +29,10 @@
 // Variants: f32 (CUDNN_FMA_MATH: no TF32 tensor cores) and f64; cells rnn_tanh, rnn_relu, gru,
 // lstm with or without projection (no leaky: cuDNN has none); algorithms standard,
 // persist_static, persist_dynamic and persist_static_small_h (set_cudnn_algorithm), or by default
-// (auto) the one the engine table measured fastest at the nearest shape. Descriptors and the
+// (auto) the one the engine table measured fastest at the nearest shape. cuDNN's reference refuses
+// persist_static and persist_dynamic for sequences of different lengths, and persist_static for
+// f64 (BAD_PARAM): forced there they are a "not supported" error, and auto runs standard for
+// such calls (kernels/cudnn/cudnn_rnn_plan.h, cudnn_algorithm_limit). Descriptors and the
 // weight-space map are cached per (device, cell, sizes, bias, dtype, algorithm, B, T)
 // (kernels/cudnn/cudnn_rnn_plan.h).
 // Everything is queued on the device's recur stream; with lengths, each call waits once to read
@@ -211,9 +214,10 @@ void add_weight_grads(const Plan& plan, const Tensor& dw, SeqParamGrads& g, cubl
 
 // ---------------------------------------------------------------- forward and backward
 
-// The forward with cuDNN's algorithm `algo`.
+// The forward with cuDNN's algorithm `algo`; `lengths` as host_lengths gives them.
 template <class T>
-void forward_with(const SeqConfig& cfg, const SeqParams& p, SeqForward& a, CudnnAlgo algo) {
+void forward_with(const SeqConfig& cfg, const SeqParams& p, SeqForward& a, CudnnAlgo algo,
+                  const std::vector<int>& lengths) {
   const Tensor& x = *a.x;
   const Device d = x.device();
   const DType dt = x.dtype();
@@ -237,8 +241,12 @@ void forward_with(const SeqConfig& cfg, const SeqParams& p, SeqForward& a, Cudnn
   CudaContext& ctx = cuda_context(dev);
   cudaStream_t stream = ctx.stream();
   cudnnHandle_t handle = cudnn_handle(dev);
-  const std::vector<int> lengths = host_lengths(a.lengths, a.lengths_host, B, Tn);
-  const std::shared_ptr<Plan> plan = plan_for(plan_key(cfg, p, x, algo));
+  const PlanKey key = plan_key(cfg, p, x, algo);
+  const std::string limit = cudnn_algorithm_limit(algo, key.dtype, lengths, Tn);
+  RECUR_CHECK(limit.empty(), "cuDNN engine, {} {} B={} T={}, algorithm {}: {} ({})",
+              cell_name(cfg.cell), dtype_name(key.dtype), B, Tn, cudnn_algo_name(algo),
+              kNotSupported, limit);
+  const std::shared_ptr<Plan> plan = plan_for(key);
   std::lock_guard<std::mutex> lock(plan->mutex);
   plan->set_lengths(lengths);
   const Tensor seq_lengths = device_lengths(*plan, a.lengths, stream);
@@ -326,20 +334,28 @@ UnsupportedShapes& unsupported_shapes() {
 }
 
 // The forward with the algorithm cudnn_algorithm_for picks. Under auto, one measured at another
-// shape that cuDNN cannot run here gives way to standard: logged once, remembered per shape.
-// Nothing of the call's outputs is written before cuDNN's forward succeeds, so the retry is clean.
+// shape that cuDNN cannot run here gives way to standard: logged once, remembered per shape
+// (per call where only this call's lengths stand in its way). Nothing of the call's outputs is
+// written before cuDNN's forward succeeds, so the retry is clean.
 template <class T>
 void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   const Tensor& x = *a.x;
-  if (x.dim() != 3) return forward_with<T>(cfg, p, a, CudnnAlgo::standard);  // its shape error
-  const CudnnAlgo algo =
-      cudnn_algorithm_for(cfg, x.dtype(), {x.size(0), x.size(1), a.saved != nullptr});
+  if (x.dim() != 3) return forward_with<T>(cfg, p, a, CudnnAlgo::standard, {});  // its shape error
+  if (a.lengths.defined())
+    check_device_dtype(a.lengths, x.device(), DType::i64, "cuDNN engine lengths");
+  const int64_t B = x.size(0), Tn = x.size(1);
+  const std::vector<int> lengths = host_lengths(a.lengths, a.lengths_host, B, Tn);
+  const CudnnAlgo algo = cudnn_algorithm_for(cfg, x.dtype(), {B, Tn, a.saved != nullptr});
   if (cudnn_algorithm() != CudnnAlgo::auto_ || algo == CudnnAlgo::standard)
-    return forward_with<T>(cfg, p, a, algo);
+    return forward_with<T>(cfg, p, a, algo, lengths);
   const PlanKey key = plan_key(cfg, p, x, algo);
-  if (!unsupported_shapes().contains(key)) {
+  const std::string limit = cudnn_algorithm_limit(algo, key.dtype, lengths, Tn);
+  if (!limit.empty()) {
+    log_info_once(
+        fmt::format("cuDNN engine (algorithm auto): {}; using standard for such calls", limit));
+  } else if (!unsupported_shapes().contains(key)) {
     try {
-      return forward_with<T>(cfg, p, a, algo);
+      return forward_with<T>(cfg, p, a, algo, lengths);
     } catch (const Error& e) {
       if (std::string(e.what()).find(kNotSupported) == std::string::npos) throw;
       unsupported_shapes().add(key);
@@ -349,7 +365,7 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
           cudnn_algo_name(algo), e.what()));
     }
   }
-  forward_with<T>(cfg, p, a, CudnnAlgo::standard);
+  forward_with<T>(cfg, p, a, CudnnAlgo::standard, lengths);
 }
 
 template <class T>
