@@ -11,9 +11,9 @@
 #   test      ctest --preset ci (GPU-labelled tests skip themselves without a GPU)
 #   install   cmake --install build/ci --prefix build/ci/install
 #   consumer  tests/consumer built against the installed package, then run
-#   gpu_emu   the GPU tests run on the CPU by tools/cuda_emu (fake CUDA, cuBLAS and CUB headers;
+#   gpu_emu   the GPU tests run on the CPU by tools/cuda_emu (fake CUDA, cuBLAS, CUB and cuDNN;
 #             every CUDA thread a fiber): kernels, launches and the GPU engines checked without
-#             a GPU (skipped with --quick)
+#             a GPU, and the fake cuDNN itself against PyTorch (skipped with --quick)
 #   asan      cmake/build/ctest with the asan preset (CPU, AddressSanitizer + UBSan)
 set -euo pipefail
 
@@ -157,6 +157,9 @@ stage_consumer() {
 stage_gpu_emu() {
   make -C tools/cuda_emu -j"$JOBS"
   build/cuda_emu/recur_gpu_tests_emu --gtest_brief=1
+  /usr/bin/python3 tools/cuda_emu/tests/cudnn_vs_torch.py > build/cuda_emu/cudnn_vs_torch.log ||
+    { tail -20 build/cuda_emu/cudnn_vs_torch.log; return 1; }
+  tail -1 build/cuda_emu/cudnn_vs_torch.log
 }
 
 stage_asan() {

@@ -216,7 +216,7 @@ static bool device_free(void* p) {
 }
 
 // Checks that [p, p+bytes) lies in one live allocation (device) or outside the arena (host).
-static bool check_range(const void* p, size_t bytes, bool want_device, const char* what) {
+bool check_range(const void* p, size_t bytes, bool want_device, const char* what) {
   if (bytes == 0) return true;
   if (!want_device) {
     if (in_arena(p)) {
@@ -769,7 +769,7 @@ static std::set<cudaStream_t>& streams() {
   static std::set<cudaStream_t> s;
   return s;
 }
-static bool stream_ok(cudaStream_t s) {
+bool stream_ok(cudaStream_t s) {
   if (s == nullptr || streams().count(s)) return true;
   report("launch or copy on stream %p, which is not a live stream", static_cast<void*>(s));
   return false;
