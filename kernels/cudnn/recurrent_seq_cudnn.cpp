@@ -135,6 +135,8 @@ std::vector<int> host_lengths(const Tensor& lengths, const Tensor& lengths_host,
                               int64_t Tn) {
   std::vector<int> out(static_cast<size_t>(B), static_cast<int>(Tn));
   if (!lengths.defined()) return out;
+  RECUR_CHECK(lengths.dim() == 1 && lengths.numel() == B,
+              "cuDNN engine lengths: expected [{}], got {}", B, lengths.shape_str());
   RECUR_CHECK(!lengths_host.defined() ||
                   (lengths_host.device().is_cpu() && lengths_host.dtype() == DType::i64 &&
                    lengths_host.numel() == B && lengths_host.is_contiguous()),

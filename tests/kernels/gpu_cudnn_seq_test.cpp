@@ -222,7 +222,7 @@ TEST(GpuCudnnSeqAuto, RunsTheMeasuredAlgorithmOrElseStandard) {
       }
 }
 
-TEST(GpuCudnnSeqErrors, RefusesLeakyCellsAndHostTensors) {
+TEST(GpuCudnnSeqErrors, RefusesLeakyCellsHostTensorsAndShortLengths) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   const Case c{CellKind::gru, 0, false, true, true, 3, kHidden, 7, DType::f32};
   const Problem p = make_problem(c, kCudnnSeed);
@@ -238,6 +238,8 @@ TEST(GpuCudnnSeqErrors, RefusesLeakyCellsAndHostTensors) {
   a.h0 = dev(p.h0);
   a.lengths = p.lengths;  // on the host: refused
   testing::expect_error([&] { recurrent_seq_fwd_cudnn(p.cfg, params, a); }, {"lengths", "cpu"});
+  a.lengths = Tensor::from_vector<int64_t>({7, 1}, {2}).to(kCuda);  // 2 lengths for 3 rows
+  testing::expect_error([&] { recurrent_seq_fwd_cudnn(p.cfg, params, a); }, {"lengths", "[3]"});
   a.lengths = p.lengths.to(kCuda);
   SeqBackward b;  // a backward without a cuDNN training forward
   SeqSaved none;
