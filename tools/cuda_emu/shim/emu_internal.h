@@ -1,5 +1,6 @@
-// The few emu_runtime.cpp functions the fake cuDNN (emu_cudnn*.cpp) uses: its checks of device
-// pointers and streams. Device memory itself is reached through cudaMemcpyAsync.
+// The few functions of the emulation's runtime that the fake cuDNN (emu_cudnn*.cpp) uses: its
+// checks of device pointers (emu_memory.cpp) and streams (emu_runtime.cpp). Device memory itself is
+// reached through cudaMemcpyAsync.
 #pragma once
 #include <cstddef>
 

@@ -30,7 +30,8 @@ F32, F64, BF16 = 0, 1, 9
 
 
 def build():
-    objs = [os.path.join(OBJ, f) for f in ("emu_runtime.o", "emu_cudnn.o", "emu_cudnn_math.o", "emu_cudnn_rnn.o")]
+    objs = [os.path.join(OBJ, f"emu_{n}.o") for n in ("memory", "fibers", "tensor", "launch", "runtime", "cublas",
+                                                      "cudnn", "cudnn_math", "cudnn_rnn")]
     for o in objs:
         if not os.path.exists(o):
             sys.exit(f"{o} missing: run make -C tools/cuda_emu first")

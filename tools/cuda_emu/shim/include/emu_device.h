@@ -1,5 +1,5 @@
 // CUDA-on-the-CPU emulation: the device side (what a kernel body sees) and the launch entry points
-// that the preprocessed .cu files call. Every CUDA thread is a fiber; see emu_runtime.cpp.
+// that the preprocessed .cu files call. Every CUDA thread is a fiber; see emu_fibers.cpp.
 #pragma once
 
 #include <cmath>
