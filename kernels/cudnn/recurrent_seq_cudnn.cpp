@@ -32,9 +32,8 @@
 // (auto) the one the engine table measured fastest at the nearest shape. cuDNN's reference refuses
 // persist_static and persist_dynamic for sequences of different lengths, and persist_static for
 // f64 (BAD_PARAM): forced there they are a "not supported" error, and auto runs standard for
-// such calls (kernels/cudnn/cudnn_rnn_plan.h, cudnn_algorithm_limit). Descriptors and the
-// weight-space map are cached per (device, cell, sizes, bias, dtype, algorithm, B, T)
-// (kernels/cudnn/cudnn_rnn_plan.h).
+// such calls (cudnn_algorithm_limit). Descriptors and the weight-space map are cached per
+// (device, cell, sizes, bias, dtype, algorithm, B, T) (kernels/cudnn/cudnn_rnn_plan.h).
 // Everything is queued on the device's recur stream; with lengths, each call waits once to read
 // them on the host (cuDNN's data descriptors hold them there).
 #include <cublas_v2.h>
