@@ -139,16 +139,6 @@ static void release_barrier(Barrier& br) {
   br.arrived = 0;
   br.line = -1;
 }
-static void warp_release(Block& b, Warp& w, void (*fn)(void**, int, void*), void* ctx);
-
-static int warp_live(const Block& b, int w) {
-  int n = 0;
-  for (int t = w * 32; t < std::min(b.nthreads, w * 32 + 32); ++t) {
-    // fibers of block b are contiguous in r.fibers
-    (void)t;
-  }
-  return n;
-}
 
 // After a fiber exits: barriers that waited only for it complete.
 static void on_exit(Fiber* f) {
@@ -166,7 +156,6 @@ static void on_exit(Fiber* f) {
   if (b.warps[w].arrived > 0)
     report("a lane exited while its warp waits at a warp collective (line %d) in %s",
            b.warps[w].line, r.name);
-  (void)warp_live;
 }
 
 static void fiber_main(void*) {
@@ -397,8 +386,6 @@ static void run_blocks(Run& r, const std::vector<int>& which, int nthreads) {
   }
 }
 
-static long g_launches = 0;
-
 // Runs a grid: cooperative (every block live at once) or block after block.
 void execute(const char* name, dim3 grid, dim3 block, size_t smem,
              const std::function<void()>& body, bool cooperative, int cluster_size) {
@@ -407,7 +394,6 @@ void execute(const char* name, dim3 grid, dim3 block, size_t smem,
     report("kernel launch from inside a kernel (%s)", name);
     abort();
   }
-  ++g_launches;
   if (kVerbose)
     report("launch %s grid (%u,%u,%u) block (%u,%u,%u) smem %zu%s", name, grid.x, grid.y, grid.z,
            block.x, block.y, block.z, smem, cooperative ? " cooperative" : "");

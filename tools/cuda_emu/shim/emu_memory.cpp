@@ -18,7 +18,6 @@
 #include <cerrno>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -43,14 +42,12 @@ static const int kFill = env_int("EMU_FILL", 0xFF);
 const int kVerbose = env_int("EMU_VERBOSE", 0);
 const int kOrder = env_int("EMU_ORDER", 0);  // 1: threads and blocks start in reverse order
 
-static std::atomic<long> g_reports{0};
 void report(const char* fmt, ...) {
   char buf[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  ++g_reports;
   fprintf(stderr, "[emu] %s\n", buf);
   fflush(stderr);
 }
@@ -232,10 +229,6 @@ unsigned char* smem_buffer(size_t block, size_t bytes) {
   memset(p, kFill, end - p);
   return p;
 }
-bool in_smem_guard(const void* p) {
-  (void)p;
-  return false;
-}
 
 // ---------------------------------------------------------------- faults
 static void on_segv(int sig, siginfo_t* si, void*) {
@@ -306,6 +299,7 @@ cudaError_t cudaFree(void* p) {
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* f, size_t* t) {
+  std::lock_guard<std::recursive_mutex> lock(g_mutex);
   *t = kTotalMem;
   *f = kTotalMem - g_in_use;
   return cudaSuccess;

@@ -128,7 +128,8 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
-  streams().erase(s);
+  if (streams().erase(s) == 0) return set_error(cudaErrorInvalidResourceHandle);
+  delete reinterpret_cast<int*>(s);
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
