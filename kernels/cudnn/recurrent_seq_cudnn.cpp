@@ -45,6 +45,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -311,22 +312,24 @@ void forward_with(const SeqConfig& cfg, const SeqParams& p, SeqForward& a, Cudnn
   }
 }
 
-// The shapes (plan keys) where an algorithm measured elsewhere answered NOT_SUPPORTED: auto runs
-// standard there without asking again (a failed persist_dynamic build costs a compilation).
+// The shapes (plan keys, and whether the call's sequences had different lengths: cuDNN may refuse
+// an algorithm for padded calls only) where an algorithm measured elsewhere answered
+// NOT_SUPPORTED: auto runs standard there without asking again (a failed persist_dynamic build
+// costs a compilation).
 class UnsupportedShapes {
  public:
-  bool contains(const PlanKey& key) {
+  bool contains(const PlanKey& key, bool padded) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return keys_.count(key) > 0;
+    return keys_.count({key, padded}) > 0;
   }
-  void add(const PlanKey& key) {
+  void add(const PlanKey& key, bool padded) {
     std::lock_guard<std::mutex> lock(mutex_);
-    keys_.insert(key);
+    keys_.insert({key, padded});
   }
 
  private:
   std::mutex mutex_;
-  std::set<PlanKey> keys_;
+  std::set<std::pair<PlanKey, bool>> keys_;
 };
 
 UnsupportedShapes& unsupported_shapes() {
@@ -335,9 +338,9 @@ UnsupportedShapes& unsupported_shapes() {
 }
 
 // The forward with the algorithm cudnn_algorithm_for picks. Under auto, one measured at another
-// shape that cuDNN cannot run here gives way to standard: logged once, remembered per shape
-// (per call where only this call's lengths stand in its way). Nothing of the call's outputs is
-// written before cuDNN's forward succeeds, so the retry is clean.
+// shape that cuDNN cannot run here gives way to standard: logged once, remembered per shape and
+// per padded or full-length calls (per call where cuDNN's reference refuses it). Nothing of the
+// call's outputs is written before cuDNN's forward succeeds, so the retry is clean.
 template <class T>
 void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
   const Tensor& x = *a.x;
@@ -351,15 +354,16 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
     return forward_with<T>(cfg, p, a, algo, lengths);
   const PlanKey key = plan_key(cfg, p, x, algo);
   const std::string limit = cudnn_algorithm_limit(algo, key.dtype, lengths, Tn);
+  const bool padded = std::any_of(lengths.begin(), lengths.end(), [&](int l) { return l != Tn; });
   if (!limit.empty()) {
     log_info_once(
         fmt::format("cuDNN engine (algorithm auto): {}; using standard for such calls", limit));
-  } else if (!unsupported_shapes().contains(key)) {
+  } else if (!unsupported_shapes().contains(key, padded)) {
     try {
       return forward_with<T>(cfg, p, a, algo, lengths);
     } catch (const Error& e) {
       if (std::string(e.what()).find(kNotSupported) == std::string::npos) throw;
-      unsupported_shapes().add(key);
+      unsupported_shapes().add(key, padded);
       log_info_once(fmt::format(
           "cuDNN engine (algorithm auto): the engine table's {} cannot run this shape ({}); "
           "using standard",

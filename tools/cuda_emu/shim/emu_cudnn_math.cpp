@@ -194,9 +194,14 @@ void run_forward(Model<C>& m, const std::vector<C>& x, const std::vector<C>& hx,
           C* f = m.fwd(l, d, t, b);
           const C* gx = &GX[static_cast<size_t>(i) * GH];
           const C* gh = &GR[static_cast<size_t>(i) * GH];
+          // The persistent algorithms add the four terms in another order, so that (as on a GPU,
+          // where each algorithm has its own kernels) their results differ from STANDARD's in
+          // the last bits and a test can tell which algorithm ran.
+          const bool standard = m.r.algo == CUDNN_RNN_ALGO_STANDARD;
           auto pre = [&](int g, int j) {
-            return m.mp((gx[g * H + j] + m.bias(pl, g, j)) +
-                        (gh[g * H + j] + m.bias(pl, G + g, j)));
+            const C bw = m.bias(pl, g, j), br = m.bias(pl, G + g, j);
+            return m.mp(standard ? (gx[g * H + j] + bw) + (gh[g * H + j] + br)
+                                 : ((gx[g * H + j] + gh[g * H + j]) + bw) + br);
           };
           for (int j = 0; j < H; ++j) {
             if (m.lstm) {
