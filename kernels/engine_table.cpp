@@ -44,11 +44,15 @@ EngineTable EngineTable::parse(const nlohmann::json& j, const std::string& what)
       x.ranking = e.at("ranking").get<std::vector<std::string>>();
       x.cudnn_algo = e.value("cudnn_algo", "");
       x.persistent_barrier = e.value("persistent_barrier", "");
+      x.ranking_varying_lengths = e.value("ranking_varying_lengths", std::vector<std::string>{});
+      x.cudnn_algo_varying_lengths = e.value("cudnn_algo_varying_lengths", "");
       for (const std::string& name : x.ranking) engine_from_name(name);
+      for (const std::string& name : x.ranking_varying_lengths) engine_from_name(name);
       // Concrete names only: "auto" is a choice, not a measurement.
-      if (!x.cudnn_algo.empty())
-        RECUR_CHECK(cudnn_algo_from_name(x.cudnn_algo) != CudnnAlgo::auto_,
-                    "cudnn_algo must name a measured algorithm, not auto");
+      for (const std::string* algo : {&x.cudnn_algo, &x.cudnn_algo_varying_lengths})
+        if (!algo->empty())
+          RECUR_CHECK(cudnn_algo_from_name(*algo) != CudnnAlgo::auto_,
+                      "cudnn_algo must name a measured algorithm, not auto");
       if (!x.persistent_barrier.empty())
         RECUR_CHECK(persistent_barrier_from_name(x.persistent_barrier) != PersistentBarrier::auto_,
                     "persistent_barrier must name a measured barrier, not auto");

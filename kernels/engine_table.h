@@ -6,7 +6,8 @@
 // keeps its fixed order.
 //
 // Lookup: among the entries of the same cell, mode (inference/training) and dtype, the one
-// nearest in log2(B) + log2(H) + log2(T) gives the ranking.
+// nearest in log2(B) + log2(H) + log2(T) gives the ranking (its varying-lengths ranking for a call
+// with sequences of different lengths, where it has one).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,18 @@ struct EngineTableEntry {
   std::vector<std::string> ranking;  // engine names, fastest first ("persistent", "cudnn", ...)
   std::string cudnn_algo;            // cuDNN's fastest algorithm there, when cudnn was measured
   std::string persistent_barrier;    // the persistent engine's fastest barrier, when measured
+  // For calls whose sequences have different lengths, where cuDNN's fastest algorithm takes none
+  // (persist_static, persist_dynamic): the ranking with cuDNN at its fastest algorithm that does,
+  // and that algorithm. Empty where one ranking serves every call.
+  std::vector<std::string> ranking_varying_lengths;
+  std::string cudnn_algo_varying_lengths;
+  // The ranking and cuDNN algorithm for a call (varying: some sequence is shorter than T).
+  const std::vector<std::string>& ranking_for(bool varying) const {
+    return varying && !ranking_varying_lengths.empty() ? ranking_varying_lengths : ranking;
+  }
+  const std::string& cudnn_algo_for(bool varying) const {
+    return varying && !ranking_varying_lengths.empty() ? cudnn_algo_varying_lengths : cudnn_algo;
+  }
 };
 
 class EngineTable {

@@ -32,7 +32,8 @@ const EngineTableEntry* measured_entry(const EngineTable& table, const SeqConfig
 }
 
 // Preference order of auto_ for a call. On a GPU: the measured ranking of the nearest shape in
-// the engine table (kernels/engine_table.h), when there is one; then the fixed order fused,
+// the engine table (kernels/engine_table.h; the one for calls with sequences of different
+// lengths where the call has them), when there is one; then the fixed order fused,
 // cudnn. The persistent engine is only chosen where a measurement ranks it.
 std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dtype,
                                 const CallShape& call) {
@@ -40,7 +41,8 @@ std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dt
   std::vector<Engine> order;
   const std::shared_ptr<const EngineTable> table = EngineTable::active();
   if (const EngineTableEntry* measured = measured_entry(*table, config, dtype, call))
-    for (const std::string& name : measured->ranking) order.push_back(engine_from_name(name));
+    for (const std::string& name : measured->ranking_for(call.varying_lengths))
+      order.push_back(engine_from_name(name));
   for (Engine e : {Engine::fused, Engine::cudnn})
     if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
   return order;
@@ -119,9 +121,9 @@ CudnnAlgo cudnn_algorithm_for(const SeqConfig& config, DType dtype, const CallSh
   if (setting != CudnnAlgo::auto_) return setting;
   const std::shared_ptr<const EngineTable> table = EngineTable::active();
   const EngineTableEntry* measured = measured_entry(*table, config, dtype, call);
+  const std::string name = measured ? measured->cudnn_algo_for(call.varying_lengths) : "";
   // The table's names were checked when it was parsed.
-  return measured && !measured->cudnn_algo.empty() ? cudnn_algo_from_name(measured->cudnn_algo)
-                                                   : CudnnAlgo::standard;
+  return name.empty() ? CudnnAlgo::standard : cudnn_algo_from_name(name);
 }
 
 const char* persistent_barrier_name(PersistentBarrier barrier) {

@@ -38,16 +38,20 @@ const char* engine_name(Engine engine);  // "auto", "reference", "fused", "cudnn
 Engine engine_from_name(const std::string& name);
 
 // The call an engine is chosen or tuned for: its batch and steps (0 when unknown, as in a preview
-// before any data) and whether it keeps what backward needs.
+// before any data), whether it keeps what backward needs, and whether some of its sequences are
+// shorter than `steps` (lengths given and not all T: cuDNN's persist_static and persist_dynamic
+// take no such call, so the engine table ranks such calls on their own).
 struct CallShape {
   int64_t batch = 0;
   int64_t steps = 0;
   bool training = false;
+  bool varying_lengths = false;
 };
 
 // cuDNN's RNN algorithm (cudnnRNNAlgo_t) for the cudnn engine, process-wide; auto by default:
 //   auto      per call, the algorithm measured fastest at the nearest shape of the engine table
-//             (kernels/engine_table.h: same cell, mode and data type), standard where nothing was
+//             (kernels/engine_table.h: same cell, mode and data type; for a call with sequences of
+//             different lengths, the fastest that takes them), standard where nothing was
 //             measured; where the measured one cannot run the call (cuDNN answers NOT_SUPPORTED),
 //             standard, logged once and remembered for that shape
 //   standard, persist_static, persist_dynamic, persist_static_small_h: that one, always (how the

@@ -165,6 +165,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
     check_device_dtype(initial.c, device(), dtype_, name + " initial c");
     check_shape(initial.c, {L * D, B, H}, name + " initial c");
   }
+  bool varying_lengths = false;  // some sequence shorter than T
   if (lengths.defined()) {
     check_cpu_dtype(lengths, DType::i64, name + " lengths");
     check_shape(lengths, {B}, name + " lengths");
@@ -172,6 +173,7 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
       int64_t len = static_cast<int64_t>(lengths.item({b}));
       RECUR_CHECK(len >= 1 && len <= T, "{} lengths[{}] = {}: expected a length in [1, T={}]", name,
                   b, len, T);
+      varying_lengths |= len != T;
     }
   }
   // The kernels read the lengths where they run.
@@ -182,7 +184,8 @@ Recurrent::Output Recurrent::run(const Tensor& x_in, const RecurrentState& initi
   const bool dropout_on = training() && config_.dropout > 0.0 && L > 1;
   const uint32_t step = static_cast<uint32_t>(options.step);
 
-  const Engine engine = choose_engine(engine_, seq_config(0, 0), device(), dtype_, {B, T, keep});
+  const Engine engine =
+      choose_engine(engine_, seq_config(0, 0), device(), dtype_, {B, T, keep, varying_lengths});
   last_engine_ = engine;
 
   Output out;

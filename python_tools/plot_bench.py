@@ -693,11 +693,19 @@ def docs(args):
 
 # ---------------------------------------------------------------------------- engine table
 
+# cuDNN's algorithms that refuse sequences of different lengths (kernels/cudnn/cudnn_rnn_plan.h,
+# cudnn_algorithm_limit): a call with lengths runs cuDNN at its best algorithm among the others.
+CUDNN_FULL_LENGTH_ONLY = ("persist_static", "persist_dynamic")
+
+
 def engine_table_of(rec, source):
     """The table Engine::auto_ reads (kernels/engine_table.h) from a GPU record: for every
     single-layer, unidirectional layer shape recur measured, its engines fastest first (cuDNN
     counted at its fastest algorithm and the persistent engine at its fastest barrier, both
-    named: the engines' auto settings run them)."""
+    named: the engines' auto settings run them). Where cuDNN's fastest algorithm takes no
+    sequences of different lengths, the entry also ranks the engines for such calls
+    (ranking_varying_lengths, cuDNN at its fastest algorithm that takes them, named in
+    cudnn_algo_varying_lengths; cuDNN left out when none of those was measured)."""
     if not _on_gpu(rec):
         raise SystemExit("engine-table: the record was not measured on a GPU (device "
                          f"{rec.get('device')!r}): the engine table ranks GPU engines")
@@ -707,14 +715,17 @@ def engine_table_of(rec, source):
             continue
         if r.get("L", 1) != 1 or r.get("D", 1) != 1 or not r.get("engine"):
             continue
-        best = shapes.setdefault(r["shape"], {"row": r, "engines": {}})["engines"]
-        ms = r["seconds"]["median"]
-        engine = r["engine"]
-        if engine not in best or ms < best[engine][0]:
-            best[engine] = (ms, r.get("algo", ""))
+        shape = shapes.setdefault(r["shape"], {"row": r, "engines": {}, "varying": {}})
+        ms, engine, algo = r["seconds"]["median"], r["engine"], r.get("algo", "")
+        kept = [shape["engines"]]
+        if not (engine == "cudnn" and algo in CUDNN_FULL_LENGTH_ONLY):
+            kept.append(shape["varying"])
+        for best in kept:
+            if engine not in best or ms < best[engine][0]:
+                best[engine] = (ms, algo)
     entries = []
-    for shape in sorted(shapes):
-        row, engines = shapes[shape]["row"], shapes[shape]["engines"]
+    for key in sorted(shapes):
+        row, engines, varying = (shapes[key][k] for k in ("row", "engines", "varying"))
         ranking = sorted(engines, key=lambda e: engines[e][0])
         entry = {"gpu": rec.get("gpu_name") or gpu_name(rec.get("gpu")), "cell": row["cell"],
                  "mode": row["mode"], "dtype": row.get("dtype", "f32"), "B": row["B"],
@@ -722,6 +733,11 @@ def engine_table_of(rec, source):
                  "ms": {e: engines[e][0] * 1e3 for e in ranking}}
         if "cudnn" in engines and engines["cudnn"][1]:
             entry["cudnn_algo"] = engines["cudnn"][1]
+            if engines["cudnn"][1] in CUDNN_FULL_LENGTH_ONLY:
+                entry["ranking_varying_lengths"] = sorted(varying, key=lambda e: varying[e][0])
+                if "cudnn" in varying:
+                    entry["cudnn_algo_varying_lengths"] = varying["cudnn"][1]
+                    entry["cudnn_ms_varying_lengths"] = varying["cudnn"][0] * 1e3
         if "persistent" in engines and engines["persistent"][1]:
             entry["persistent_barrier"] = engines["persistent"][1]
         entries.append(entry)

@@ -349,12 +349,12 @@ void forward(const SeqConfig& cfg, const SeqParams& p, SeqForward& a) {
     check_device_dtype(a.lengths, x.device(), DType::i64, "cuDNN engine lengths");
   const int64_t B = x.size(0), Tn = x.size(1);
   const std::vector<int> lengths = host_lengths(a.lengths, a.lengths_host, B, Tn);
-  const CudnnAlgo algo = cudnn_algorithm_for(cfg, x.dtype(), {B, Tn, a.saved != nullptr});
+  const bool padded = std::any_of(lengths.begin(), lengths.end(), [&](int l) { return l != Tn; });
+  const CudnnAlgo algo = cudnn_algorithm_for(cfg, x.dtype(), {B, Tn, a.saved != nullptr, padded});
   if (cudnn_algorithm() != CudnnAlgo::auto_ || algo == CudnnAlgo::standard)
     return forward_with<T>(cfg, p, a, algo, lengths);
   const PlanKey key = plan_key(cfg, p, x, algo);
   const std::string limit = cudnn_algorithm_limit(algo, key.dtype, lengths, Tn);
-  const bool padded = std::any_of(lengths.begin(), lengths.end(), [&](int l) { return l != Tn; });
   if (!limit.empty()) {
     log_info_once(
         fmt::format("cuDNN engine (algorithm auto): {}; using standard for such calls", limit));

@@ -471,6 +471,26 @@ class EngineTableTest(unittest.TestCase):
         self.assertEqual(b8["gpu"], "NVIDIA H100 80GB HBM3")
         self.assertNotIn("persistent_barrier", b8)
 
+    def test_ranks_calls_with_different_lengths_without_cudnns_full_length_algorithms(self):
+        """persist_static/persist_dynamic take no sequences of different lengths: such calls
+        rank cuDNN at its best other algorithm."""
+        rows = [self.row("fused", 9.0, 8), self.row("cudnn", 12.0, 8, "standard"),
+                self.row("cudnn", 2.0, 8, "persist_dynamic"),
+                self.row("cudnn", 3.0, 8, "persist_static"), self.row("persistent", 4.0, 8),
+                self.row("fused", 9.0, 16), self.row("cudnn", 2.0, 16, "persist_static"),
+                self.row("fused", 9.0, 64), self.row("cudnn", 2.0, 64, "standard")]
+        b8, b16, b64 = sorted(pb.engine_table_of(self.record(rows), "r")["entries"],
+                              key=lambda e: e["B"])
+        self.assertEqual(b8["ranking"], ["cudnn", "persistent", "fused"])
+        self.assertEqual(b8["ranking_varying_lengths"], ["persistent", "fused", "cudnn"])
+        self.assertEqual(b8["cudnn_algo_varying_lengths"], "standard")
+        self.assertAlmostEqual(b8["cudnn_ms_varying_lengths"], 12.0)
+        # No algorithm that takes different lengths was measured: cuDNN is left out.
+        self.assertEqual(b16["ranking_varying_lengths"], ["fused"])
+        self.assertNotIn("cudnn_algo_varying_lengths", b16)
+        # Where cuDNN's best takes them, one ranking serves every call.
+        self.assertNotIn("ranking_varying_lengths", b64)
+
     def test_names_the_persistent_engines_fastest_barrier(self):
         rows = [self.row("persistent", 3.0, 8, "grid_sync"),
                 self.row("persistent", 2.5, 8, "counter"),

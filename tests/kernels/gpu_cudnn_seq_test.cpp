@@ -250,6 +250,42 @@ TEST(GpuCudnnSeqErrors, RefusesLeakyCellsHostTensorsAndShortLengths) {
 
 // ---------------------------------------------------------------- through the Recurrent layer
 
+// Through the layer: with the nearest shape ranking cuDNN first at persist_dynamic, a call whose
+// sequences have different lengths (which persist_dynamic refuses) follows the entry's ranking for
+// such calls (fused first here); lengths that are all T, or none, keep cuDNN.
+TEST(GpuCudnnLayerAuto, CallsWithDifferentLengthsFollowTheirOwnRanking) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const int64_t B = 3, T = 7;
+  nlohmann::json entries = nlohmann::json::array();
+  for (const char* mode : {"inference", "training"})
+    entries.push_back({{"cell", "lstm"},
+                       {"mode", mode},
+                       {"dtype", "f32"},
+                       {"B", B},
+                       {"H", kHidden},
+                       {"T", T},
+                       {"ranking", {"cudnn", "fused"}},
+                       {"cudnn_algo", "persist_dynamic"},
+                       {"ranking_varying_lengths", {"fused", "cudnn"}},
+                       {"cudnn_algo_varying_lengths", "standard"}});
+  const std::shared_ptr<const EngineTable> saved = EngineTable::active();
+  EngineTable::set_active(EngineTable::parse({{"entries", entries}}, "test"));
+  RecurrentConfig cfg;
+  cfg.cell = CellKind::lstm;
+  cfg.input_size = 5;
+  cfg.hidden_size = kHidden;
+  Recurrent rnn(cfg, DType::f32, 11);
+  rnn.to(kCuda);
+  const Tensor x = testing::random_tensor({B, T, 5}, 1).to(DType::f32).to(kCuda);
+  rnn.run(x, {}, Tensor::from_vector<int64_t>({T, 2, 5}, {B}));
+  EXPECT_EQ(rnn.last_engine(), Engine::fused);
+  rnn.run(x, {}, Tensor::from_vector<int64_t>({T, T, T}, {B}));
+  EXPECT_EQ(rnn.last_engine(), Engine::cudnn);
+  rnn.run(x);
+  EXPECT_EQ(rnn.last_engine(), Engine::cudnn);
+  EngineTable::set_active(*saved);
+}
+
 RecurrentConfig layer_config(CellKind cell) {
   RecurrentConfig c;
   c.cell = cell;

@@ -245,6 +245,54 @@ TEST(RecurrentEngine, AutoFollowsTheMeasuredRankingOfTheNearestShape) {
   EngineTable::set_active(*saved);
 }
 
+// cuDNN's persist_static and persist_dynamic take no sequences of different lengths: where the
+// fastest cuDNN time was one of them, calls with such lengths follow the entry's own ranking and
+// cuDNN algorithm for them; entries without one rank every call alike.
+TEST(RecurrentEngine, CallsWithDifferentLengthsFollowTheirOwnRanking) {
+  nlohmann::json b8 = measured("inference", "f32", 8, 1024, "persist_dynamic", "grid_sync");
+  b8["ranking"] = {"cudnn", "fused"};
+  b8["ranking_varying_lengths"] = {"fused", "cudnn"};
+  b8["cudnn_algo_varying_lengths"] = "standard";
+  nlohmann::json b64 = measured("inference", "f32", 64, 1024, "persist_static", "grid_sync");
+  b64["ranking"] = {"cudnn", "fused"};
+  TableScope scope({b8, b64});
+  SeqConfig big = lstm_seq();
+  big.hidden_size = 1024;
+  const CallShape full{8, 256, false, false}, varying{8, 256, false, true};
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, full), CudnnAlgo::persist_dynamic);
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, varying), CudnnAlgo::standard);
+  // No separate ranking: the one ranking (cuDNN's engine then refuses persist_static for the
+  // call itself and runs standard, cudnn_rnn_plan.h).
+  EXPECT_EQ(cudnn_algorithm_for(big, DType::f32, {64, 256, false, true}),
+            CudnnAlgo::persist_static);
+
+  if (!cuda_compiled()) return;  // no GPU engines to rank
+  const Device gpu = Device::cuda(0);
+  if (!engine_unsupported_reason(Engine::cudnn, big, gpu, DType::f32).empty()) return;
+  EXPECT_EQ(choose_engine(Engine::auto_, big, gpu, DType::f32, full), Engine::cudnn);
+  EXPECT_EQ(choose_engine(Engine::auto_, big, gpu, DType::f32, varying), Engine::fused);
+  EXPECT_EQ(choose_engine(Engine::auto_, big, gpu, DType::f32, {64, 256, false, true}),
+            Engine::cudnn);
+}
+
+TEST(RecurrentEngine, EngineTableChecksTheVaryingLengthsFields) {
+  nlohmann::json bad_engine = measured("inference", "f32", 8, 1024, "persist_dynamic", "counter");
+  bad_engine["ranking_varying_lengths"] = {"fused", "cudnn9"};
+  expect_error(
+      [&] {
+        EngineTable::parse({{"entries", {bad_engine}}}, "t.json");
+      },
+      {"engine table t.json", "cudnn9"});
+  nlohmann::json bad_algo = measured("inference", "f32", 8, 1024, "persist_dynamic", "counter");
+  bad_algo["ranking_varying_lengths"] = {"fused"};
+  bad_algo["cudnn_algo_varying_lengths"] = "auto";
+  expect_error(
+      [&] {
+        EngineTable::parse({{"entries", {bad_algo}}}, "t.json");
+      },
+      {"engine table t.json", "not auto"});
+}
+
 TEST(RecurrentEngine, ForcedEngineThatCannotRunIsAnErrorNamingWhy) {
   expect_error([] { choose_engine(Engine::fused, lstm_seq(), Device::cpu(), DType::f32); },
                {"fused", "cannot run"});
