@@ -156,6 +156,7 @@ stage_consumer() {
 
 stage_gpu_emu() {
   make -C tools/cuda_emu -j"$JOBS"
+  make -C tools/cuda_emu check  # the emulator's own checks: shuffles, misuse reports
   build/cuda_emu/recur_gpu_tests_emu --gtest_brief=1
   /usr/bin/python3 tools/cuda_emu/tests/cudnn_vs_torch.py > build/cuda_emu/cudnn_vs_torch.log ||
     { tail -20 build/cuda_emu/cudnn_vs_torch.log; return 1; }

@@ -132,7 +132,7 @@ static cublasStatus_t gemm_generic(const char* api, cublasHandle_t h, cublasOper
     report("%s: alpha/beta are device pointers or pointer mode is device", api);
     return CUBLAS_STATUS_EXECUTION_FAILED;
   }
-  if (!stream_ok(h->stream)) return CUBLAS_STATUS_EXECUTION_FAILED;
+  if (!stream_ok(h->stream, api)) return CUBLAS_STATUS_EXECUTION_FAILED;
   const T alpha = *static_cast<const T*>(alpha_p), beta = *static_cast<const T*>(beta_p);
   const int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
   const int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
@@ -312,7 +312,8 @@ cudaError_t radix_sort_pairs_u32_i32(void* temp, size_t& temp_bytes, const uint3
     return set_error(cudaErrorInvalidValue);
   }
   if (n <= 0) return cudaSuccess;
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, "cub::DeviceRadixSort::SortPairs"))
+    return set_error(cudaErrorInvalidResourceHandle);
   const size_t kb = static_cast<size_t>(n) * 4;
   bool ok = check_range(temp, temp_bytes, true, "SortPairs temp") &&
             check_range(kin, kb, true, "SortPairs keys_in") &&

@@ -270,7 +270,7 @@ cudnnStatus_t cudnnDestroy(cudnnHandle_t handle) {
 cudnnStatus_t cudnnSetStream(cudnnHandle_t handle, cudaStream_t streamId) {
   ApiLock lock;
   if (!live_handle(handle)) return fail(CUDNN_STATUS_BAD_PARAM, "cudnnSetStream", "invalid handle");
-  if (!emu::stream_ok(streamId))
+  if (!emu::stream_ok(streamId, "cudnnSetStream"))
     return fail(CUDNN_STATUS_BAD_PARAM, "cudnnSetStream", "stream %p is not a live CUDA stream",
                 static_cast<void*>(streamId));
   handle->stream = streamId;

@@ -207,7 +207,7 @@ struct Call {
                             bool with_c) {
     if (!live_handle(h)) return fail(CUDNN_STATUS_BAD_PARAM, api, "invalid handle");
     handle = h;
-    if (!emu::stream_ok(h->stream))
+    if (!emu::stream_ok(h->stream, api))
       return fail(CUDNN_STATUS_BAD_PARAM, api, "the handle's stream %p is no longer a live stream",
                   static_cast<void*>(h->stream));
     if (!live_rnn(rnnDesc) || !rnnDesc->set)

@@ -7,7 +7,9 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -40,10 +42,18 @@ struct Fiber : FiberPublic {
   const char* wait_what = "";
   int wait_line = 0;
 };
+// A shuffle with a partial mask: the lanes of `mask` that have arrived.
+struct ShflGroup {
+  unsigned mask = 0, arrived = 0;
+  int line = 0;
+  std::vector<Fiber*> waiters;
+  void* slots[32] = {};
+};
 struct Warp {
   int arrived = 0, kind = -1, line = 0;
   std::vector<Fiber*> waiters;
   void* slots[32] = {};
+  std::vector<ShflGroup> shfl_groups;
 };
 struct Block {
   uint3 idx;
@@ -156,6 +166,10 @@ static void on_exit(Fiber* f) {
   if (b.warps[w].arrived > 0)
     report("a lane exited while its warp waits at a warp collective (line %d) in %s",
            b.warps[w].line, r.name);
+  for (const ShflGroup& g : b.warps[w].shfl_groups)
+    if (g.mask >> (f->tid % 32) & 1)
+      report("lane %d exited while lanes of its mask %#x wait at a shuffle (line %d) in %s",
+             f->tid % 32, g.mask, g.line, r.name);
 }
 
 static void fiber_main(void*) {
@@ -272,41 +286,112 @@ void warp_collective(int kind, int line, void* my_slot, void (*fn)(void**, int, 
   wait_here("warp collective", line);
 }
 
+// ---------------------------------------------------------------- shuffles
 struct ShflSlot {
   uint64_t in, out;
-  int mode, arg;
-  unsigned mask;
+  int mode, arg, width;
 };
+// A shuffle's undefined behaviour: fails the launch; reported once per kernel and line.
+static void shfl_misuse(int line, const char* fmt, ...) {
+  cur();
+  g_run->failed = true;
+  static std::set<std::string> said;
+  if (!said.insert(std::string(g_run->name) + ":" + std::to_string(line)).second) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  report("shuffle at line %d in %s: %s (undefined on a GPU)", line, g_run->name, buf);
+}
+// The lane whose value `lane` receives, as the PTX ISA's shfl.sync computes it for CUDA's
+// __shfl*_sync with `width`: segments of width lanes; a source past the segment's end (below its
+// start for up) gives the lane its own value. xor may reach earlier segments, as documented.
+static int shfl_source(int lane, int mode, int arg, int width) {
+  const int b = arg & 31, first = lane & ~(width - 1), last = first | (width - 1);
+  switch (mode) {
+    case 0:
+      return (lane ^ b) <= last ? lane ^ b : lane;
+    case 1:
+      return first | (arg & (width - 1));
+    case 2:
+      return lane + b <= last ? lane + b : lane;
+    default:
+      return lane - b >= first ? lane - b : lane;
+  }
+}
+// Every lane in `present` has arrived (slots[l]): each gets its source's value. A source outside
+// `present` (not in the mask, or beyond a partial warp's threads) is undefined: reported.
+static void shfl_exchange(void** slots, unsigned mask, unsigned present, int line) {
+  auto S = [&](int l) { return static_cast<ShflSlot*>(slots[l]); };
+  if (present == 0xffffffffu) {  // the common case: every source exists
+    for (int l = 0; l < 32; ++l)
+      S(l)->out = S(shfl_source(l, S(l)->mode, S(l)->arg, S(l)->width))->in;
+    return;
+  }
+  for (int l = 0; l < 32; ++l) {
+    if (!(present >> l & 1)) continue;
+    int src = shfl_source(l, S(l)->mode, S(l)->arg, S(l)->width);
+    if (!(present >> src & 1)) {
+      if (mask >> src & 1)
+        shfl_misuse(line, "lane %d reads lane %d, which does not exist (a warp of %d threads)", l,
+                    src, __builtin_popcount(present));
+      else
+        shfl_misuse(line, "lane %d reads lane %d, which is not in the mask %#x", l, src, mask);
+      src = l;
+    }
+    S(l)->out = S(src)->in;
+  }
+}
 uint64_t warp_shfl(uint64_t v, int mode, int arg, unsigned mask, int width, int line) {
-  ShflSlot s{v, 0, mode, arg, mask};
-  warp_collective(
-      1, line, &s,
-      [](void** slots, int n, void*) {
-        auto S = [&](int l) { return static_cast<ShflSlot*>(slots[l]); };
-        if (n != 32) report("shuffle in a warp of %d threads", n);
-        for (int l = 0; l < n; ++l) {
-          if (S(l)->mask != 0xffffffffu) report("shuffle with mask %x", S(l)->mask);
-          int src = l;
-          switch (S(l)->mode) {
-            case 0:
-              src = l ^ S(l)->arg;
-              break;
-            case 1:
-              src = S(l)->arg & 31;
-              break;
-            case 2:
-              src = l + S(l)->arg < 32 ? l + S(l)->arg : l;
-              break;
-            case 3:
-              src = l - S(l)->arg >= 0 ? l - S(l)->arg : l;
-              break;
-          }
-          if (src >= n) src = l;
-          S(l)->out = S(src)->in;
-        }
-      },
-      nullptr);
-  (void)width;
+  if (width < 1 || width > 32 || (width & (width - 1))) {
+    shfl_misuse(line, "width %d is not a power of two from 1 to 32", width);
+    width = 32;
+  }
+  ShflSlot s{v, v, mode, arg, width};
+  if (mask == 0xffffffffu) {  // the common case: the whole warp
+    warp_collective(
+        1, line, &s,
+        [](void** slots, int n, void* ctx) {
+          shfl_exchange(slots, 0xffffffffu, n == 32 ? 0xffffffffu : (1u << n) - 1,
+                        *static_cast<int*>(ctx));
+        },
+        &line);
+    return s.out;
+  }
+  Fiber* f = cur();
+  const int lane = f->tid % 32;
+  if (!(mask >> lane & 1)) {
+    shfl_misuse(line, "lane %d calls it with the mask %#x, which leaves it out", lane, mask);
+    return v;
+  }
+  // Only the lanes named in the mask meet: a rendezvous of their own (lanes beyond a partial
+  // warp's threads take no part).
+  Block& b = g_run->blocks[f->blk];
+  Warp& w = b.warps[f->tid / 32];
+  const int n = std::min(32, b.nthreads - (f->tid / 32) * 32);
+  const unsigned present = mask & (n == 32 ? 0xffffffffu : (1u << n) - 1);
+  // Lanes that pass different masks to one shuffle leave a group waiting: a reported deadlock.
+  // (Overlapping masks are no error in themselves: lanes may be at different shuffles.)
+  ShflGroup* g = nullptr;
+  for (ShflGroup& o : w.shfl_groups)
+    if (o.mask == mask) g = &o;
+  if (!g) {
+    w.shfl_groups.push_back(ShflGroup{mask, 0, line});
+    g = &w.shfl_groups.back();
+  } else if (g->line != line) {
+    shfl_misuse(line, "lanes of the mask %#x meet at lines %d and %d", mask, g->line, line);
+  }
+  g->slots[lane] = &s;
+  g->arrived |= 1u << lane;
+  if (g->arrived == present) {
+    shfl_exchange(g->slots, mask, present, line);
+    for (Fiber* o : g->waiters) wake(o);
+    w.shfl_groups.erase(w.shfl_groups.begin() + (g - w.shfl_groups.data()));
+    return s.out;
+  }
+  g->waiters.push_back(f);
+  wait_here("warp shuffle", line);
   return s.out;
 }
 // The current CUDA thread's lane in its warp (reports and aborts outside a kernel).

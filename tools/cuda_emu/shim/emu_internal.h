@@ -10,7 +10,8 @@ namespace emu {
 // [p, p+bytes) lies in one live device allocation (want_device) or outside the arena; reports
 // ("[emu] what: ...") and returns false otherwise.
 bool check_range(const void* p, size_t bytes, bool want_device, const char* what);
-// s is the legacy stream (nullptr) or a live stream; reports otherwise.
-bool stream_ok(cudaStream_t s);
+// s is the legacy stream (nullptr) or a live stream; reports ("[emu] what on stream ...")
+// otherwise.
+bool stream_ok(cudaStream_t s, const char* what);
 bool in_arena(const void* p);
 }  // namespace emu

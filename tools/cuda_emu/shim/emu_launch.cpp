@@ -47,7 +47,7 @@ static cudaError_t check_shape(dim3 grid, dim3 block) {
 void launch(const LaunchCfg& c, const std::function<void()>& body, const char* file, int line) {
   cudaError_t e = check_shape(c.grid, c.block);
   if (e == cudaSuccess && c.smem > kSmemDefault) e = cudaErrorInvalidValue;
-  if (e == cudaSuccess && !stream_ok(c.stream)) e = cudaErrorInvalidResourceHandle;
+  if (e == cudaSuccess && !stream_ok(c.stream, "<<<>>> launch")) e = cudaErrorInvalidResourceHandle;
   if (e != cudaSuccess) {
     report("launch at %s:%d rejected: grid (%u,%u,%u) block (%u,%u,%u) smem %zu -> error %d", file,
            line, c.grid.x, c.grid.y, c.grid.z, c.block.x, c.block.y, c.block.z, c.smem,
@@ -126,7 +126,7 @@ static cudaError_t launch_registered(const char* api, const void* f, dim3 grid, 
   }
   cudaError_t e = check_shape(grid, block);
   if (e != cudaSuccess) return set_error(e);
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, api)) return set_error(cudaErrorInvalidResourceHandle);
   if (smem > static_cast<size_t>(it->second.max_dyn_smem)) {
     report("%s: %zu bytes of dynamic shared memory, the kernel allows %d", api, smem,
            it->second.max_dyn_smem);

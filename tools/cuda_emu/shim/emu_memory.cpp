@@ -214,12 +214,18 @@ unsigned char* smem_buffer(size_t block, size_t bytes) {
   if (!area) {
     void* m = mmap(nullptr, kSlots * kSlot, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) abort();
+    if (m == MAP_FAILED) {
+      report("mmap of shared memory failed: %s", strerror(errno));
+      abort();
+    }
     area = static_cast<unsigned char*>(m);
   }
   static size_t guarded = 0;
   for (; guarded <= block && guarded < kSlots; ++guarded)
-    mprotect(area + guarded * kSlot + kSlot - kPage, kPage, PROT_NONE);
+    if (mprotect(area + guarded * kSlot + kSlot - kPage, kPage, PROT_NONE) != 0) {
+      report("mprotect of a shared memory guard page failed: %s", strerror(errno));
+      abort();
+    }
   if (block >= kSlots || bytes > kSlot - kPage) {
     report("shared memory request out of the emulator's range");
     abort();
@@ -304,11 +310,11 @@ cudaError_t cudaMemGetInfo(size_t* f, size_t* t) {
   *f = kTotalMem - g_in_use;
   return cudaSuccess;
 }
-static cudaError_t do_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                           cudaStream_t s) {
+static cudaError_t do_copy(const char* api, void* dst, const void* src, size_t bytes,
+                           cudaMemcpyKind kind, cudaStream_t s) {
   std::lock_guard<std::recursive_mutex> lock(g_mutex);
   if (bytes == 0) return cudaSuccess;
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, api)) return set_error(cudaErrorInvalidResourceHandle);
   bool ok = true;
   switch (kind) {
     case cudaMemcpyHostToDevice:
@@ -338,16 +344,16 @@ static cudaError_t do_copy(void* dst, const void* src, size_t bytes, cudaMemcpyK
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   cudaError_t p = take_pending();
   if (p != cudaSuccess) return set_error(p);
-  return do_copy(dst, src, bytes, kind, nullptr);
+  return do_copy("cudaMemcpy", dst, src, bytes, kind, nullptr);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t s) {
-  return do_copy(dst, src, bytes, kind, s);
+  return do_copy("cudaMemcpyAsync", dst, src, bytes, kind, s);
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t s) {
   std::lock_guard<std::recursive_mutex> lock(g_mutex);
   if (bytes == 0) return cudaSuccess;
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, "cudaMemsetAsync")) return set_error(cudaErrorInvalidResourceHandle);
   if (!check_range(dst, bytes, true, "cudaMemset")) return set_error(cudaErrorInvalidValue);
   DeviceAccess acc;
   memset(dst, value, bytes);

@@ -32,9 +32,9 @@ static std::set<cudaStream_t>& streams() {
   static std::set<cudaStream_t> s;
   return s;
 }
-bool stream_ok(cudaStream_t s) {
+bool stream_ok(cudaStream_t s, const char* what) {
   if (s == nullptr || streams().count(s)) return true;
-  report("launch or copy on stream %p, which is not a live stream", static_cast<void*>(s));
+  report("%s on stream %p, which is not a live stream", what, static_cast<void*>(s));
   return false;
 }
 
@@ -133,7 +133,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, "cudaStreamSynchronize")) return set_error(cudaErrorInvalidResourceHandle);
   return set_error(take_pending());
 }
 struct EmuEvent {
@@ -152,7 +152,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
   return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
-  if (!stream_ok(s)) return set_error(cudaErrorInvalidResourceHandle);
+  if (!stream_ok(s, "cudaEventRecord")) return set_error(cudaErrorInvalidResourceHandle);
   auto* ev = reinterpret_cast<EmuEvent*>(e);
   ev->t = std::chrono::steady_clock::now();
   ev->recorded = true;

@@ -78,7 +78,8 @@ void cluster_sync(int line);
 void spin_yield();
 void syncwarp(int line);
 unsigned char* dyn_smem();
-// A full-warp exchange: lane l receives the value of lane src(l); 8 bytes at most.
+// A warp shuffle (mode 0 xor, 1 idx, 2 down, 3 up) among the lanes in `mask`, in segments of
+// `width` lanes: lane l receives the value of its source lane; 8 bytes at most.
 uint64_t warp_shfl(uint64_t v, int mode, int arg, unsigned mask, int width, int line);
 // wmma / mma.sync collectives (the last arriving lane runs `fn` with every lane's slot).
 void warp_collective(int kind, int line, void* my_slot, void (*fn)(void** slots, int n, void* ctx),
@@ -284,7 +285,7 @@ inline T atomicCAS(T* p, U cmp, V v) {
   return old;
 }
 
-// Warp shuffles, full-warp only (mask and width checked by the runtime).
+// Warp shuffles with CUDA's mask and width (checked by the runtime: emu_fibers.cpp).
 template <class T>
 inline T emu_shfl(T v, int mode, int arg, unsigned mask, int width, int line) {
   static_assert(sizeof(T) <= 8, "shuffle of more than 8 bytes");
@@ -295,7 +296,15 @@ inline T emu_shfl(T v, int mode, int arg, unsigned mask, int width, int line) {
   memcpy(&out, &bits, sizeof(T));
   return out;
 }
-#define __shfl_xor_sync(mask, v, lm, ...) emu_shfl((v), 0, (lm), (mask), 32, __LINE__)
-#define __shfl_sync(mask, v, src, ...) emu_shfl((v), 1, (src), (mask), 32, __LINE__)
-#define __shfl_down_sync(mask, v, d, ...) emu_shfl((v), 2, (d), (mask), 32, __LINE__)
-#define __shfl_up_sync(mask, v, d, ...) emu_shfl((v), 3, (d), (mask), 32, __LINE__)
+// The optional width argument (warpSize when absent).
+inline int emu_shfl_width(int width = 32) {
+  return width;
+}
+#define __shfl_xor_sync(mask, v, lm, ...) \
+  emu_shfl((v), 0, (lm), (mask), emu_shfl_width(__VA_ARGS__), __LINE__)
+#define __shfl_sync(mask, v, src, ...) \
+  emu_shfl((v), 1, (src), (mask), emu_shfl_width(__VA_ARGS__), __LINE__)
+#define __shfl_down_sync(mask, v, d, ...) \
+  emu_shfl((v), 2, (d), (mask), emu_shfl_width(__VA_ARGS__), __LINE__)
+#define __shfl_up_sync(mask, v, d, ...) \
+  emu_shfl((v), 3, (d), (mask), emu_shfl_width(__VA_ARGS__), __LINE__)
