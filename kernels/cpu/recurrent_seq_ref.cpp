@@ -1,12 +1,15 @@
 // CPU reference engine for one direction of a recurrent layer over a sequence (see
 // kernels/recurrent_seq.h): the shared time loop (kernels/recurrent_seq_driver.h) over OpenBLAS
-// GEMMs and the threaded pointwise cell step. This is the engine every other engine is checked
-// against, in f64 for gradient checks and f32 for parity.
+// GEMMs (the per-step f32 products at small batch over packed weights, kernels/cpu/
+// small_batch_gemm.h) and the threaded pointwise cell step. This is the engine every other engine
+// is checked against, in f64 for gradient checks and f32 for parity.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cell_step.h"
 #include "kernels/cpu/gemm_cpu.h"
+#include "kernels/cpu/small_batch_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/recurrent_seq.h"
 #include "kernels/recurrent_seq_driver.h"
@@ -22,9 +25,16 @@ bool valid(const RowMask& mask, int64_t b) {
 // The driver's primitives on the CPU (see kernels/recurrent_seq_driver.h for each contract).
 template <class T>
 struct CpuSeqOps {
+  StepWeights* step_weights = nullptr;  // f32: the call's recurrent weights, packed on first use
+
   Device device() const { return Device::cpu(); }
   void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* a, int64_t lda,
             const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (step_weights)
+        if (const PackedWeights* w = step_weights->find(ta, tb, M, N, K, b, ldb))
+          return w->multiply(M, alpha, a, lda, beta, c, ldc);
+    }
     gemm_cpu<T>(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   void cell_fwd(CellKind cell, const CellStepFwd<T>& st) { cell_step_fwd_ref(cell, st); }
@@ -62,6 +72,11 @@ struct CpuSeqOps {
   void add_column_sums(const Tensor& m, Tensor& out) { recur::add_column_sums(m, out); }
 };
 
+// T of a [B, T, I] input (0 for another shape, which the driver refuses).
+int64_t steps(const Tensor& x) {
+  return x.dim() == 3 ? x.size(1) : 0;
+}
+
 }  // namespace
 
 void recurrent_seq_fwd_ref(const SeqConfig& config, const SeqParams& params, SeqForward& args) {
@@ -69,7 +84,8 @@ void recurrent_seq_fwd_ref(const SeqConfig& config, const SeqParams& params, Seq
     CpuSeqOps<double> ops;
     seq_driver::forward<double>(ops, config, params, args);
   } else {
-    CpuSeqOps<float> ops;
+    StepWeights packed({&params.w_hh, &params.w_hr}, steps(*args.x));
+    CpuSeqOps<float> ops{&packed};
     seq_driver::forward<float>(ops, config, params, args);
   }
 }
@@ -79,7 +95,8 @@ void recurrent_seq_bwd_ref(const SeqConfig& config, const SeqParams& params, Seq
     CpuSeqOps<double> ops;
     seq_driver::backward<double>(ops, config, params, args);
   } else {
-    CpuSeqOps<float> ops;
+    StepWeights packed({&params.w_hh, &params.w_hr}, steps(*args.x));
+    CpuSeqOps<float> ops{&packed};
     seq_driver::backward<float>(ops, config, params, args);
   }
 }

@@ -1,0 +1,143 @@
+// The few-row GEMM over packed weights (kernels/cpu/small_batch_gemm.h) against an f64 triple
+// loop: every row count up to the limit (the 4-row blocks and their remainders), partial last
+// panels, both layouts of W, strided operands, alpha and beta; results independent of the thread
+// count; which products StepWeights packs; and the reference engine, which uses it for its
+// per-step GEMMs at small batch, against the f64 reference over sequences long enough to pack.
+#include "kernels/cpu/small_batch_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/parallel.h"
+#include "core/random.h"
+#include "support/seq_parity.h"
+
+namespace recur {
+namespace {
+
+struct Product {
+  int64_t M, N, K;
+  bool trans;
+  int64_t pad = 0;  // extra columns of every operand's row stride
+};
+
+struct Operands {
+  Tensor a, w, c;  // a [M, K+pad], w [N, K+pad] (trans) or [K, N+pad], c [M, N+pad]
+};
+
+Operands operands(const Product& p) {
+  Operands o;
+  o.a = Tensor::empty({p.M, p.K + p.pad}, DType::f32);
+  o.w = p.trans ? Tensor::empty({p.N, p.K + p.pad}, DType::f32)
+                : Tensor::empty({p.K, p.N + p.pad}, DType::f32);
+  o.c = Tensor::empty({p.M, p.N + p.pad}, DType::f32);
+  fill_uniform(o.a, -1, 1, 1, 0);
+  fill_uniform(o.w, -1, 1, 2, 0);
+  fill_uniform(o.c, -1, 1, 3, 0);
+  return o;
+}
+
+// C = alpha * A op(W) + beta * C through PackedWeights; returns C.
+std::vector<double> packed_product(const Product& p, const Operands& o, float alpha, float beta) {
+  Tensor c = o.c.clone();
+  const PackedWeights w(o.w.data<float>(), o.w.size(1), p.trans, p.K, p.N);
+  w.multiply(p.M, alpha, o.a.data<float>(), o.a.size(1), beta, c.data<float>(), c.size(1));
+  return c.to_vector();
+}
+
+void expect_product(const Product& p, float alpha, float beta) {
+  SCOPED_TRACE(::testing::Message()
+               << "M=" << p.M << " N=" << p.N << " K=" << p.K << " trans=" << p.trans
+               << " pad=" << p.pad << " alpha=" << alpha << " beta=" << beta);
+  const Operands o = operands(p);
+  const std::vector<double> got = packed_product(p, o, alpha, beta);
+  const int64_t ldc = p.N + p.pad;
+  for (int64_t i = 0; i < p.M; ++i) {
+    for (int64_t j = 0; j < p.N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < p.K; ++k)
+        s += o.a.item({i, k}) * (p.trans ? o.w.item({j, k}) : o.w.item({k, j}));
+      const double want = alpha * s + beta * o.c.item({i, j});
+      ASSERT_NEAR(got[i * ldc + j], want, 1e-5 * (std::sqrt(double(p.K)) + std::fabs(want)))
+          << "at row " << i << " column " << j;
+    }
+    for (int64_t j = p.N; j < ldc; ++j)  // the stride's padding is not written
+      ASSERT_EQ(got[i * ldc + j], o.c.item({i, j})) << "padding of row " << i << " written";
+  }
+}
+
+TEST(SmallBatchGemm, MatchesTheProductForEveryRowCountAndPanelRemainder) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  for (bool trans : {true, false})
+    for (int64_t M = 1; M <= kSmallBatchMaxRows; ++M)
+      for (int64_t N : {1, 23, 24, 25, 73}) expect_product({M, N, 37, trans}, 1.0f, 0.0f);
+}
+
+TEST(SmallBatchGemm, StridedOperandsAlphaBetaAndShortSums) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  for (bool trans : {true, false}) {
+    expect_product({5, 50, 1, trans, 3}, 1.0f, 1.0f);  // one term per sum, C accumulated
+    expect_product({8, 48, 200, trans, 5}, -0.5f, 2.0f);
+    expect_product({3, 24, 7, trans, 0}, 2.0f, 0.0f);
+  }
+}
+
+// Every element is summed in k order by one thread: the thread count changes nothing.
+TEST(SmallBatchGemm, ResultsDoNotDependOnTheThreadCount) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  const Product p{7, 24 * 40 + 5, 300, true};
+  const Operands o = operands(p);
+  const int threads = num_threads();
+  set_num_threads(1);
+  const std::vector<double> one = packed_product(p, o, 1.0f, 1.0f);
+  set_num_threads(2);
+  const std::vector<double> two = packed_product(p, o, 1.0f, 1.0f);
+  set_num_threads(threads);
+  EXPECT_EQ(one, two);
+}
+
+TEST(SmallBatchGemm, StepWeightsPacksOnlyRegisteredWeightsAtSmallBatchOverLongSequences) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  Tensor w_hh = Tensor::zeros({12, 3}, DType::f32), other = Tensor::zeros({12, 3}, DType::f32);
+  StepWeights weights({&w_hh, nullptr}, StepWeights::kMinSteps);
+  const float* w = w_hh.data<float>();
+  const PackedWeights* packed = weights.find(false, true, 4, 12, 3, w, 3);
+  ASSERT_NE(packed, nullptr);
+  EXPECT_TRUE(packed->packs(w, 3, true, 3, 12));
+  EXPECT_EQ(weights.find(false, true, 8, 12, 3, w, 3), packed);    // packed once, for any M
+  EXPECT_NE(weights.find(false, false, 4, 3, 12, w, 3), nullptr);  // the other layout: its own
+  EXPECT_EQ(weights.find(false, true, 4, 12, 3, other.data<float>(), 3), nullptr);  // not a weight
+  EXPECT_EQ(weights.find(true, true, 4, 12, 3, w, 3), nullptr);                     // transposed A
+  EXPECT_EQ(weights.find(false, true, 1, 12, 3, w, 3), nullptr);                    // one row: gemv
+  EXPECT_EQ(weights.find(false, true, kSmallBatchMaxRows + 1, 12, 3, w, 3), nullptr);
+  EXPECT_EQ(weights.find(false, true, 2, 12, 3, w, 3), nullptr);  // two rows of a small W
+  Tensor big = Tensor::zeros({1024, 512}, DType::f32);
+  StepWeights big_weights({&big}, StepWeights::kMinSteps);
+  EXPECT_NE(big_weights.find(false, true, 2, 1024, 512, big.data<float>(), 512), nullptr);
+  StepWeights short_sequence({&w_hh}, StepWeights::kMinSteps - 1);
+  EXPECT_EQ(short_sequence.find(false, true, 4, 12, 3, w, 3), nullptr);
+  Tensor f64 = Tensor::zeros({12, 3}, DType::f64);
+  StepWeights doubles({&f64}, StepWeights::kMinSteps);  // f64 runs OpenBLAS: nothing registered
+  EXPECT_EQ(doubles.find(false, true, 4, 12, 3, static_cast<const float*>(f64.raw_data()), 3),
+            nullptr);
+}
+
+// The reference engine in f32 at batch 2 to 16 over 12 steps (its per-step GEMMs over packed
+// weights, forward and backward) against the f64 reference, with every option.
+TEST(SmallBatchGemm, ReferenceEngineAtSmallBatchMatchesTheF64Reference) {
+  using namespace seq_parity;
+  for (const CellVariant cv : {CellVariant{CellKind::rnn_tanh, 0}, CellVariant{CellKind::leaky, 0},
+                               CellVariant{CellKind::gru, 0}, CellVariant{CellKind::lstm, 0},
+                               CellVariant{CellKind::lstm, kProj}})
+    for (int64_t B : {2, 5, 16})
+      for (bool reverse : {false, true}) {
+        const Case c{cv.cell, cv.proj, reverse, true, true, B, 37, 12, DType::f32};
+        SCOPED_TRACE(case_options(c) + " B=" + std::to_string(B));
+        expect_matches_reference(make_problem(c), DType::f32, kReference);
+      }
+}
+
+}  // namespace
+}  // namespace recur
