@@ -19,7 +19,7 @@ namespace {
 
 constexpr int64_t kPanel = 24;  // columns per panel: three 8-float vectors
 constexpr int kRowBlock = 4;    // rows of C per register block (4 x 3 accumulators)
-constexpr int64_t kThreadedMacs = int64_t(8) << 20;
+constexpr int64_t kThreadedMacs = int64_t(1) << 20;
 
 #if RECUR_SMALL_BATCH_GEMM
 
@@ -118,8 +118,8 @@ void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda
                              float* C, int64_t ldc) const {
 #if RECUR_SMALL_BATCH_GEMM
   const int64_t panels = (N_ + kPanel - 1) / kPanel;
-  // One core does ~100 GFLOP/s here, and waking the pool's other threads costs ~60 us on the
-  // 2-core VM (measured): only a product of over kThreadedMacs multiply-adds (~160 us) is split.
+  // One core does ~100 GFLOP/s here; handing half to the pool's other thread costs a few us
+  // (core/parallel.h): a product of under kThreadedMacs multiply-adds (~20 us) stays on one.
   const int64_t grain = M * K_ * N_ < kThreadedMacs ? panels : 1;
   parallel_for(panels, grain, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace recur {
@@ -57,6 +59,30 @@ TEST(ParallelFor, RethrowsAnExceptionFromAnyChunk) {
   std::atomic<int> sum{0};
   parallel_for(30, 0, [&](int64_t begin, int64_t end) { sum += static_cast<int>(end - begin); });
   EXPECT_EQ(sum.load(), 30);
+  set_num_threads(saved);
+}
+
+// Workers poll briefly for the next job, then block: jobs back to back (taken while polling), jobs
+// after a pause longer than the poll (taken after a wake-up), each chunk's writes visible to the
+// caller when parallel_for returns, and an exception in between.
+TEST(ParallelFor, BackToBackAndPausedJobsEachSeeEveryChunk) {
+  const int saved = num_threads();
+  set_num_threads(2);
+  std::vector<int64_t> out(64);
+  for (int job = 0; job < 2000; ++job) {
+    if (job % 500 == 250) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (job == 1000) {
+      EXPECT_THROW(parallel_for(64, 0,
+                                [](int64_t begin, int64_t) {
+                                  if (begin > 0) throw std::runtime_error("chunk failed");
+                                }),
+                   std::runtime_error);
+    }
+    parallel_for(64, 0, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = job * 64 + i;  // plain writes
+    });
+    for (int64_t i = 0; i < 64; ++i) ASSERT_EQ(out[i], job * 64 + i) << "job " << job;
+  }
   set_num_threads(saved);
 }
 
