@@ -23,11 +23,15 @@ constexpr int64_t kThreadedMacs = int64_t(1) << 20;
 
 #if RECUR_SMALL_BATCH_GEMM
 
-// One row of a block: alpha*sums (+ beta*C already added for a whole panel) into its `cols`
-// columns; the last panel's partial row adds beta*C element by element.
-void store_row(const __m256 r[3], float* row, int64_t cols, float beta) {
+// One row of a block: row = r + beta * row over its `cols` columns (r = alpha * sums; all 24 in
+// vectors, the last panel's partial row element by element).
+void store_row(__m256 r[3], float* row, int64_t cols, float beta) {
   if (cols == kPanel) {
-    for (int v = 0; v < 3; ++v) _mm256_storeu_ps(row + 8 * v, r[v]);
+    for (int v = 0; v < 3; ++v) {
+      if (beta != 0.0f)
+        r[v] = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(row + 8 * v), r[v]);
+      _mm256_storeu_ps(row + 8 * v, r[v]);
+    }
     return;
   }
   alignas(32) float sums[kPanel];
@@ -58,16 +62,11 @@ void panel_block(int64_t K, const float* A, int64_t lda, const float* panel, flo
       acc[m][2] = _mm256_fmadd_ps(a, w2, acc[m][2]);
     }
   }
-  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  const __m256 va = _mm256_set1_ps(alpha);
 #pragma GCC unroll 4
   for (int m = 0; m < RM; ++m) {
-    __m256 r[3];
-#pragma GCC unroll 3
-    for (int v = 0; v < 3; ++v) {
-      r[v] = _mm256_mul_ps(va, acc[m][v]);
-      if (beta != 0.0f && cols == kPanel)
-        r[v] = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + m * ldc + 8 * v), r[v]);
-    }
+    __m256 r[3] = {_mm256_mul_ps(va, acc[m][0]), _mm256_mul_ps(va, acc[m][1]),
+                   _mm256_mul_ps(va, acc[m][2])};
     store_row(r, c + m * ldc, cols, beta);
   }
 }

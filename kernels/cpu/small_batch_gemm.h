@@ -42,8 +42,8 @@ class PackedWeights {
 // The recurrent weights of one sequence call, packed on first use where packing pays: f32, no
 // transposed A, 2 <= M <= kSmallBatchMaxRows (not two rows of a W of at most 256K elements), and
 // a sequence of at least kMinSteps steps (the pack costs about two steps' worth of OpenBLAS
-// calls). Only the registered weights are packed:
-// their values cannot change during the call, while any other operand may.
+// calls). Only the registered weights are packed: their values cannot change during the call,
+// while any other operand may.
 class StepWeights {
  public:
   static constexpr int64_t kMinSteps = 8;
