@@ -11,9 +11,10 @@ namespace recur {
 
 namespace {
 
-// Rows per parallel chunk: a parallel region costs microseconds, so small steps stay serial.
+// Rows per parallel chunk: at least 8K units (~10-30 us of cell math), so a step splits where
+// handing half to the pool (about 1 us, core/parallel.h) pays; smaller steps stay serial.
 int64_t row_grain(int64_t H) {
-  return std::max<int64_t>(1, 65536 / std::max<int64_t>(H, 1));
+  return std::max<int64_t>(1, 8192 / std::max<int64_t>(H, 1));
 }
 
 template <CellKind Cell, class T>

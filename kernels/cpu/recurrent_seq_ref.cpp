@@ -1,7 +1,7 @@
 // CPU reference engine for one direction of a recurrent layer over a sequence (see
 // kernels/recurrent_seq.h): the shared time loop (kernels/recurrent_seq_driver.h) over OpenBLAS
-// GEMMs (the per-step f32 products at small batch over packed weights, kernels/cpu/
-// small_batch_gemm.h) and the threaded pointwise cell step. This is the engine every other engine
+// GEMMs (the per-step f32 products over packed weights, kernels/cpu/
+// packed_step_gemm.h) and the threaded pointwise cell step. This is the engine every other engine
 // is checked against, in f64 for gradient checks and f32 for parity.
 #include <algorithm>
 #include <cstring>
@@ -9,7 +9,7 @@
 
 #include "kernels/cell_step.h"
 #include "kernels/cpu/gemm_cpu.h"
-#include "kernels/cpu/small_batch_gemm.h"
+#include "kernels/cpu/packed_step_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/recurrent_seq.h"
 #include "kernels/recurrent_seq_driver.h"

@@ -1,5 +1,5 @@
-// Few-row GEMM over packed weights (kernels/cpu/small_batch_gemm.h).
-#include "kernels/cpu/small_batch_gemm.h"
+// The per-step GEMM over packed weights (kernels/cpu/packed_step_gemm.h).
+#include "kernels/cpu/packed_step_gemm.h"
 
 #include <algorithm>
 
@@ -8,9 +8,9 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#define RECUR_SMALL_BATCH_GEMM 1
+#define RECUR_PACKED_STEP_GEMM 1
 #else
-#define RECUR_SMALL_BATCH_GEMM 0
+#define RECUR_PACKED_STEP_GEMM 0
 #endif
 
 namespace recur {
@@ -21,7 +21,7 @@ constexpr int64_t kPanel = 24;  // columns per panel: three 8-float vectors
 constexpr int kRowBlock = 4;    // rows of C per register block (4 x 3 accumulators)
 constexpr int64_t kThreadedMacs = int64_t(1) << 20;
 
-#if RECUR_SMALL_BATCH_GEMM
+#if RECUR_PACKED_STEP_GEMM
 
 // One row of a block: row = r + beta * row over its `cols` columns (r = alpha * sums; all 24 in
 // vectors, the last panel's partial row element by element).
@@ -93,7 +93,7 @@ void panel_rows(int64_t M, int64_t K, const float* A, int64_t lda, const float* 
 }  // namespace
 
 bool PackedWeights::supported() {
-  return RECUR_SMALL_BATCH_GEMM != 0;
+  return RECUR_PACKED_STEP_GEMM != 0;
 }
 
 PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N)
@@ -115,7 +115,7 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
 
 void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda, float beta,
                              float* C, int64_t ldc) const {
-#if RECUR_SMALL_BATCH_GEMM
+#if RECUR_PACKED_STEP_GEMM
   const int64_t panels = (N_ + kPanel - 1) / kPanel;
   // One core does ~100 GFLOP/s here; handing half to the pool's other thread costs a few us
   // (core/parallel.h): a product of under kThreadedMacs multiply-adds (~20 us) stays on one.
@@ -141,7 +141,7 @@ StepWeights::StepWeights(std::vector<const Tensor*> weights, int64_t steps)
 
 const PackedWeights* StepWeights::find(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                                        const float* b, int64_t ldb) {
-  if (!enabled_ || trans_a || M < 2 || M > kSmallBatchMaxRows || K < 1 || N < 1) return nullptr;
+  if (!enabled_ || trans_a || M < 2 || M > kPackedMaxRows || K < 1 || N < 1) return nullptr;
   // Two rows of a small W (up to 256K elements, 1 MiB): OpenBLAS's own small-matrix path was
   // faster there (measured, 13 us against 20 at N = K = 512); from 2 MiB on, 2x to 9x slower.
   if (M == 2 && N * K <= (int64_t(1) << 18)) return nullptr;

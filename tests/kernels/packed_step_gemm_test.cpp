@@ -1,9 +1,9 @@
-// The few-row GEMM over packed weights (kernels/cpu/small_batch_gemm.h) against an f64 triple
-// loop: every row count up to the limit (the 4-row blocks and their remainders), partial last
+// The per-step GEMM over packed weights (kernels/cpu/packed_step_gemm.h) against an f64 triple
+// loop: row counts up to the limit (the 4-row blocks and their remainders), partial last
 // panels, both layouts of W, strided operands, alpha and beta; results independent of the thread
 // count; which products StepWeights packs; and the reference engine, which uses it for its
-// per-step GEMMs at small batch, against the f64 reference over sequences long enough to pack.
-#include "kernels/cpu/small_batch_gemm.h"
+// per-step GEMMs, against the f64 reference over sequences long enough to pack.
+#include "kernels/cpu/packed_step_gemm.h"
 
 #include <gtest/gtest.h>
 
@@ -68,14 +68,16 @@ void expect_product(const Product& p, float alpha, float beta) {
   }
 }
 
-TEST(SmallBatchGemm, MatchesTheProductForEveryRowCountAndPanelRemainder) {
+TEST(PackedStepGemm, MatchesTheProductForEveryRowCountAndPanelRemainder) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  // Every 4-row block remainder, and whole blocks up to the limit.
+  const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 130, kPackedMaxRows};
   for (bool trans : {true, false})
-    for (int64_t M = 1; M <= kSmallBatchMaxRows; ++M)
+    for (int64_t M : row_counts)
       for (int64_t N : {1, 23, 24, 25, 73}) expect_product({M, N, 37, trans}, 1.0f, 0.0f);
 }
 
-TEST(SmallBatchGemm, StridedOperandsAlphaBetaAndShortSums) {
+TEST(PackedStepGemm, StridedOperandsAlphaBetaAndShortSums) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
   for (bool trans : {true, false}) {
     expect_product({5, 50, 1, trans, 3}, 1.0f, 1.0f);  // one term per sum, C accumulated
@@ -85,7 +87,7 @@ TEST(SmallBatchGemm, StridedOperandsAlphaBetaAndShortSums) {
 }
 
 // Every element is summed in k order by one thread: the thread count changes nothing.
-TEST(SmallBatchGemm, ResultsDoNotDependOnTheThreadCount) {
+TEST(PackedStepGemm, ResultsDoNotDependOnTheThreadCount) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
   const Product p{7, 24 * 40 + 5, 300, true};
   const Operands o = operands(p);
@@ -98,7 +100,7 @@ TEST(SmallBatchGemm, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_EQ(one, two);
 }
 
-TEST(SmallBatchGemm, StepWeightsPacksOnlyRegisteredWeightsAtSmallBatchOverLongSequences) {
+TEST(PackedStepGemm, StepWeightsPacksOnlyRegisteredWeightsOverLongSequences) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
   Tensor w_hh = Tensor::zeros({12, 3}, DType::f32), other = Tensor::zeros({12, 3}, DType::f32);
   StepWeights weights({&w_hh, nullptr}, StepWeights::kMinSteps);
@@ -111,7 +113,7 @@ TEST(SmallBatchGemm, StepWeightsPacksOnlyRegisteredWeightsAtSmallBatchOverLongSe
   EXPECT_EQ(weights.find(false, true, 4, 12, 3, other.data<float>(), 3), nullptr);  // not a weight
   EXPECT_EQ(weights.find(true, true, 4, 12, 3, w, 3), nullptr);                     // transposed A
   EXPECT_EQ(weights.find(false, true, 1, 12, 3, w, 3), nullptr);                    // one row: gemv
-  EXPECT_EQ(weights.find(false, true, kSmallBatchMaxRows + 1, 12, 3, w, 3), nullptr);
+  EXPECT_EQ(weights.find(false, true, kPackedMaxRows + 1, 12, 3, w, 3), nullptr);
   EXPECT_EQ(weights.find(false, true, 2, 12, 3, w, 3), nullptr);  // two rows of a small W
   Tensor big = Tensor::zeros({1024, 512}, DType::f32);
   StepWeights big_weights({&big}, StepWeights::kMinSteps);
@@ -124,14 +126,14 @@ TEST(SmallBatchGemm, StepWeightsPacksOnlyRegisteredWeightsAtSmallBatchOverLongSe
             nullptr);
 }
 
-// The reference engine in f32 at batch 2 to 16 over 12 steps (its per-step GEMMs over packed
+// The reference engine in f32 at batch 2 to 64 over 12 steps (its per-step GEMMs over packed
 // weights, forward and backward) against the f64 reference, with every option.
-TEST(SmallBatchGemm, ReferenceEngineAtSmallBatchMatchesTheF64Reference) {
+TEST(PackedStepGemm, ReferenceEngineOverPackedWeightsMatchesTheF64Reference) {
   using namespace seq_parity;
   for (const CellVariant cv : {CellVariant{CellKind::rnn_tanh, 0}, CellVariant{CellKind::leaky, 0},
                                CellVariant{CellKind::gru, 0}, CellVariant{CellKind::lstm, 0},
                                CellVariant{CellKind::lstm, kProj}})
-    for (int64_t B : {2, 5, 16})
+    for (int64_t B : {2, 5, 16, 64})
       for (bool reverse : {false, true}) {
         const Case c{cv.cell, cv.proj, reverse, true, true, B, 37, 12, DType::f32};
         SCOPED_TRACE(case_options(c) + " B=" + std::to_string(B));
