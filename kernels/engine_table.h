@@ -1,6 +1,6 @@
 // The measured engine table that Engine::auto_ consults (kernels/recurrent_engine.h): for shapes
 // measured by benchmarks/run.sh --device cuda, which engine was fastest, in order. It is written
-// from a benchmark record by `python_tools/plot_bench.py engine-table RECORD` into
+// from a benchmark record by `python_tools/engine_table.py RECORD` into
 // benchmarks/engine_table.json, committed, and compiled into the library (RECUR_ENGINE_TABLE, a
 // path, replaces it at run time). An empty table means nothing has been measured: auto_ then
 // keeps its fixed order.
@@ -48,9 +48,9 @@ struct EngineTableEntry {
 class EngineTable {
  public:
   EngineTable() = default;
-  // Parses the JSON written by plot_bench.py: {"source": ..., "entries": [...]}. Throws
-  // recur::Error naming `what` and the first bad field (an unknown engine, cuDNN algorithm or
-  // barrier name included, so a bad table fails when it is read, not in the middle of a run).
+  // Parses the JSON written by python_tools/engine_table.py: {"source": ..., "entries": [...]}.
+  // Throws recur::Error naming `what` and the first bad field (an unknown engine, cuDNN algorithm
+  // or barrier name included, so a bad table fails when it is read, not in the middle of a run).
   static EngineTable parse(const nlohmann::json& j, const std::string& what);
   // The table auto_ uses: the one compiled into this library, or the file named by
   // RECUR_ENGINE_TABLE, until set_active replaces it (tests; a program that measured its GPU).

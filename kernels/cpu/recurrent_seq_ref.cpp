@@ -1,8 +1,8 @@
 // CPU reference engine for one direction of a recurrent layer over a sequence (see
 // kernels/recurrent_seq.h): the shared time loop (kernels/recurrent_seq_driver.h) over OpenBLAS
-// GEMMs (the per-step f32 products over packed weights, kernels/cpu/
-// packed_step_gemm.h) and the threaded pointwise cell step. This is the engine every other engine
-// is checked against, in f64 for gradient checks and f32 for parity.
+// GEMMs (the per-step f32 products over packed weights, kernels/cpu/packed_step_gemm.h) and the
+// threaded pointwise cell step. This is the engine every other engine is checked against, in f64
+// for gradient checks and f32 for parity.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>

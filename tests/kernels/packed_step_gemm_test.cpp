@@ -68,7 +68,7 @@ void expect_product(const Product& p, float alpha, float beta) {
   }
 }
 
-TEST(PackedStepGemm, MatchesTheProductForEveryRowCountAndPanelRemainder) {
+TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
   // Every 4-row block remainder, and whole blocks up to the limit.
   const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 130, kPackedMaxRows};
