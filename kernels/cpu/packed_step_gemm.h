@@ -3,9 +3,11 @@
 // with W a weight matrix that stays the same for a whole sequence (W_hh, W_hr). OpenBLAS packs W
 // again on every call, which at a few rows costs more than the arithmetic (at B=8, H=512 it
 // reaches about a fifth of the machine's GEMM rate) and still about a tenth of the step at B=64
-// to 256; here W is packed once per sequence into column panels that every step streams, with an
-// AVX2/FMA kernel that keeps a 4 x 24 block of C in registers. Each element of C is summed in k
-// order by one thread, so results do not depend on the thread count.
+// to 256; here W is packed once per sequence into column panels that every step streams, with a
+// kernel that keeps a block of C in registers (kernels/cpu/packed_panel.h): AVX-512 (8 x 48)
+// where the CPU has it, else AVX2/FMA (4 x 24). Each element of C is summed in k order by one
+// thread with fused multiply-adds, so results depend neither on the thread count nor on the
+// kernel.
 #pragma once
 
 #include <cstdint>
@@ -15,18 +17,31 @@
 
 namespace recur {
 
-// Measured (layer benchmarks, A/B in alternation on 2 cores): 1.1x-1.6x faster than OpenBLAS at
-// B=8, 1.0x-1.3x at B=32 to 256 (training at H=1024, where the weight-gradient GEMMs dominate,
-// within 0.98x-1.07x). Beyond 256 rows OpenBLAS's cache blocking is left to do it.
+// Measured (layer benchmarks, A/B in alternation on 2 cores), with the AVX2 kernel: 1.1x-1.6x
+// faster than OpenBLAS at B=8, 1.0x-1.3x at B=32 to 256 (training at H=1024, where the
+// weight-gradient GEMMs dominate, within 0.98x-1.07x). Beyond 256 rows OpenBLAS's cache blocking
+// is left to do it. On an AVX-512 CPU (AMD EPYC, Zen 5) the AVX-512 kernel runs the product
+// alone at 300-390 GFLOP/s against the AVX2 kernel's 170-195, and the layers 1.15x-1.64x faster.
 inline constexpr int64_t kPackedMaxRows = 256;
+
+// The instruction set of the register-blocked kernel; each packs W in panels of its own width.
+enum class PackedKernel { avx2, avx512 };
 
 // op(W) [K,N] of one weight, packed: W stored [N,K] with row stride ldw when `trans` (the forward
 // step's h W_hh^T), else [K,N] (the backward step's dgates W_hh).
 class PackedWeights {
  public:
-  PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N);
-  // Whether this build has the kernel (compiled for AVX2 and FMA, as RECUR_CPU_ARCH=x86-64-v3).
-  static bool supported();
+  PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N,
+                PackedKernel kernel = default_kernel());
+  // Whether this build and CPU run `kernel`: avx2 where the build is compiled for AVX2 and FMA
+  // (RECUR_CPU_ARCH=x86-64-v3, the default), avx512 on an x86-64 CPU with AVX-512F.
+  static bool runs(PackedKernel kernel);
+  // Whether either kernel runs here.
+  static bool supported() { return runs(PackedKernel::avx2) || runs(PackedKernel::avx512); }
+  // The fastest kernel that runs here: avx512 where it runs, unless RECUR_PACKED_KERNEL=avx2
+  // (to compare them, or where 512-bit instructions lower the clock). Throws when none runs.
+  static PackedKernel default_kernel();
+  PackedKernel kernel() const { return kernel_; }
   bool packs(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N) const {
     return w == w_ && ldw == ldw_ && trans == trans_ && K == K_ && N == N_;
   }
@@ -39,7 +54,9 @@ class PackedWeights {
   int64_t ldw_;
   bool trans_;
   int64_t K_, N_;
-  std::vector<float> panels_;  // [ceil(N/24)][K][24], the last panel's missing columns zero
+  PackedKernel kernel_;
+  int64_t width_;              // columns per panel: 24 (avx2) or 48 (avx512)
+  std::vector<float> panels_;  // [ceil(N/width)][K][width], the last panel's missing columns zero
 };
 
 // The recurrent weights of one sequence call, packed on first use where packing pays: f32, no

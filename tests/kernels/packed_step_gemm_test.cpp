@@ -1,7 +1,8 @@
-// The per-step GEMM over packed weights (kernels/cpu/packed_step_gemm.h) against an f64 triple
-// loop: row counts up to the limit (the 4-row blocks and their remainders), partial last
-// panels, both layouts of W, strided operands, alpha and beta; results independent of the thread
-// count; which products StepWeights packs; and the reference engine, which uses it for its
+// The per-step GEMM over packed weights (kernels/cpu/packed_step_gemm.h), with each kernel this
+// CPU runs (AVX2, AVX-512), against an f64 triple loop: row counts up to the limit (the 4- and
+// 8-row blocks and their remainders), partial last panels, both layouts of W, strided operands,
+// alpha and beta; results independent of the thread count and bit-identical between the
+// kernels; which products StepWeights packs; and the reference engine, which uses it for its
 // per-step GEMMs, against the f64 reference over sequences long enough to pack.
 #include "kernels/cpu/packed_step_gemm.h"
 
@@ -39,20 +40,33 @@ Operands operands(const Product& p) {
   return o;
 }
 
+// The kernels this build and CPU run.
+std::vector<PackedKernel> kernels_here() {
+  std::vector<PackedKernel> here;
+  for (PackedKernel k : {PackedKernel::avx2, PackedKernel::avx512})
+    if (PackedWeights::runs(k)) here.push_back(k);
+  return here;
+}
+
+const char* name(PackedKernel k) {
+  return k == PackedKernel::avx512 ? "avx512" : "avx2";
+}
+
 // C = alpha * A op(W) + beta * C through PackedWeights; returns C.
-std::vector<double> packed_product(const Product& p, const Operands& o, float alpha, float beta) {
+std::vector<double> packed_product(const Product& p, const Operands& o, float alpha, float beta,
+                                   PackedKernel kernel) {
   Tensor c = o.c.clone();
-  const PackedWeights w(o.w.data<float>(), o.w.size(1), p.trans, p.K, p.N);
+  const PackedWeights w(o.w.data<float>(), o.w.size(1), p.trans, p.K, p.N, kernel);
   w.multiply(p.M, alpha, o.a.data<float>(), o.a.size(1), beta, c.data<float>(), c.size(1));
   return c.to_vector();
 }
 
-void expect_product(const Product& p, float alpha, float beta) {
-  SCOPED_TRACE(::testing::Message()
-               << "M=" << p.M << " N=" << p.N << " K=" << p.K << " trans=" << p.trans
-               << " pad=" << p.pad << " alpha=" << alpha << " beta=" << beta);
+void expect_product(const Product& p, float alpha, float beta, PackedKernel kernel) {
+  SCOPED_TRACE(::testing::Message() << name(kernel) << " M=" << p.M << " N=" << p.N << " K=" << p.K
+                                    << " trans=" << p.trans << " pad=" << p.pad
+                                    << " alpha=" << alpha << " beta=" << beta);
   const Operands o = operands(p);
-  const std::vector<double> got = packed_product(p, o, alpha, beta);
+  const std::vector<double> got = packed_product(p, o, alpha, beta, kernel);
   const int64_t ldc = p.N + p.pad;
   for (int64_t i = 0; i < p.M; ++i) {
     for (int64_t j = 0; j < p.N; ++j) {
@@ -69,39 +83,59 @@ void expect_product(const Product& p, float alpha, float beta) {
 }
 
 TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder) {
-  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
-  // Every 4-row block remainder, and whole blocks up to the limit.
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  // Every remainder of the 4-row (AVX2) and 8-row (AVX-512) blocks, and whole blocks up to the
+  // limit; panels of 24 (AVX2) and 48 (AVX-512) columns, whole and partial.
   const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 130, kPackedMaxRows};
-  for (bool trans : {true, false})
-    for (int64_t M : row_counts)
-      for (int64_t N : {1, 23, 24, 25, 73}) expect_product({M, N, 37, trans}, 1.0f, 0.0f);
+  for (PackedKernel kernel : kernels_here())
+    for (bool trans : {true, false})
+      for (int64_t M : row_counts)
+        for (int64_t N : {1, 23, 24, 25, 47, 48, 73, 97})
+          expect_product({M, N, 37, trans}, 1.0f, 0.0f, kernel);
 }
 
 TEST(PackedStepGemm, StridedOperandsAlphaBetaAndShortSums) {
-  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
-  for (bool trans : {true, false}) {
-    expect_product({5, 50, 1, trans, 3}, 1.0f, 1.0f);  // one term per sum, C accumulated
-    expect_product({8, 48, 200, trans, 5}, -0.5f, 2.0f);
-    expect_product({3, 24, 7, trans, 0}, 2.0f, 0.0f);
-  }
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  for (PackedKernel kernel : kernels_here())
+    for (bool trans : {true, false}) {
+      expect_product({5, 50, 1, trans, 3}, 1.0f, 1.0f, kernel);  // one term per sum, C accumulated
+      expect_product({8, 48, 200, trans, 5}, -0.5f, 2.0f, kernel);
+      expect_product({3, 24, 7, trans, 0}, 2.0f, 0.0f, kernel);
+      expect_product({11, 61, 19, trans, 2}, 1.5f, -0.75f, kernel);
+    }
+}
+
+// Both kernels sum each element in k order with fused multiply-adds: the same bits, whole and
+// partial panels, with and without beta.
+TEST(PackedStepGemm, KernelsGiveBitIdenticalResults) {
+  if (kernels_here().size() < 2) GTEST_SKIP() << "this CPU runs only one packed kernel";
+  for (const Product& p : {Product{13, 24 * 7 + 5, 301, true, 1}, Product{64, 48 * 5, 128, false}})
+    for (float beta : {0.0f, 1.0f, 0.3f}) {
+      const Operands o = operands(p);
+      EXPECT_EQ(packed_product(p, o, 0.7f, beta, PackedKernel::avx2),
+                packed_product(p, o, 0.7f, beta, PackedKernel::avx512))
+          << "M=" << p.M << " N=" << p.N << " beta=" << beta;
+    }
 }
 
 // Every element is summed in k order by one thread: the thread count changes nothing.
 TEST(PackedStepGemm, ResultsDoNotDependOnTheThreadCount) {
-  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
   const Product p{7, 24 * 40 + 5, 300, true};
   const Operands o = operands(p);
   const int threads = num_threads();
-  set_num_threads(1);
-  const std::vector<double> one = packed_product(p, o, 1.0f, 1.0f);
-  set_num_threads(2);
-  const std::vector<double> two = packed_product(p, o, 1.0f, 1.0f);
+  for (PackedKernel kernel : kernels_here()) {
+    set_num_threads(1);
+    const std::vector<double> one = packed_product(p, o, 1.0f, 1.0f, kernel);
+    set_num_threads(2);
+    const std::vector<double> two = packed_product(p, o, 1.0f, 1.0f, kernel);
+    EXPECT_EQ(one, two) << name(kernel);
+  }
   set_num_threads(threads);
-  EXPECT_EQ(one, two);
 }
 
 TEST(PackedStepGemm, StepWeightsPacksOnlyRegisteredWeightsOverLongSequences) {
-  if (!PackedWeights::supported()) GTEST_SKIP() << "this build has no AVX2/FMA kernel";
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
   Tensor w_hh = Tensor::zeros({12, 3}, DType::f32), other = Tensor::zeros({12, 3}, DType::f32);
   StepWeights weights({&w_hh, nullptr}, StepWeights::kMinSteps);
   const float* w = w_hh.data<float>();
