@@ -148,6 +148,24 @@ else
   recur_bin="build/$preset/apps/recur/recur"
 fi
 
+# OpenBLAS picks its kernels by CPU model when it loads, and a version older than the CPU falls
+# back: Debian 12's 0.3.21 runs its AVX2 "Haswell" kernels on AMD Zen 5, which has AVX-512, at
+# half the GEMM rate (measured here: 196 against 376 GFLOP/s at N=4096). Both sides run this
+# OpenBLAS (PyTorch's BLAS on the CPU is it too), so on such a CPU the run names the AVX-512
+# kernels for both, unless OPENBLAS_CORETYPE is already set; the record's `openblas` field
+# names the kernels that ran.
+if [[ "$device" == cpu && -z ${OPENBLAS_CORETYPE:-} ]]; then
+  blas_core=$(OPENBLAS_VERBOSE=2 "$bench_suite" --mode "$mode" --device cpu --filter '^gemm/' \
+    --list 2>&1 | sed -n 's/^Core: //p' | head -1)
+  avx512_flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -o -w -E \
+    'avx512f|avx512dq|avx512bw|avx512vl' | sort -u | wc -l)
+  if [[ "$blas_core" =~ ^(Haswell|Zen)$ && "$avx512_flags" == 4 ]]; then
+    export OPENBLAS_CORETYPE=SkylakeX
+    echo "run.sh: OpenBLAS chose its $blas_core kernels on this AVX-512 CPU; both sides run with" \
+      "OPENBLAS_CORETYPE=SkylakeX (set OPENBLAS_CORETYPE to choose otherwise)" >&2
+  fi
+fi
+
 # The timing budget (bench_peers.py reads it from bench_suite's JSON, so both sides get the
 # same). On a GPU, --quick must fit in about 5 minutes after the build: bench_suite's default
 # (0.5 s and 5 runs at least, 50 at most, after a 0.1 s warm-up) becomes 0.2 s and 20 runs at
