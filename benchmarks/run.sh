@@ -148,22 +148,13 @@ else
   recur_bin="build/$preset/apps/recur/recur"
 fi
 
-# OpenBLAS picks its kernels by CPU model when it loads, and a version older than the CPU falls
-# back: Debian 12's 0.3.21 runs its AVX2 "Haswell" kernels on AMD Zen 5, which has AVX-512, at
-# half the GEMM rate (measured here: 196 against 376 GFLOP/s at N=4096). Both sides run this
-# OpenBLAS (PyTorch's BLAS on the CPU is it too), so on such a CPU the run names the AVX-512
-# kernels for both, unless OPENBLAS_CORETYPE is already set; the record's `openblas` field
-# names the kernels that ran.
-if [[ "$device" == cpu && -z ${OPENBLAS_CORETYPE:-} ]]; then
-  blas_core=$(OPENBLAS_VERBOSE=2 "$bench_suite" --mode "$mode" --device cpu --filter '^gemm/' \
-    --list 2>&1 | sed -n 's/^Core: //p' | head -1)
-  avx512_flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -o -w -E \
-    'avx512f|avx512dq|avx512bw|avx512vl' | sort -u | wc -l)
-  if [[ "$blas_core" =~ ^(Haswell|Zen)$ && "$avx512_flags" == 4 ]]; then
-    export OPENBLAS_CORETYPE=SkylakeX
-    echo "run.sh: OpenBLAS chose its $blas_core kernels on this AVX-512 CPU; both sides run with" \
-      "OPENBLAS_CORETYPE=SkylakeX (set OPENBLAS_CORETYPE to choose otherwise)" >&2
-  fi
+# OpenBLAS (recur's large GEMMs, and PyTorch's on the CPU) chooses its kernels by CPU model, or
+# as OPENBLAS_CORETYPE says. This project's development VMs set OPENBLAS_CORETYPE=Haswell (AVX2)
+# in their environment, on AVX-512 CPUs: said here, since it halves the GEMM ceiling; the
+# record's `openblas` field names the kernels that ran.
+if [[ "$device" == cpu && -n ${OPENBLAS_CORETYPE:-} ]]; then
+  echo "run.sh: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set: OpenBLAS runs those kernels for both" \
+    "sides, whatever this CPU has" >&2
 fi
 
 # The timing budget (bench_peers.py reads it from bench_suite's JSON, so both sides get the
