@@ -86,34 +86,36 @@ static const std::pair<const uintptr_t, std::pair<size_t, size_t>>* alloc_of(con
   return nullptr;
 }
 
-// Device memory readable/writable while a device operation runs (EMU_PROTECT=1).
-DeviceAccess::DeviceAccess() {
-  if (kProtect == 1 && g_access_depth++ == 0 && g_high &&
-      mprotect(g_arena, g_high, PROT_READ | PROT_WRITE) != 0) {
-    report("mprotect failed: %s", strerror(errno));
+// mprotect that cannot fail quietly: a protection left as it was would hide the faults this
+// emulator exists to raise (ENOMEM once the arena's differently protected pieces pass
+// vm.max_map_count, say).
+static void protect(size_t off, size_t len, int prot) {
+  if (mprotect(g_arena + off, len, prot) != 0) {
+    report("mprotect of %zu bytes at arena offset %zu failed: %s", len, off, strerror(errno));
     abort();
   }
 }
+
+// Device memory readable/writable while a device operation runs (EMU_PROTECT=1).
+DeviceAccess::DeviceAccess() {
+  if (kProtect == 1 && g_access_depth++ == 0 && g_high) protect(0, g_high, PROT_READ | PROT_WRITE);
+}
 DeviceAccess::~DeviceAccess() {
-  if (kProtect == 1 && --g_access_depth == 0 && g_high &&
-      mprotect(g_arena, g_high, PROT_NONE) != 0) {
-    report("mprotect failed: %s", strerror(errno));
-    abort();
-  }
+  if (kProtect == 1 && --g_access_depth == 0 && g_high) protect(0, g_high, PROT_NONE);
 }
 
 static void protect_span(size_t off, size_t span, bool live) {
   // span = data pages + one guard page
   if (!live) {
-    mprotect(g_arena + off, span, PROT_NONE);
+    protect(off, span, PROT_NONE);
     madvise(g_arena + off, span, MADV_DONTNEED);
     return;
   }
   if (kProtect == 1) {
-    mprotect(g_arena + off, span, g_access_depth ? PROT_READ | PROT_WRITE : PROT_NONE);
+    protect(off, span, g_access_depth ? PROT_READ | PROT_WRITE : PROT_NONE);
   } else {
-    mprotect(g_arena + off, span - kPage, PROT_READ | PROT_WRITE);
-    mprotect(g_arena + off + span - kPage, kPage, PROT_NONE);
+    protect(off, span - kPage, PROT_READ | PROT_WRITE);
+    protect(off + span - kPage, kPage, PROT_NONE);
   }
 }
 
