@@ -19,7 +19,7 @@
 #      benchmarks/results/<machine>-<date>-<commit>.json, prints the Markdown table, draws the PNGs
 #      next to the JSON and (for a complete run, i.e. without --filter) rewrites the record's
 #      section of docs/PERFORMANCE.md.
-# --quick takes about six minutes on a 2-core CPU machine (plus the first build); --full is the
+# --quick takes six to nine minutes on a 2-core CPU machine (plus the first build); --full is the
 # whole sweep of issue 5 (B x H x T x layers x directions) and takes days there: narrow it with
 # --filter (an ECMAScript regex over case names such as layer/lstm/training/B64/H512/T64/L1/D1;
 # list them with build/default/benchmarks/bench_suite --mode full --list).
