@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/allocator.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/cpu/packed_panel.h"
@@ -47,11 +48,14 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
   RECUR_CHECK(runs(kernel), "PackedWeights: the {} kernel does not run on this build and CPU",
               kernel == PackedKernel::avx512 ? "avx512" : "avx2");
   const int64_t panels = (N + width_ - 1) / width_, width = width_;
-  panels_.assign(panels * K * width, 0.0f);
+  const size_t count = static_cast<size_t>(panels * K * width);
+  storage_ = allocate_cpu(count * sizeof(float));
+  panels_ = reinterpret_cast<float*>(storage_.get());
+  std::fill(panels_, panels_ + count, 0.0f);
   // op(W)[k, n] = trans ? W[n, k] : W[k, n]
   parallel_for(panels, 8, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      float* panel = panels_.data() + p * K * width;
+      float* panel = panels_ + p * K * width;
       const int64_t n0 = p * width, cols = std::min(width, N - n0);
       for (int64_t j = 0; j < cols; ++j)
         for (int64_t k = 0; k < K; ++k)
@@ -71,7 +75,7 @@ void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda
   parallel_for(panels, grain, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t n0 = p * width;
-      const packed_panel::PanelProduct product{K_,   lda, panels_.data() + p * K_ * width, alpha,
+      const packed_panel::PanelProduct product{K_,   lda, panels_ + p * K_ * width, alpha,
                                                beta, ldc, std::min(width, N_ - n0)};
       rows(M, product, A, C + n0);
     }
