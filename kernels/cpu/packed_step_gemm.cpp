@@ -51,8 +51,8 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
   const size_t count = static_cast<size_t>(panels * K * width);
   storage_ = allocate_cpu(count * sizeof(float));
   panels_ = reinterpret_cast<float*>(storage_.get());
-  std::fill(panels_, panels_ + count, 0.0f);
-  // op(W)[k, n] = trans ? W[n, k] : W[k, n]
+  // op(W)[k, n] = trans ? W[n, k] : W[k, n]; the last panel's missing columns zero (every element
+  // is written once: this runs on every sequence call).
   parallel_for(panels, 8, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       float* panel = panels_ + p * K * width;
@@ -60,6 +60,8 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
       for (int64_t j = 0; j < cols; ++j)
         for (int64_t k = 0; k < K; ++k)
           panel[k * width + j] = trans ? w[(n0 + j) * ldw + k] : w[k * ldw + n0 + j];
+      for (int64_t k = 0; cols < width && k < K; ++k)
+        std::fill(panel + k * width + cols, panel + (k + 1) * width, 0.0f);
     }
   });
 }
