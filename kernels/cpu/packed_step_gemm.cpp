@@ -93,9 +93,6 @@ StepWeights::StepWeights(std::vector<const Tensor*> weights, int64_t steps)
 const PackedWeights* StepWeights::find(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                                        const float* b, int64_t ldb) {
   if (!enabled_ || trans_a || M < 2 || M > kPackedMaxRows || K < 1 || N < 1) return nullptr;
-  // Two rows of a small W (up to 256K elements, 1 MiB): OpenBLAS's own small-matrix path was
-  // faster there (measured, 13 us against 20 at N = K = 512); from 2 MiB on, 2x to 9x slower.
-  if (M == 2 && N * K <= (int64_t(1) << 18)) return nullptr;
   if (std::find(weights_.begin(), weights_.end(), b) == weights_.end()) return nullptr;
   for (const PackedWeights& p : packed_)
     if (p.packs(b, ldb, trans_b, K, N)) return &p;
