@@ -7,7 +7,8 @@
 RECUR_JSON is bench_suite's output; every row of it is timed again here, with the same timing
 budget (warm-up, then at least min_reps runs and min_time seconds, at most max_reps; median):
 
-  gemm      torch.matmul of two N x N float32 matrices (the PyTorch side of the GEMM ceiling);
+  gemm      torch.matmul of two N x N float32 matrices (the PyTorch side of the GEMM ceiling), or
+            M x K times K x N where the row names M and K;
             on a GPU in the row's dtype (f32 with TF32 off, or bf16).
   layer     nn.RNN(tanh) / nn.GRU / nn.LSTM (batch_first, num_layers L, bidirectional when
             D = 2), inference (eval, no_grad) and training (forward + backward of y with a fixed
@@ -183,15 +184,18 @@ GEMM_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float1
 
 
 def run_gemm(row, budget):
+    """torch.matmul at the row's shape: M x K times K x N where the row names M and K (recur's
+    per-step GEMM row), else N x N times N x N."""
     N = row["N"]
     if ON_GPU:
         return run_gemm_gpu(row, budget)
+    M, K = row.get("M", N), row.get("K", N)
     g = torch.Generator().manual_seed(0)
-    a = torch.rand(N, N, generator=g) - 0.5
-    b = torch.rand(N, N, generator=g) - 0.5
-    c = torch.empty(N, N)
+    a = torch.rand(M, K, generator=g) - 0.5
+    b = torch.rand(K, N, generator=g) - 0.5
+    c = torch.empty(M, N)
     s = timed(lambda: torch.matmul(a, b, out=c), budget)
-    flops = 2.0 * N ** 3
+    flops = 2.0 * M * K * N
     return {"impl": "PyTorch torch.matmul", "ms": s["median"] * 1e3, "seconds": s,
             "gflop": flops * 1e-9, "gflops": flops / s["median"] * 1e-9}
 
@@ -357,8 +361,8 @@ def gpu_info():
 
 
 RUNNERS = {"gemm": run_gemm, "layer": run_layer, "stream": run_stream, "generate": run_generate}
-SHAPE_KEYS = ("section", "name", "cell", "mode", "B", "H", "I", "T", "L", "D", "N", "dtype",
-              "steps", "E", "V", "prime", "length")
+SHAPE_KEYS = ("section", "name", "cell", "mode", "B", "H", "I", "T", "L", "D", "M", "K", "N",
+              "dtype", "steps", "E", "V", "prime", "length")
 
 
 def main():

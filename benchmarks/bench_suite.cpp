@@ -11,7 +11,8 @@
 // the exit status is 1 once the JSON is written.
 //
 // Sections (each row's "section"):
-//   gemm      the machine's GEMM ceiling: OpenBLAS cblas_sgemm, square N = 4096, row-major.
+//   gemm      the machine's GEMM ceiling: OpenBLAS cblas_sgemm, square N = 4096, row-major; and
+//             recur's per-step GEMM over packed weights at M x K x N = 256 x 1024 x 4096.
 //   layer     the Recurrent layer (layers/recurrent.h) per cell, inference forward and training
 //             forward+backward (dx and parameter gradients), over the sweep of --mode.
 //   stream    streaming latency: B = 1, one time step per call, state carried (generation).
@@ -52,6 +53,7 @@
 #include "core/cuda_runtime.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "kernels/cpu/packed_step_gemm.h"
 #include "kernels/cuda/gemm_cuda.h"
 #include "kernels/cuda/persistent_rnn.h"
 #include "layers/recurrent.h"
@@ -387,6 +389,32 @@ json gemm_row(int64_t N, const Budget& b) {
           {"gflops", flops / s.median * 1e-9}};
 }
 
+// recur's per-step GEMM (kernels/cpu/packed_step_gemm.h) at the most rows it runs, W packed once
+// outside the timing: C[M,N] = A[M,K] W[K,N]. With AVX-512 it can pass OpenBLAS (under an AVX2
+// OPENBLAS_CORETYPE, as this project's VMs set), so the machine's measured f32 ceiling is the
+// faster of the two rows, and no layer row exceeds 100% of it.
+json packed_gemm_row(int64_t M, int64_t K, int64_t N, const Budget& b) {
+  Tensor A = Tensor::empty({M, K}, DType::f32), W = Tensor::empty({K, N}, DType::f32);
+  fill_uniform(A, -1, 1, 5, 0);
+  fill_uniform(W, -1, 1, 6, 0);
+  Tensor C = Tensor::zeros({M, N}, DType::f32);
+  const PackedWeights packed(W.data<float>(), N, false, K, N);
+  Stats s =
+      time_it([&] { packed.multiply(M, 1.0f, A.data<float>(), K, 0.0f, C.data<float>(), N); }, b);
+  const double flops = 2.0 * M * K * N;
+  return {{"section", "gemm"},
+          {"name", fmt::format("gemm/packed/M{}/K{}/N{}", M, K, N)},
+          {"impl", fmt::format("recur per-step GEMM ({}, W packed)",
+                               packed.kernel() == PackedKernel::avx512 ? "AVX-512" : "AVX2")},
+          {"M", M},
+          {"K", K},
+          {"N", N},
+          {"seconds", s.to_json()},
+          {"ms", s.median * 1e3},
+          {"gflop", flops * 1e-9},
+          {"gflops", flops / s.median * 1e-9}};
+}
+
 json layer_row(const LayerCase& c, const Budget& b) {
   RecurrentConfig rc;
   rc.cell = c.cell;
@@ -568,6 +596,9 @@ int run_main(int argc, char** argv) {
 #endif
   } else {
     cases.emplace_back("gemm/sgemm/N4096", [&] { return gemm_row(4096, b); });
+    if (PackedWeights::supported())
+      cases.emplace_back("gemm/packed/M256/K1024/N4096",
+                         [&] { return packed_gemm_row(kPackedMaxRows, 1024, 4096, b); });
   }
   for (const LayerCase& c : layer_cases(mode, g_on_gpu))
     cases.emplace_back(c.name(), [c, &b] { return layer_row(c, b); });

@@ -99,6 +99,12 @@ def shape_name(name):
     return m.group(1) if m else name
 
 
+def gemm_size(row):
+    """A GEMM row's M x K x N (a square row names only N)."""
+    N = row["N"]
+    return f"{row.get('M', N)}×{row.get('K', N)}×{N}"
+
+
 def peer_label(peer):
     if peer.get("device") == "cuda":  # one configuration: no thread settings to tell apart
         return "PyTorch"
@@ -367,20 +373,21 @@ def markdown(rec, image_dir=None, image_exists=None):
     gemm = [r for r in rows if r["section"] == "gemm"]
     if gemm:
         if any("dtype" in r for r in gemm):
-            w("**GEMM ceiling** (square; % of the fastest of the same dtype)")
+            w("**GEMM ceiling** (% of the fastest of the same dtype)")
             w("")
-            w("| implementation | dtype | N | ms | GFLOP/s | % of dtype's fastest |")
+            w("| implementation | dtype | M×K×N | ms | GFLOP/s | % of dtype's fastest |")
             w("|---|---|---:|---:|---:|---:|")
             for r in gemm:
-                w(f"| {r['label']} | {r.get('dtype', 'f32')} | {r['N']} | {_fmt(r['ms'])} | "
+                w(f"| {r['label']} | {r.get('dtype', 'f32')} | {gemm_size(r)} | {_fmt(r['ms'])} | "
                   f"{_fmt(r['gflops'])} | {_fmt(r.get('pct_peak'), 2)} |")
         else:
-            w("**GEMM ceiling** (float32, square)")
+            w("**GEMM ceiling** (float32; % of the fastest)")
             w("")
-            w("| implementation | N | ms | GFLOP/s |")
-            w("|---|---:|---:|---:|")
+            w("| implementation | M×K×N | ms | GFLOP/s | % of the fastest |")
+            w("|---|---:|---:|---:|---:|")
             for r in gemm:
-                w(f"| {r['label']} | {r['N']} | {_fmt(r['ms'])} | {_fmt(r['gflops'])} |")
+                w(f"| {r['label']} | {gemm_size(r)} | {_fmt(r['ms'])} | {_fmt(r['gflops'])} | "
+                  f"{_fmt(r.get('pct_peak'), 2)} |")
         w("")
 
     layer = [r for r in rows if r["section"] == "layer"]

@@ -226,7 +226,9 @@ class GpuRecordTest(unittest.TestCase):
         text = run_main(["table", self.record])
         self.assertIn("on **" + GPU + "**", text)
         self.assertIn("PyTorch 2.11.0+cu130 (CUDA 13.0, cuDNN 91300)", text)
-        self.assertIn("| implementation | dtype | N | ms | GFLOP/s | % of dtype's fastest |", text)
+        self.assertIn("| implementation | dtype | M×K×N | ms | GFLOP/s | % of dtype's fastest |",
+                      text)
+        self.assertIn("| 8192×8192×8192 |", text)
         header = next(line for line in text.splitlines() if line.startswith("| cell |"))
         self.assertEqual(
             header, "| cell | mode | B | H | T | L×D | recur fused ms | recur cudnn (standard) ms "
@@ -375,6 +377,48 @@ class CpuRecordTest(unittest.TestCase):
         self.assertTrue(text.rstrip().splitlines()[-1].endswith("| 2.00x |"))
         self.assertIn("this machine is shared and noisy", text)
 
+    def test_the_fastest_cpu_gemm_is_the_peak_whatever_its_shape(self):
+        """OpenBLAS's square sgemm and recur's per-step GEMM (M x K x N) with PyTorch beside each:
+        the fastest row is the ceiling of every layer row and the table names each row's size."""
+        def cpu_gemm(name, impl, M, K, N, ms):
+            flops = 2.0 * M * K * N
+            row = {"section": "gemm", "name": name, "impl": impl, "N": N,
+                   "seconds": _stats(ms * 1e-3), "ms": ms, "gflop": flops * 1e-9,
+                   "gflops": flops / (ms * 1e-3) * 1e-9}
+            if (M, K) != (N, N):
+                row.update(M=M, K=K)
+            return row
+
+        with tempfile.TemporaryDirectory() as d:
+            sgemm = cpu_gemm("gemm/sgemm/N4096", "OpenBLAS cblas_sgemm", 4096, 4096, 4096, 700.0)
+            packed = cpu_gemm("gemm/packed/M256/K1024/N4096",
+                              "recur per-step GEMM (AVX-512, W packed)", 256, 1024, 4096, 5.5)
+            layer = layer_row("lstm", "inference", 8, 512, 2.0, T=64)
+            recur = dict(recur_doc([sgemm, packed, layer]), device="cpu")
+            peer = dict(peer_doc([dict(sgemm, impl="PyTorch torch.matmul", ms=720.0),
+                                  dict(packed, impl="PyTorch torch.matmul", ms=11.0)]),
+                        device="cpu")
+            paths = []
+            for name, doc in (("recur.json", recur), ("peer.json", peer)):
+                paths.append(os.path.join(d, name))
+                with open(paths[-1], "w") as f:
+                    json.dump(doc, f)
+            out = os.path.join(d, "cpu-record.json")
+            run_main(["merge", "--recur", paths[0], "--peer", paths[1], "--out", out])
+            with open(out) as f:
+                rec = json.load(f)
+        self.assertAlmostEqual(rec["gemm_peak_gflops"], packed["gflops"])
+        self.assertEqual(rec["gemm_peak_source"], "recur per-step GEMM (AVX-512, W packed)")
+        rows = {(r["name"], r["side"]): r for r in rec["results"]}
+        self.assertAlmostEqual(rows[(layer["name"], "recur")]["pct_peak"],
+                               100.0 * layer["gflops"] / packed["gflops"])
+        self.assertAlmostEqual(rows[(sgemm["name"], "recur")]["pct_peak"],
+                               100.0 * sgemm["gflops"] / packed["gflops"])
+        text = pb.markdown(rec)
+        self.assertIn("| implementation | M×K×N | ms | GFLOP/s | % of the fastest |", text)
+        self.assertIn("| recur per-step GEMM (AVX-512, W packed) | 256×1024×4096 | 5.50 |", text)
+        self.assertIn("| OpenBLAS cblas_sgemm | 4096×4096×4096 | 700 |", text)
+
     def test_shape_name(self):
         self.assertEqual(pb.shape_name("layer/lstm/training/B8/H1024/T256/L1/D1/fused"),
                          "layer/lstm/training/B8/H1024/T256/L1/D1")
@@ -420,9 +464,11 @@ class BenchPeersTest(unittest.TestCase):
 
     def test_gpu_branches_run_on_the_cpu(self):
         bp = _load("recur_bench_peers", os.path.join(REPO, "benchmarks", "bench_peers.py"))
+        budget = {"min_time_s": 0.0, "min_reps": 1, "max_reps": 1}
+        g = bp.run_gemm({"M": 4, "K": 8, "N": 16}, budget)  # the CPU's M x K x N row
+        self.assertAlmostEqual(g["gflop"], 2.0 * 4 * 8 * 16 * 1e-9)
         bp.ON_GPU = True  # DEV stays the CPU; the GPU timer is replaced by the wall clock
         bp.gpu_timer = bp.wall_seconds
-        budget = {"min_time_s": 0.0, "min_reps": 1, "max_reps": 1}
         g = bp.run_gemm({"N": 16, "dtype": "bf16"}, budget)
         self.assertEqual((g["dtype"], g["data"]), ("bf16", "zeros"))
         g = bp.run_gemm({"N": 16, "dtype": "f32", "data": "uniform"}, budget)
