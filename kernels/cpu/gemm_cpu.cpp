@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/packed_gemm.h"
+
 namespace recur {
 
 namespace {
@@ -42,6 +44,8 @@ void gemm_cpu<float>(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K
   if (M == 0 || N == 0) return;
   if (K == 0) return scale_c(M, N, beta, C, ldc);
   if (as_gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, cblas_sgemv)) return;
+  if (packed_gemm_pays(M, N, K))
+    return packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
               static_cast<int>(K), alpha, A, static_cast<int>(std::max<int64_t>(lda, 1)), B,

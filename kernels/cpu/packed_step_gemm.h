@@ -23,8 +23,9 @@ namespace recur {
 // Measured (layer benchmarks, A/B in alternation on 2 cores), with the AVX2 kernel: 1.1x-1.6x
 // faster than OpenBLAS at B=8, 1.0x-1.3x at B=32 to 256 (training at H=1024, where the
 // weight-gradient GEMMs dominate, within 0.98x-1.07x). Beyond 256 rows OpenBLAS's cache blocking
-// is left to do it. On an AVX-512 CPU (AMD EPYC, Zen 5) the AVX-512 kernel runs the product
-// alone at 300-390 GFLOP/s against the AVX2 kernel's 170-195, and the layers 1.15x-1.64x faster.
+// is left to do it (but see kernels/cpu/packed_gemm.h). On an AVX-512 CPU (AMD EPYC, Zen 5) the
+// AVX-512 kernel runs the product alone at 300-390 GFLOP/s against the AVX2 kernel's 170-195,
+// and the layers 1.15x-1.64x faster.
 inline constexpr int64_t kPackedMaxRows = 256;
 
 // The instruction set of the register-blocked kernel; each packs W in panels of its own width.
@@ -48,7 +49,8 @@ class PackedWeights {
   bool packs(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N) const {
     return w == w_ && ldw == ldw_ && trans == trans_ && K == K_ && N == N_;
   }
-  // C[M,N] (row stride ldc) = alpha * A[M,K] (row stride lda) op(W) + beta * C; M >= 1.
+  // C[M,N] (row stride ldc) = alpha * A[M,K] (row stride lda) op(W) + beta * C; M >= 1. Over
+  // kPackedMaxRows rows (a whole GEMM, kernels/cpu/packed_gemm.h) in chunks of rows.
   void multiply(int64_t M, float alpha, const float* A, int64_t lda, float beta, float* C,
                 int64_t ldc) const;
 

@@ -2,8 +2,9 @@
 // CPU runs (AVX2, AVX-512), against an f64 triple loop: row counts up to the limit (the 4- and
 // 8-row blocks and their remainders), partial last panels, both layouts of W, strided operands,
 // alpha and beta; results independent of the thread count and bit-identical between the
-// kernels; which products StepWeights packs; and the reference engine, which uses it for its
-// per-step GEMMs, against the f64 reference over sequences long enough to pack.
+// kernels; which products StepWeights packs; the reference engine, which uses it for its
+// per-step GEMMs, against the f64 reference over sequences long enough to pack; and whole GEMMs
+// through it (kernels/cpu/packed_gemm.h).
 #include "kernels/cpu/packed_step_gemm.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 
 #include "core/parallel.h"
 #include "core/random.h"
+#include "kernels/cpu/packed_gemm.h"
 #include "support/seq_parity.h"
 
 namespace recur {
@@ -21,16 +23,21 @@ namespace {
 struct Product {
   int64_t M, N, K;
   bool trans;
-  int64_t pad = 0;  // extra columns of every operand's row stride
+  int64_t pad = 0;       // extra columns of every operand's row stride
+  bool trans_a = false;  // A stored [K, M+pad] (packed_gemm only)
 };
 
 struct Operands {
-  Tensor a, w, c;  // a [M, K+pad], w [N, K+pad] (trans) or [K, N+pad], c [M, N+pad]
+  Tensor a, w, c;  // a [M, K+pad] or [K, M+pad], w [N, K+pad] (trans) or [K, N+pad], c [M, N+pad]
+  double a_at(int64_t m, int64_t k, bool trans_a) const {
+    return trans_a ? a.item({k, m}) : a.item({m, k});
+  }
 };
 
 Operands operands(const Product& p) {
   Operands o;
-  o.a = Tensor::empty({p.M, p.K + p.pad}, DType::f32);
+  o.a = p.trans_a ? Tensor::empty({p.K, p.M + p.pad}, DType::f32)
+                  : Tensor::empty({p.M, p.K + p.pad}, DType::f32);
   o.w = p.trans ? Tensor::empty({p.N, p.K + p.pad}, DType::f32)
                 : Tensor::empty({p.K, p.N + p.pad}, DType::f32);
   o.c = Tensor::empty({p.M, p.N + p.pad}, DType::f32);
@@ -61,18 +68,30 @@ std::vector<double> packed_product(const Product& p, const Operands& o, float al
   return c.to_vector();
 }
 
-void expect_product(const Product& p, float alpha, float beta, PackedKernel kernel) {
-  SCOPED_TRACE(::testing::Message() << name(kernel) << " M=" << p.M << " N=" << p.N << " K=" << p.K
-                                    << " trans=" << p.trans << " pad=" << p.pad
-                                    << " alpha=" << alpha << " beta=" << beta);
+// The same through packed_gemm (the default kernel; A transposed where p.trans_a).
+std::vector<double> whole_gemm(const Product& p, const Operands& o, float alpha, float beta) {
+  Tensor c = o.c.clone();
+  packed_gemm(p.trans_a, p.trans, p.M, p.N, p.K, alpha, o.a.data<float>(), o.a.size(1),
+              o.w.data<float>(), o.w.size(1), beta, c.data<float>(), c.size(1));
+  return c.to_vector();
+}
+
+// C from PackedWeights with `kernel`, or from packed_gemm where `whole`, against an f64 sum.
+void expect_product(const Product& p, float alpha, float beta, PackedKernel kernel,
+                    bool whole = false) {
+  SCOPED_TRACE(::testing::Message()
+               << (whole ? "packed_gemm" : name(kernel)) << " M=" << p.M << " N=" << p.N
+               << " K=" << p.K << " trans=" << p.trans << " trans_a=" << p.trans_a
+               << " pad=" << p.pad << " alpha=" << alpha << " beta=" << beta);
   const Operands o = operands(p);
-  const std::vector<double> got = packed_product(p, o, alpha, beta, kernel);
+  const std::vector<double> got =
+      whole ? whole_gemm(p, o, alpha, beta) : packed_product(p, o, alpha, beta, kernel);
   const int64_t ldc = p.N + p.pad;
   for (int64_t i = 0; i < p.M; ++i) {
     for (int64_t j = 0; j < p.N; ++j) {
       double s = 0;
       for (int64_t k = 0; k < p.K; ++k)
-        s += o.a.item({i, k}) * (p.trans ? o.w.item({j, k}) : o.w.item({k, j}));
+        s += o.a_at(i, k, p.trans_a) * (p.trans ? o.w.item({j, k}) : o.w.item({k, j}));
       const double want = alpha * s + beta * o.c.item({i, j});
       ASSERT_NEAR(got[i * ldc + j], want, 1e-5 * (std::sqrt(double(p.K)) + std::fabs(want)))
           << "at row " << i << " column " << j;
@@ -92,6 +111,57 @@ TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder
       for (int64_t M : row_counts)
         for (int64_t N : {1, 23, 24, 25, 47, 48, 73, 97})
           expect_product({M, N, 37, trans}, 1.0f, 0.0f, kernel);
+}
+
+// Beyond kPackedMaxRows the product runs in tasks of (a chunk of rows, a panel): chunks of 256
+// rows at small K, fewer rows at large K, the last chunk partial.
+TEST(PackedStepGemm, ManyRowsRunInChunks) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  for (PackedKernel kernel : kernels_here())
+    for (bool trans : {true, false}) {
+      expect_product({kPackedMaxRows + 1, 73, 37, trans}, 1.0f, 0.0f, kernel);
+      expect_product({613, 50, 700, trans, 3}, 0.5f, 1.0f, kernel);  // 88-row chunks
+    }
+}
+
+// packed_gemm: a whole GEMM through the default kernel, every layout of A and B, strides, alpha
+// and beta, below and beyond kPackedMaxRows rows.
+TEST(PackedGemm, MatchesTheProductForEveryLayout) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  const PackedKernel kernel = PackedWeights::default_kernel();
+  for (bool trans_a : {false, true})
+    for (bool trans_b : {false, true}) {
+      expect_product({1, 5, 3, trans_b, 0, trans_a}, 1.0f, 0.0f, kernel, true);
+      expect_product({37, 61, 129, trans_b, 2, trans_a}, -0.5f, 2.0f, kernel, true);
+      expect_product({333, 97, 45, trans_b, 1, trans_a}, 1.0f, 1.0f, kernel, true);
+    }
+}
+
+// Each element is still summed in k order by one thread (A is transposed first, not split).
+TEST(PackedGemm, ResultsDoNotDependOnTheThreadCount) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  const int threads = num_threads();
+  for (bool trans_a : {false, true}) {
+    const Product p{300, 24 * 9 + 5, 130, true, 0, trans_a};
+    const Operands o = operands(p);
+    set_num_threads(1);
+    const std::vector<double> one = whole_gemm(p, o, 1.0f, 0.5f);
+    set_num_threads(2);
+    EXPECT_EQ(one, whole_gemm(p, o, 1.0f, 0.5f)) << "trans_a=" << trans_a;
+  }
+  set_num_threads(threads);
+}
+
+// Where gemm_cpu<float> sends a product: only where preferred (recur's AVX-512 kernel, OpenBLAS
+// without one), from 32 rows and 4M multiply-adds.
+TEST(PackedGemm, PaysOnlyWherePreferredForLargeProducts) {
+  const bool preferred = packed_gemm_preferred();
+  if (preferred) {
+    EXPECT_TRUE(PackedWeights::supported());
+  }
+  EXPECT_EQ(packed_gemm_pays(32, 512, 256), preferred);
+  EXPECT_FALSE(packed_gemm_pays(31, 4096, 4096));  // too few rows
+  EXPECT_FALSE(packed_gemm_pays(64, 64, 64));      // too little work
 }
 
 TEST(PackedStepGemm, StridedOperandsAlphaBetaAndShortSums) {

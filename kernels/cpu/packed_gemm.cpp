@@ -1,0 +1,82 @@
+// Whole f32 GEMMs through the packed kernel (kernels/cpu/packed_gemm.h).
+#include "kernels/cpu/packed_gemm.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "core/allocator.h"
+#include "core/parallel.h"
+#include "kernels/cpu/packed_step_gemm.h"
+
+namespace recur {
+
+namespace {
+
+// Below these the pack (K*N floats, and M*K where A is transposed) is not repaid.
+constexpr int64_t kMinRows = 32;
+constexpr int64_t kMinMacs = int64_t(1) << 22;
+constexpr int64_t kTransposeBlock = 32;  // A is transposed in 32 x 32 tiles (8 KiB read, 8 written)
+
+bool openblas_runs_avx512() {
+  std::string core = openblas_get_corename();
+  std::transform(core.begin(), core.end(), core.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* avx512_core : {"skylakex", "cooperlake", "sapphirerapids"})
+    if (core.find(avx512_core) != std::string::npos) return true;
+  return false;
+}
+
+// at [M, K] (row stride K) = the transpose of a [K, M] (row stride lda).
+void transpose(int64_t M, int64_t K, const float* a, int64_t lda, float* at) {
+  const int64_t row_blocks = (K + kTransposeBlock - 1) / kTransposeBlock;
+  parallel_for(row_blocks, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t kb = begin; kb < end; ++kb) {
+      const int64_t k0 = kb * kTransposeBlock, k1 = std::min(K, k0 + kTransposeBlock);
+      for (int64_t m0 = 0; m0 < M; m0 += kTransposeBlock) {
+        const int64_t m1 = std::min(M, m0 + kTransposeBlock);
+        for (int64_t m = m0; m < m1; ++m)
+          for (int64_t k = k0; k < k1; ++k) at[m * K + k] = a[k * lda + m];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool packed_gemm_preferred() {
+  static const bool preferred = [] {
+    if (!PackedWeights::supported()) return false;
+    const char* forced = std::getenv("RECUR_GEMM");
+    if (forced && std::strcmp(forced, "packed") == 0) return true;
+    if (forced && std::strcmp(forced, "openblas") == 0) return false;
+    return PackedWeights::default_kernel() == PackedKernel::avx512 && !openblas_runs_avx512();
+  }();
+  return preferred;
+}
+
+bool packed_gemm_pays(int64_t M, int64_t N, int64_t K) {
+  return M >= kMinRows && M * N * K >= kMinMacs && packed_gemm_preferred();
+}
+
+void packed_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                 int64_t ldc) {
+  std::shared_ptr<std::byte> transposed;
+  if (trans_a) {  // the kernel reads rows of op(A)
+    transposed = allocate_cpu(static_cast<size_t>(M * K) * sizeof(float));
+    float* at = reinterpret_cast<float*>(transposed.get());
+    transpose(M, K, A, lda, at);
+    A = at;
+    lda = K;
+  }
+  const PackedWeights packed(B, ldb, trans_b, K, N);
+  packed.multiply(M, alpha, A, lda, beta, C, ldc);
+}
+
+}  // namespace recur
