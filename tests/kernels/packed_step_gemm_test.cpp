@@ -153,13 +153,14 @@ TEST(PackedGemm, ResultsDoNotDependOnTheThreadCount) {
 }
 
 // Where gemm_cpu<float> sends a product: only where preferred (recur's AVX-512 kernel, OpenBLAS
-// without one), from 32 rows and 4M multiply-adds.
+// without one), from 32 rows and 8M multiply-adds.
 TEST(PackedGemm, PaysOnlyWherePreferredForLargeProducts) {
   const bool preferred = packed_gemm_preferred();
   if (preferred) {
     EXPECT_TRUE(PackedWeights::supported());
   }
-  EXPECT_EQ(packed_gemm_pays(32, 512, 256), preferred);
+  EXPECT_EQ(packed_gemm_pays(32, 512, 512), preferred);
+  EXPECT_FALSE(packed_gemm_pays(64, 256, 256));    // 4M: even with OpenBLAS
   EXPECT_FALSE(packed_gemm_pays(31, 4096, 4096));  // too few rows
   EXPECT_FALSE(packed_gemm_pays(64, 64, 64));      // too little work
 }
