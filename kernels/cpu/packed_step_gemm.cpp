@@ -20,6 +20,7 @@ namespace {
 
 constexpr int64_t kThreadedMacs = int64_t(1) << 20;
 constexpr int64_t kChunkFloats = int64_t(1) << 16;  // 256 KiB of A per chunk of rows
+constexpr int64_t kSliceK = 512;                    // rows of a panel summed at a time
 
 // panel[k * width + j] = w[j * ldw + k] for j < cols, k < K: rows of W become columns of the
 // panel, in 8 x 8 tiles transposed in registers where the build has AVX (element by element the
@@ -130,13 +131,23 @@ void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda
     return;
   }
   // Many rows: tasks of (a chunk of rows, a panel), chunk-major, so that a thread's consecutive
-  // tasks reuse one chunk of A (about kChunkFloats of it) while the panels stream past.
-  const int64_t chunk = std::clamp<int64_t>(kChunkFloats / K_ / 8 * 8, 8, kPackedMaxRows);
+  // tasks reuse one chunk of A (about kChunkFloats of it) while the panels stream past. A long K
+  // is summed in slices of kSliceK rows of the panel (96 KiB at 48 columns, in L2), each slice
+  // added to C: a whole panel at K = 16384 (3 MiB) streamed from L3 for every 8 rows of A (the
+  // weight gradients at T*B = 16384: training layers 1.10x-1.20x faster, A/B in alternation).
+  const int64_t slice = std::min(K_, kSliceK);
+  const int64_t chunk = std::clamp<int64_t>(kChunkFloats / slice / 8 * 8, 8, kPackedMaxRows);
   const int64_t chunks = (M + chunk - 1) / chunk;
   parallel_for(chunks * panels, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t m0 = t / panels * chunk, p = t % panels;
-      rows(std::min(chunk, M - m0), product(p), A + m0 * lda, C + m0 * ldc + p * width);
+      packed_panel::PanelProduct part = product(p);
+      for (int64_t k0 = 0; k0 < K_; k0 += slice) {
+        part.K = std::min(slice, K_ - k0);
+        part.panel = panels_ + (p * K_ + k0) * width;
+        part.beta = k0 == 0 ? beta : 1.0f;  // the slices after the first add to C
+        rows(std::min(chunk, M - m0), part, A + m0 * lda + k0, C + m0 * ldc + p * width);
+      }
     }
   });
 }

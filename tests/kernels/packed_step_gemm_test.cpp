@@ -114,13 +114,15 @@ TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder
 }
 
 // Beyond kPackedMaxRows the product runs in tasks of (a chunk of rows, a panel): chunks of 256
-// rows at small K, fewer rows at large K, the last chunk partial.
+// rows at small K, 128 rows from K = 512 on, the last chunk partial; K summed in slices of 512,
+// each added to C (beta only on the first).
 TEST(PackedStepGemm, ManyRowsRunInChunks) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
   for (PackedKernel kernel : kernels_here())
     for (bool trans : {true, false}) {
       expect_product({kPackedMaxRows + 1, 73, 37, trans}, 1.0f, 0.0f, kernel);
-      expect_product({613, 50, 700, trans, 3}, 0.5f, 1.0f, kernel);  // 88-row chunks
+      expect_product({613, 50, 700, trans, 3}, 0.5f, 1.0f, kernel);   // K in slices of 512, 512
+      expect_product({300, 29, 1100, trans, 1}, 2.0f, 0.0f, kernel);  // and 512 + 76 rows
     }
 }
 
