@@ -13,6 +13,7 @@
 #include "core/allocator.h"
 #include "core/parallel.h"
 #include "kernels/cpu/packed_step_gemm.h"
+#include "kernels/cpu/transpose.h"
 
 namespace recur {
 
@@ -22,7 +23,7 @@ namespace {
 // x 256 ran even with OpenBLAS (and rnn_tanh layers at B=1, H=256, 0.8x), 64 x 256 x 768 1.97x.
 constexpr int64_t kMinRows = 32;
 constexpr int64_t kMinMacs = int64_t(1) << 23;
-constexpr int64_t kTransposeBlock = 32;  // A is transposed in 32 x 32 tiles (8 KiB read, 8 written)
+constexpr int64_t kTransposeRows = 64;  // rows of the stored A per task of its transpose
 
 bool openblas_runs_avx512() {
   std::string core = openblas_get_corename();
@@ -31,21 +32,6 @@ bool openblas_runs_avx512() {
   for (const char* avx512_core : {"skylakex", "cooperlake", "sapphirerapids"})
     if (core.find(avx512_core) != std::string::npos) return true;
   return false;
-}
-
-// at [M, K] (row stride K) = the transpose of a [K, M] (row stride lda).
-void transpose(int64_t M, int64_t K, const float* a, int64_t lda, float* at) {
-  const int64_t row_blocks = (K + kTransposeBlock - 1) / kTransposeBlock;
-  parallel_for(row_blocks, 4, [&](int64_t begin, int64_t end) {
-    for (int64_t kb = begin; kb < end; ++kb) {
-      const int64_t k0 = kb * kTransposeBlock, k1 = std::min(K, k0 + kTransposeBlock);
-      for (int64_t m0 = 0; m0 < M; m0 += kTransposeBlock) {
-        const int64_t m1 = std::min(M, m0 + kTransposeBlock);
-        for (int64_t m = m0; m < m1; ++m)
-          for (int64_t k = k0; k < k1; ++k) at[m * K + k] = a[k * lda + m];
-      }
-    }
-  });
 }
 
 }  // namespace
@@ -72,7 +58,13 @@ void packed_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   if (trans_a) {  // the kernel reads rows of op(A)
     transposed = allocate_cpu(static_cast<size_t>(M * K) * sizeof(float));
     float* at = reinterpret_cast<float*>(transposed.get());
-    transpose(M, K, A, lda, at);
+    // A [K, M] into at [M, K], split over the rows of A.
+    parallel_for((K + kTransposeRows - 1) / kTransposeRows, 4, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const int64_t k0 = b * kTransposeRows, rows = std::min(K - k0, kTransposeRows);
+        transpose(A + k0 * lda, lda, rows, M, at + k0, K);
+      }
+    });
     A = at;
     lda = K;
   }

@@ -5,14 +5,11 @@
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#endif
-
 #include "core/allocator.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/cpu/packed_panel.h"
+#include "kernels/cpu/transpose.h"
 
 namespace recur {
 
@@ -21,43 +18,6 @@ namespace {
 constexpr int64_t kThreadedMacs = int64_t(1) << 20;
 constexpr int64_t kChunkFloats = int64_t(1) << 16;  // 256 KiB of A per chunk of rows
 constexpr int64_t kSliceK = 512;                    // rows of a panel summed at a time
-
-// panel[k * width + j] = w[j * ldw + k] for j < cols, k < K: rows of W become columns of the
-// panel, in 8 x 8 tiles transposed in registers where the build has AVX (element by element the
-// pack ran at ~17 GB/s, slower than the product it serves at 64 rows).
-void transpose_into_panel(const float* w, int64_t ldw, int64_t cols, int64_t K, float* panel,
-                          int64_t width) {
-  int64_t j0 = 0;
-#if defined(__AVX__)
-  for (; j0 + 8 <= cols; j0 += 8) {
-    int64_t k0 = 0;
-    for (; k0 + 8 <= K; k0 += 8) {
-      __m256 r[8], t[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(w + (j0 + i) * ldw + k0);
-      for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 8; i += 4) {
-        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-      }
-      for (int i = 0; i < 4; ++i) {  // row i of the tile: lanes i of rows 0-3, then of rows 4-7
-        _mm256_storeu_ps(panel + (k0 + i) * width + j0,
-                         _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-        _mm256_storeu_ps(panel + (k0 + i + 4) * width + j0,
-                         _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-      }
-    }
-    for (int64_t j = j0; j < j0 + 8; ++j)
-      for (int64_t k = k0; k < K; ++k) panel[k * width + j] = w[j * ldw + k];
-  }
-#endif
-  for (int64_t j = j0; j < cols; ++j)
-    for (int64_t k = 0; k < K; ++k) panel[k * width + j] = w[j * ldw + k];
-}
 
 }  // namespace
 
@@ -101,7 +61,7 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
       float* panel = panels_ + p * K * width;
       const int64_t n0 = p * width, cols = std::min(width, N - n0);
       if (trans) {
-        transpose_into_panel(w + n0 * ldw, ldw, cols, K, panel, width);
+        transpose(w + n0 * ldw, ldw, cols, K, panel, width);
       } else {  // row by row (by columns it ran at 2.5 GB/s: 1.7 ms for 2048 x 512)
         for (int64_t k = 0; k < K; ++k) std::copy_n(w + k * ldw + n0, cols, panel + k * width);
       }
