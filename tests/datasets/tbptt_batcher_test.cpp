@@ -11,8 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -406,25 +404,6 @@ TEST_F(TbpttTest, RestoreRejectsForeignOrBrokenStates) {
           {"cursor 3, which is not the start of an input"});  // an RS
   rejects(edited([](auto& s) { s["rows"][1]["cursor"] = 15; }),
           {"rows[1] has cursor 15, which is not"});  // the final RS
-}
-
-// ---------------------------------------------------------------- cost
-
-TEST_F(TbpttTest, NextIsCheapForBytesAtB64T128) {
-  const std::string text = testing::random_corpus(4, 8000, 400, testing::ascii_pool());
-  TextCorpus corpus(file(text));
-  TbpttBatcher batcher(corpus, corpus.all(), 64, 128);
-  double best = 1e9;
-  for (int run = 0; run < 5; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < 50; ++i) batcher.next();
-    const std::chrono::duration<double, std::milli> spent =
-        std::chrono::steady_clock::now() - start;
-    best = std::min(best, spent.count() / 50);
-  }
-  RecordProperty("ms_per_batch", std::to_string(best));
-  std::printf("TbpttBatcher B=64 T=128 bytes: %.4f ms per batch\n", best);
-  EXPECT_LT(best, 1.0);
 }
 
 }  // namespace
