@@ -13,8 +13,12 @@ namespace recur {
 
 // Threads parallel_for uses: the CPUs this process may run on, or RECUR_THREADS when set.
 int num_threads();
-// Sets the thread count (at least 1); the pool grows or shrinks at the next parallel_for.
+// Sets the thread count (1 to 4096); the pool grows or shrinks at the next parallel_for.
 void set_num_threads(int n);
+// Worker threads the pool has started since the process began. A job over fewer items than
+// threads leaves the pool as it is (its extra workers sit it out), so this changes only with
+// set_num_threads.
+int64_t pool_threads_started();
 
 // Runs body(begin, end) over [0, n) split into contiguous chunks, one per thread; the caller runs
 // the first chunk. Ranges of at most `grain` run on the calling thread alone: waking the pool

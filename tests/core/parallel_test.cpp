@@ -62,6 +62,29 @@ TEST(ParallelFor, RethrowsAnExceptionFromAnyChunk) {
   set_num_threads(saved);
 }
 
+// Small jobs (fewer items than threads) and large ones, interleaved as a recurrent step does (6
+// panels of a 256-wide W, then 64 rows of cell math): every item once, and the pool keeps its
+// threads; it used to join and respawn them at every change of job size.
+TEST(ParallelFor, JobsSmallerThanThePoolDoNotRestartIt) {
+  const int saved = num_threads();
+  set_num_threads(6);
+  parallel_for(100, 0, [](int64_t, int64_t) {});  // the pool at 6
+  const int64_t started = pool_threads_started();
+  for (int job = 0; job < 300; ++job) {
+    const int64_t n = std::vector<int64_t>{2, 100, 3, 5, 1000, 4}[job % 6];
+    std::vector<std::atomic<int>> hits(n);
+    parallel_for(n, 0, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) hits[i]++;
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "job " << job << " n " << n;
+  }
+  EXPECT_EQ(pool_threads_started(), started);
+  set_num_threads(2);
+  parallel_for(100, 0, [](int64_t, int64_t) {});
+  EXPECT_EQ(pool_threads_started(), started + 1) << "a new thread count resizes the pool";
+  set_num_threads(saved);
+}
+
 // Workers poll briefly for the next job, then block: jobs back to back (taken while polling), jobs
 // after a pause longer than the poll (taken after a wake-up), each chunk's writes visible to the
 // caller when parallel_for returns, and an exception in between.
