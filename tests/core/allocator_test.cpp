@@ -36,6 +36,31 @@ TEST(CpuAllocator, ReusesLargeBlocksOfTheSameSizeAndTracksUse) {
   EXPECT_EQ(cpu_memory_stats().cached, 0u);
 }
 
+// The per-call buffers of small sequences (512 KiB for B=8, H=256, T=64) are cached too: glibc
+// gave such blocks back to the kernel on free and they faulted in again on every call. Of several
+// free blocks of one size, the one freed last comes back first (the one most likely in cache).
+TEST(CpuAllocator, ReusesBlocksFrom64KiBTheLastFreedFirst) {
+  release_cpu_cache();
+  for (size_t bytes : {size_t{64} << 10, size_t{512} << 10, (size_t{512} << 10) + 100}) {
+    const uint64_t reused = cpu_memory_stats().reused;
+    auto a = allocate_cpu(bytes), b = allocate_cpu(bytes);
+    std::byte* freed_last = a.get();
+    b.reset();
+    a.reset();
+    auto c = allocate_cpu(bytes);
+    EXPECT_EQ(c.get(), freed_last) << bytes;
+    EXPECT_EQ(cpu_memory_stats().reused, reused + 1) << bytes;
+  }
+  {  // below 64 KiB: malloc's own
+    const uint64_t reused = cpu_memory_stats().reused;
+    auto small = allocate_cpu(size_t{60} << 10);
+    small.reset();
+    small = allocate_cpu(size_t{60} << 10);
+    EXPECT_EQ(cpu_memory_stats().reused, reused);
+  }
+  release_cpu_cache();
+}
+
 TEST(CpuAllocator, CacheStaysWithinItsLimit) {
   release_cpu_cache();
   const size_t old_limit = cpu_cache_limit();
