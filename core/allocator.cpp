@@ -6,6 +6,17 @@
 
 #include "core/error.h"
 
+// Under AddressSanitizer a cached block is poisoned while it waits in the cache, so a use after
+// free of a tensor is still reported though its memory never went back to malloc.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define RECUR_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define RECUR_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define RECUR_POISON(p, n) ((void)(p), (void)(n))
+#define RECUR_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace recur {
 
 namespace {
@@ -39,6 +50,7 @@ struct BlockCache {
     while (stats.cached > target && !free_blocks.empty()) {
       auto largest = std::prev(free_blocks.end());
       stats.cached -= largest->first;
+      RECUR_UNPOISON(largest->second, largest->first);
       std::free(largest->second);
       free_blocks.erase(largest);
     }
@@ -78,6 +90,7 @@ std::shared_ptr<std::byte> allocate_cpu(size_t bytes) {
     auto it = c.free_blocks.upper_bound(rounded);
     if (it != c.free_blocks.begin() && (--it)->first == rounded) {
       p = it->second;
+      RECUR_UNPOISON(p, rounded);
       c.free_blocks.erase(it);
       c.stats.cached -= rounded;
       ++c.stats.reused;
@@ -105,6 +118,7 @@ std::shared_ptr<std::byte> allocate_cpu(size_t bytes) {
       return;
     }
     c.trim_to(c.limit - rounded);
+    RECUR_POISON(q, rounded);
     c.free_blocks.emplace(rounded, q);
     c.stats.cached += rounded;
   });
