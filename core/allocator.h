@@ -4,7 +4,7 @@
 // Blocks of 64 KiB and up are cached when freed and handed out again for the same size (the one
 // freed last first), as a GPU caching allocator does: a training step allocates the same
 // activations every iteration, and fresh pages from the kernel cost a fault and a zeroing per
-// 4 KiB (about a tenth of an LSTM training step on the CPU; six sevenths of an rnn_tanh training
+// 4 KiB (about a tenth of an LSTM training step on the CPU; five sixths of an rnn_tanh training
 // call at B=8, H=256, whose 512 KiB buffers glibc handed back to the kernel at every free). The
 // cache holds at most cpu_cache_limit() bytes (default 2 GiB, RECUR_CPU_CACHE_MB overrides);
 // release_cpu_cache() returns it all to the system.
