@@ -23,7 +23,7 @@ namespace recur {
 bool packed_gemm_preferred();
 
 // Whether gemm_cpu<float> runs an M x K x N product here: where preferred, and large enough to
-// repay packing op(B) (and transposing A).
+// repay packing op(B).
 bool packed_gemm_pays(int64_t M, int64_t N, int64_t K);
 
 // C[M,N] (row stride ldc) = alpha * op(A)[M,K] op(B)[K,N] + beta * C through the packed kernel

@@ -39,11 +39,11 @@ struct Avx2 {
   static constexpr int kRowBlock = 4;  // rows of C per register block: 4 x 3 of 16 registers
 
   // C[RM, 24] of one panel: for each k, the panel's 24 values of row k times A[m, k], RM rows.
-  template <int RM>
+  template <int RM, bool kATrans>
   static void block(const PanelProduct& p, const float* A, float* C);
 };
 
-template <int RM>
+template <int RM, bool kATrans>
 void Avx2::block(const PanelProduct& p, const float* A, float* C) {
   const int64_t K = p.K, lda = p.lda;
   // Every loop over m and v unrolls fully, so the 3*RM accumulators stay in registers (a loop
@@ -58,7 +58,7 @@ void Avx2::block(const PanelProduct& p, const float* A, float* C) {
     const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16);
 #pragma GCC unroll 4
     for (int m = 0; m < RM; ++m) {
-      const __m256 a = _mm256_broadcast_ss(A + m * lda + k);
+      const __m256 a = _mm256_broadcast_ss(a_element<kATrans>(A, lda, m, k));
       acc[m][0] = _mm256_fmadd_ps(a, w0, acc[m][0]);
       acc[m][1] = _mm256_fmadd_ps(a, w1, acc[m][1]);
       acc[m][2] = _mm256_fmadd_ps(a, w2, acc[m][2]);

@@ -29,11 +29,11 @@ struct Avx512 {
   static constexpr int kRowBlock = 8;  // rows of C per register block: 8 x 3 of 32 registers
 
   // C[RM, 48] of one panel: for each k, the panel's 48 values of row k times A[m, k], RM rows.
-  template <int RM>
+  template <int RM, bool kATrans>
   RECUR_AVX512 static void block(const PanelProduct& p, const float* A, float* C);
 };
 
-template <int RM>
+template <int RM, bool kATrans>
 RECUR_AVX512 void Avx512::block(const PanelProduct& p, const float* A, float* C) {
   const int64_t K = p.K, lda = p.lda;
   __m512 acc[RM][3];  // unrolled fully so that they stay in registers (see packed_panel_avx2.cpp)
@@ -47,7 +47,7 @@ RECUR_AVX512 void Avx512::block(const PanelProduct& p, const float* A, float* C)
                  w2 = _mm512_loadu_ps(w + 32);
 #pragma GCC unroll 8
     for (int m = 0; m < RM; ++m) {
-      const __m512 a = _mm512_set1_ps(A[m * lda + k]);
+      const __m512 a = _mm512_set1_ps(*a_element<kATrans>(A, lda, m, k));
       acc[m][0] = _mm512_fmadd_ps(a, w0, acc[m][0]);
       acc[m][1] = _mm512_fmadd_ps(a, w1, acc[m][1]);
       acc[m][2] = _mm512_fmadd_ps(a, w2, acc[m][2]);

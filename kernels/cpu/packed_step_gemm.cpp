@@ -72,13 +72,13 @@ PackedWeights::PackedWeights(const float* w, int64_t ldw, bool trans, int64_t K,
 }
 
 void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda, float beta,
-                             float* C, int64_t ldc) const {
+                             float* C, int64_t ldc, bool a_trans) const {
   const int64_t width = width_, panels = (N_ + width - 1) / width;
   const auto rows =
       kernel_ == PackedKernel::avx512 ? packed_panel::rows_avx512 : packed_panel::rows_avx2;
   auto product = [&](int64_t p) {
-    return packed_panel::PanelProduct{K_,   lda, panels_ + p * K_ * width,       alpha,
-                                      beta, ldc, std::min(width, N_ - p * width)};
+    return packed_panel::PanelProduct{K_,   lda, panels_ + p * K_ * width,        alpha,
+                                      beta, ldc, std::min(width, N_ - p * width), a_trans};
   };
   if (M <= kPackedMaxRows) {
     // One core does ~100 GFLOP/s here with AVX2; handing half to the pool's other thread costs a
@@ -106,7 +106,8 @@ void PackedWeights::multiply(int64_t M, float alpha, const float* A, int64_t lda
         part.K = std::min(slice, K_ - k0);
         part.panel = panels_ + (p * K_ + k0) * width;
         part.beta = k0 == 0 ? beta : 1.0f;  // the slices after the first add to C
-        rows(std::min(chunk, M - m0), part, A + m0 * lda + k0, C + m0 * ldc + p * width);
+        const float* a = a_trans ? A + k0 * lda + m0 : A + m0 * lda + k0;
+        rows(std::min(chunk, M - m0), part, a, C + m0 * ldc + p * width);
       }
     }
   });

@@ -49,10 +49,11 @@ class PackedWeights {
   bool packs(const float* w, int64_t ldw, bool trans, int64_t K, int64_t N) const {
     return w == w_ && ldw == ldw_ && trans == trans_ && K == K_ && N == N_;
   }
-  // C[M,N] (row stride ldc) = alpha * A[M,K] (row stride lda) op(W) + beta * C; M >= 1. Over
-  // kPackedMaxRows rows (a whole GEMM, kernels/cpu/packed_gemm.h) in chunks of rows.
+  // C[M,N] (row stride ldc) = alpha * A[M,K] op(W) + beta * C; M >= 1; A stored [M,K], or [K,M]
+  // where a_trans, with row stride lda. Over kPackedMaxRows rows (a whole GEMM,
+  // kernels/cpu/packed_gemm.h) in chunks of rows.
   void multiply(int64_t M, float alpha, const float* A, int64_t lda, float beta, float* C,
-                int64_t ldc) const;
+                int64_t ldc, bool a_trans = false) const;
 
  private:
   const float* w_;

@@ -1,6 +1,5 @@
 // A float matrix transposed into another: the packing of transposed weights into panels
-// (kernels/cpu/packed_step_gemm.cpp) and of a transposed A for a whole GEMM
-// (kernels/cpu/packed_gemm.cpp).
+// (kernels/cpu/packed_step_gemm.cpp).
 #pragma once
 
 #include <cstdint>

@@ -24,7 +24,7 @@ struct Product {
   int64_t M, N, K;
   bool trans;
   int64_t pad = 0;       // extra columns of every operand's row stride
-  bool trans_a = false;  // A stored [K, M+pad] (packed_gemm only)
+  bool trans_a = false;  // A stored [K, M+pad]
 };
 
 struct Operands {
@@ -59,12 +59,14 @@ const char* name(PackedKernel k) {
   return k == PackedKernel::avx512 ? "avx512" : "avx2";
 }
 
-// C = alpha * A op(W) + beta * C through PackedWeights; returns C.
+// C = alpha * A op(W) + beta * C through PackedWeights (A read in place where p.trans_a);
+// returns C.
 std::vector<double> packed_product(const Product& p, const Operands& o, float alpha, float beta,
                                    PackedKernel kernel) {
   Tensor c = o.c.clone();
   const PackedWeights w(o.w.data<float>(), o.w.size(1), p.trans, p.K, p.N, kernel);
-  w.multiply(p.M, alpha, o.a.data<float>(), o.a.size(1), beta, c.data<float>(), c.size(1));
+  w.multiply(p.M, alpha, o.a.data<float>(), o.a.size(1), beta, c.data<float>(), c.size(1),
+             p.trans_a);
   return c.to_vector();
 }
 
@@ -108,9 +110,10 @@ TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder
   const int64_t row_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 63, 64, 130, kPackedMaxRows};
   for (PackedKernel kernel : kernels_here())
     for (bool trans : {true, false})
-      for (int64_t M : row_counts)
-        for (int64_t N : {1, 23, 24, 25, 47, 48, 73, 97})
-          expect_product({M, N, 37, trans}, 1.0f, 0.0f, kernel);
+      for (bool trans_a : {false, true})
+        for (int64_t M : row_counts)
+          for (int64_t N : {1, 23, 24, 25, 47, 48, 73, 97})
+            expect_product({M, N, 37, trans, 0, trans_a}, 1.0f, 0.0f, kernel);
 }
 
 // Beyond kPackedMaxRows the product runs in tasks of (a chunk of rows, a panel): chunks of 256
@@ -119,10 +122,34 @@ TEST(PackedStepGemm, MatchesTheProductForEveryRowBlockRemainderAndPanelRemainder
 TEST(PackedStepGemm, ManyRowsRunInChunks) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
   for (PackedKernel kernel : kernels_here())
-    for (bool trans : {true, false}) {
-      expect_product({kPackedMaxRows + 1, 73, 37, trans}, 1.0f, 0.0f, kernel);
-      expect_product({613, 50, 700, trans, 3}, 0.5f, 1.0f, kernel);   // K in slices of 512, 512
-      expect_product({300, 29, 1100, trans, 1}, 2.0f, 0.0f, kernel);  // and 512 + 76 rows
+    for (bool trans : {true, false})
+      for (bool trans_a : {false, true}) {
+        expect_product({kPackedMaxRows + 1, 73, 37, trans, 0, trans_a}, 1.0f, 0.0f, kernel);
+        // K in slices of 512, 512 and 512 + 76 rows
+        expect_product({613, 50, 700, trans, 3, trans_a}, 0.5f, 1.0f, kernel);
+        expect_product({300, 29, 1100, trans, 1, trans_a}, 2.0f, 0.0f, kernel);
+      }
+}
+
+// A stored [K, M] is read in place, each element of C still summed in k order: the same bits as
+// the product over a transposed copy of A, with either kernel, below and beyond kPackedMaxRows
+// rows, with a strided A.
+TEST(PackedStepGemm, ATransposedInPlaceGivesTheBitsOfATransposedCopy) {
+  if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
+  for (PackedKernel kernel : kernels_here())
+    for (const Product& p :
+         {Product{37, 24 * 3 + 5, 29, true, 3, true}, Product{300, 50, 700, false, 1, true}}) {
+      const Operands o = operands(p);
+      Operands copy = o;
+      copy.a = Tensor::empty({p.M, p.K}, DType::f32);
+      for (int64_t m = 0; m < p.M; ++m)
+        for (int64_t k = 0; k < p.K; ++k)
+          copy.a.data<float>()[m * p.K + k] = o.a.data<float>()[k * (p.M + p.pad) + m];
+      Product untransposed = p;
+      untransposed.trans_a = false;
+      EXPECT_EQ(packed_product(p, o, 0.7f, 0.3f, kernel),
+                packed_product(untransposed, copy, 0.7f, 0.3f, kernel))
+          << name(kernel) << " M=" << p.M << " K=" << p.K;
     }
 }
 
@@ -139,7 +166,7 @@ TEST(PackedGemm, MatchesTheProductForEveryLayout) {
     }
 }
 
-// Each element is still summed in k order by one thread (A is transposed first, not split).
+// Each element is still summed in k order by one thread (A transposed or not).
 TEST(PackedGemm, ResultsDoNotDependOnTheThreadCount) {
   if (!PackedWeights::supported()) GTEST_SKIP() << "no packed kernel runs on this build and CPU";
   const int threads = num_threads();
