@@ -7,8 +7,9 @@
 //   f16   operands rounded to IEEE half: tensor cores on a GPU. Magnitudes beyond 65504 become
 //         inf and gradients below 2^-24 flush to zero, so f16 training needs dynamic loss
 //         scaling (train/grad_scaler.h) to keep small gradients and skip overflowing steps.
-// On the CPU the rounding is emulated (round the operands, then an f32 OpenBLAS GEMM): slower than
-// f32 there, it is the reference every GPU mixed-precision path is checked against.
+// On the CPU the rounding is emulated (round the operands, then an f32 OpenBLAS GEMM; a single
+// row, as in streaming at B = 1, rounds the weights as it reads them: kernels/cpu/rounded_gemv.h):
+// no faster than f32 there, it is the reference every GPU mixed-precision path is checked against.
 #pragma once
 
 #include <string>

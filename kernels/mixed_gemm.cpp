@@ -5,6 +5,7 @@
 #include "core/cuda_runtime.h"
 #include "core/parallel.h"
 #include "kernels/cpu/gemm_cpu.h"
+#include "kernels/cpu/rounded_gemv.h"
 #if RECUR_WITH_CUDA
 #include "kernels/cuda/elementwise_cuda.h"
 #include "kernels/cuda/gemm_cuda.h"
@@ -20,8 +21,7 @@ void round_rows_cpu(const float* src, int64_t rows, int64_t cols, int64_t ld, Pr
   parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)),
                [&](int64_t begin, int64_t end) {
                  for (int64_t r = begin; r < end; ++r)
-                   for (int64_t j = 0; j < cols; ++j)
-                     dst[r * cols + j] = round_to_precision(src[r * ld + j], precision);
+                   round_floats(src + r * ld, cols, precision, dst + r * cols);
                });
 }
 
@@ -81,6 +81,13 @@ void gemm_mixed(Device device, Precision precision, bool trans_a, bool trans_b, 
     return;
   }
   if (M == 0 || N == 0) return;
+  if (!device.is_cuda() && M == 1 && !b.rounded && K > 0) {
+    // One row (a streaming step at B = 1): W is rounded as it is read, not copied first.
+    const float* A = static_cast<const float*>(a.data);
+    rounded_gemv(precision, trans_b, N, K, alpha, A, trans_a ? a.ld : 1,
+                 static_cast<const float*>(b.data), b.ld, beta, c);
+    return;
+  }
   Tensor scratch_a, scratch_b;
   a = ready(device, precision, a, stored_a(trans_a, M, K), scratch_a);
   b = ready(device, precision, b, stored_b(trans_b, N, K), scratch_b);

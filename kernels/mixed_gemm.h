@@ -1,8 +1,9 @@
 // Mixed-precision GEMM on f32 data (core/precision.h), on the CPU or a GPU: both operands are
 // rounded to the math precision, the products accumulate in f32 into an f32 C. The CPU rounds
-// into f32 scratch and runs OpenBLAS (an emulation, for checking); a GPU casts into bf16/f16
-// scratch and runs cuBLAS on tensor cores (cublasGemmEx, CUBLAS_COMPUTE_32F). Both round the
-// same way (round to nearest even), and a product of two rounded values is exact in f32, so the
+// into f32 scratch and runs OpenBLAS (an emulation, for checking), or for a single row of
+// unrounded weights rounds them as it reads them (kernels/cpu/rounded_gemv.h); a GPU casts into
+// bf16/f16 scratch and runs cuBLAS on tensor cores (cublasGemmEx, CUBLAS_COMPUTE_32F). Both round
+// the same way (round to nearest even), and a product of two rounded values is exact in f32, so the
 // two differ only in the order of the f32 sums.
 #pragma once
 

@@ -42,10 +42,20 @@ namespace recur::seq_driver {
 template <class T, class Ops>
 class Gemms {
  public:
-  Gemms(Ops& ops, const SeqConfig& cfg, const SeqParams& p)
+  // At a mixed precision the weights are rounded once per call into copies, except on the CPU for
+  // a short call whose per-step products are single rows (batch `step_rows` = 1, under
+  // kCopyMinSteps `steps`: streaming, generation). gemm_mixed rounds W there as it reads it
+  // (kernels/cpu/rounded_gemv.h), while the copies cost a read and a write of every weight per
+  // call: they made a one-step call 7x-9x slower (H = 256 and 512, LSTM and GRU), and 20x-25x
+  // before the rounding ran in vectors. From 8 steps on they repay themselves: OpenBLAS's sgemv
+  // on a rounded copy ran B = 1, T = 64 layers up to 1.18x faster than rounding as it reads.
+  static constexpr int64_t kCopyMinSteps = 8;
+  Gemms(Ops& ops, const SeqConfig& cfg, const SeqParams& p, int64_t step_rows, int64_t steps)
       : ops_(ops),
         precision_(checked(cfg.precision)),
-        weights_(cfg.precision, {&p.w_ih, &p.w_hh, &p.w_hr}) {}
+        weights_(cfg.precision, ops.device().is_cpu() && step_rows == 1 && steps < kCopyMinSteps
+                                    ? std::vector<const Tensor*>{}
+                                    : std::vector<const Tensor*>{&p.w_ih, &p.w_hh, &p.w_hr}) {}
   void operator()(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* a,
                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
     if constexpr (std::is_same_v<T, float>) {
@@ -120,7 +130,7 @@ void forward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqForward& a) 
   const int64_t W = cell_cache_blocks(cell) * H, Y = a.y.size(2);
   const bool lstm = cell == CellKind::lstm, proj = P > 0;
   const int64_t* lengths = data_or_null<const int64_t>(a.lengths);
-  Gemms<T, Ops> gemm(ops, cfg, p);
+  Gemms<T, Ops> gemm(ops, cfg, p, B, Tn);
 
   // Stands in for absent biases, and for m_{t-1} of padded rows with projection.
   Tensor zeros = Tensor::zeros({std::max(G, B * H)}, dtype, dev);
@@ -246,7 +256,7 @@ void backward(Ops& ops, const SeqConfig& cfg, const SeqParams& p, SeqBackward& a
   const int64_t* lengths = data_or_null<const int64_t>(a.lengths);
   const int64_t Y = a.dy.defined() ? a.dy.size(2) : 0;
   const T* dy = data_or_null<const T>(a.dy);
-  Gemms<T, Ops> gemm(ops, cfg, p);
+  Gemms<T, Ops> gemm(ops, cfg, p, B, Tn);
 
   Tensor dxp = Tensor::empty({B * Tn, G}, dtype, dev);  // batch-first, like the forward's xp
   Tensor dhp = Tensor::empty({Tn, B, G}, dtype, dev);   // by processing step

@@ -127,7 +127,7 @@ void recurrent_seq_fwd_persistent(const SeqConfig& config, const SeqParams& para
   // math precision as the shared time loop computes it.
   Tensor xp = Tensor::empty({B * Tn, G}, DType::f32, d);
   CudaSeqOps<float> ops(d.index);
-  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params));
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params), B, Tn);
   gemm(false, true, B * Tn, G, I, 1.f, x.data<float>(), I, params.w_ih.data<float>(), I, 0.f,
        xp.data<float>(), G);
   Tensor hp = Tensor::empty({B, G}, DType::f32, d);
@@ -255,7 +255,7 @@ void recurrent_seq_bwd_persistent(const SeqConfig& config, const SeqParams& para
   if (lstm && args.dc0.defined())
     copy_bytes(args.dc0.data<float>(), d, dc.data<float>(), d, state_bytes);
   CudaSeqOps<float> ops(d.index);
-  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params));
+  seq_driver::Gemms<float, CudaSeqOps<float>> gemm(ops, config, input_weights_only(params), B, Tn);
   seq_driver::after_the_loop<float>(ops, gemm, config, params, args, dxp, dhp, Tensor());
 }
 

@@ -88,6 +88,47 @@ INSTANTIATE_TEST_SUITE_P(Cells, RecurrentPrecision, ::testing::ValuesIn(cases())
                                   precision_name(info.param.precision);
                          });
 
+// At B = 1 every per-step product is a single row, where the CPU rounds the weights as it reads
+// them (kernels/cpu/rounded_gemv.h) instead of into copies: forward and backward of the whole
+// sequence, and streaming one time step per call with the state carried (the input projection a
+// single row too), against the f64 reference within the mixed tolerance.
+TEST(RecurrentPrecisionAtBatchOne, ForwardBackwardAndStreamingMatchTheF64Reference) {
+  for (CellKind cell : {CellKind::rnn_tanh, CellKind::leaky, CellKind::gru, CellKind::lstm})
+    for (Precision precision : {Precision::bf16, Precision::f16}) {
+      SCOPED_TRACE(std::string(cell_name(cell)) + " " + precision_name(precision));
+      RecurrentConfig cfg = config(cell);
+      cfg.num_layers = 1;
+      cfg.bidirectional = false;  // streaming runs forward in time
+      const int64_t T = 6, LD = 1;
+      const bool lstm = cell == CellKind::lstm;
+      Recurrent reference(cfg, DType::f64, 12);
+      Recurrent mixed(cfg, DType::f32, 12);
+      copy_parameters(reference, mixed);
+      mixed.set_precision(precision);
+      LayerInputs in;
+      in.x = testing::random_tensor({1, T, cfg.input_size}, 1);
+      in.init.h = testing::random_tensor({LD, 1, cfg.state_size()}, 2);
+      if (lstm) in.init.c = testing::random_tensor({LD, 1, cfg.hidden_size}, 3);
+      in.lengths = Tensor::from_vector<int64_t>({T}, {1});
+      in.dy = testing::random_tensor({1, T, cfg.output_size()}, 4);
+      in.d_final.h = testing::random_tensor({LD, 1, cfg.state_size()}, 5);
+      if (lstm) in.d_final.c = testing::random_tensor({LD, 1, cfg.hidden_size}, 6);
+      const LayerRun want = run_layer(reference, in, 0);
+      expect_runs_close(run_layer(mixed, in, 0), want,
+                        [](const Tensor& ref) { return testing::mixed_tolerance(ref); });
+
+      const Tensor x = in.x.to(DType::f32);
+      RecurrentState state{in.init.h.to(DType::f32), lstm ? in.init.c.to(DType::f32) : Tensor()};
+      for (int64_t t = 0; t < T; ++t) {
+        Recurrent::Output step = mixed.run(x.narrow(1, t, 1).contiguous(), state);
+        const Tensor ref_y = want.out.y.narrow(1, t, 1).contiguous();
+        testing::expect_close(step.y.to(DType::f64), ref_y, testing::mixed_tolerance(ref_y),
+                              "streamed y at step " + std::to_string(t));
+        state = step.final_state;
+      }
+    }
+}
+
 TEST(RecurrentPrecisionErrors, MixedPrecisionNeedsF32Parameters) {
   Recurrent layer(config(CellKind::gru), DType::f64, 1);
   testing::expect_error([&] { layer.set_precision(Precision::bf16); },
