@@ -11,12 +11,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(_M_X64)) && !defined(__clang__)
-#define RECUR_CLONES __attribute__((target_clones("avx512f", "default")))
-#else
-#define RECUR_CLONES
-#endif
+#include "kernels/cpu/avx512_clone.h"
 
 // The helpers below take and return 64-byte vectors; they are always inlined, so no call passes
 // one and GCC's note about the AVX-512 calling convention does not apply.
@@ -86,7 +81,7 @@ RECUR_INLINE float lane_sum(Floats v) {  // in a fixed order: a tree over the 16
 }
 
 template <Precision P>
-RECUR_CLONES void round_span(const float* src, int64_t n, float* dst) {
+RECUR_AVX512_CLONE void round_span(const float* src, int64_t n, float* dst) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) store(dst + i, rounded<P>(load(src + i)));
   for (; i < n; ++i) dst[i] = round_to_precision(src[i], P);
@@ -115,8 +110,8 @@ RECUR_INLINE void dot_block(int64_t n, int64_t K, float alpha, const float* a, c
 // Rows [n0, n1) of c = alpha * W a + beta * c, W [N,K] (row stride ldw), a rounded: four rows at
 // a time (four independent sums), then one by one.
 template <Precision P>
-RECUR_CLONES void dot_rows(int64_t n0, int64_t n1, int64_t K, float alpha, const float* a,
-                           const float* w, int64_t ldw, float beta, float* c) {
+RECUR_AVX512_CLONE void dot_rows(int64_t n0, int64_t n1, int64_t K, float alpha, const float* a,
+                                 const float* w, int64_t ldw, float beta, float* c) {
   int64_t n = n0;
   for (; n + 4 <= n1; n += 4) dot_block<P, 4>(n, K, alpha, a, w, ldw, beta, c);
   for (; n < n1; ++n) dot_block<P, 1>(n, K, alpha, a, w, ldw, beta, c);
@@ -126,8 +121,8 @@ RECUR_CLONES void dot_rows(int64_t n0, int64_t n1, int64_t K, float alpha, const
 // columns at a time in eight vectors, each c[n] summed over k in order; the last N % 16 columns
 // one by one.
 template <Precision P>
-RECUR_CLONES void axpy_columns(int64_t n0, int64_t n1, int64_t K, float alpha, const float* a,
-                               const float* w, int64_t ldw, float beta, float* c) {
+RECUR_AVX512_CLONE void axpy_columns(int64_t n0, int64_t n1, int64_t K, float alpha, const float* a,
+                                     const float* w, int64_t ldw, float beta, float* c) {
   constexpr int kVectors = 8;
   int64_t n = n0;
   auto finish = [&](Floats sums, int64_t col) {
