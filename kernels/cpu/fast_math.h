@@ -10,18 +10,11 @@
 #include <cstdint>
 #include <cstring>
 
-// Always inlined: the cell loops vectorise only with these inside them, and a loop compiled for
-// AVX-512 (kernels/cpu/avx512_clone.h) would otherwise call the out-of-line AVX2 copy element by
-// element (2x slower inference steps, measured).
-#if defined(__GNUC__)
-#define RECUR_FAST_MATH inline __attribute__((always_inline))
-#else
-#define RECUR_FAST_MATH inline
-#endif
+#include "core/host_device.h"  // RECUR_ALWAYS_INLINE: the cell loops vectorise with these inside
 
 namespace recur::fast_math {
 
-RECUR_FAST_MATH float exp(float x) {
+RECUR_ALWAYS_INLINE float exp(float x) {
   // Comparisons rather than fmin/fmax, so a NaN passes through.
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
@@ -43,11 +36,11 @@ RECUR_FAST_MATH float exp(float x) {
   return p * scale;
 }
 
-RECUR_FAST_MATH float sigmoid(float x) {
+RECUR_ALWAYS_INLINE float sigmoid(float x) {
   return 1.0f / (1.0f + exp(-x));
 }
 
-RECUR_FAST_MATH float tanh(float x) {
+RECUR_ALWAYS_INLINE float tanh(float x) {
   const float a = x < 0.0f ? -x : x;
   // Large |x|: 1 - 2 / (e^{2|x|} + 1), sign restored.
   const float big = 1.0f - 2.0f / (exp(2.0f * a) + 1.0f);

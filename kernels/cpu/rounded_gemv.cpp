@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/host_device.h"
 #include "core/parallel.h"
 #include "kernels/cpu/avx512_clone.h"
 
-// The helpers below take and return 64-byte vectors; they are always inlined, so no call passes
-// one and GCC's note about the AVX-512 calling convention does not apply.
+// The helpers below take and return 64-byte vectors; they are always inlined
+// (RECUR_ALWAYS_INLINE), so no call passes one and GCC's note about the AVX-512 calling convention
+// does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
-#define RECUR_INLINE inline __attribute__((always_inline))
 
 namespace recur {
 
@@ -27,23 +28,23 @@ typedef float Floats __attribute__((vector_size(4 * kLanes)));
 typedef uint32_t Bits __attribute__((vector_size(4 * kLanes)));
 typedef int32_t Mask __attribute__((vector_size(4 * kLanes)));  // a comparison's all-ones lanes
 
-RECUR_INLINE Floats load(const float* p) {
+RECUR_ALWAYS_INLINE Floats load(const float* p) {
   Floats v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
-RECUR_INLINE void store(float* p, Floats v) {
+RECUR_ALWAYS_INLINE void store(float* p, Floats v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-RECUR_INLINE Floats splat(float x) {
+RECUR_ALWAYS_INLINE Floats splat(float x) {
   return Floats{} + x;
 }
 
 // Lanes rounded to bf16's grid as core/half.h's to_bf16 does: to nearest even; a NaN keeps its
 // top 16 bits, made quiet.
-RECUR_INLINE Floats round_bf16(Floats x) {
+RECUR_ALWAYS_INLINE Floats round_bf16(Floats x) {
   const Bits u = reinterpret_cast<Bits>(x);
   const Bits rounded = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
   const Bits nan = ((u & 0xffff0000u) | 0x00400000u);
@@ -54,7 +55,7 @@ RECUR_INLINE Floats round_bf16(Floats x) {
 // Lanes rounded to f16's grid as core/half.h's to_f16 does: to nearest even; from 65520 on
 // infinity; below 2^-14 to a multiple of 2^-24 (adding and taking away 0.5, whose float spacing
 // is 2^-24, makes the FPU round there); NaN the quiet NaN.
-RECUR_INLINE Floats round_f16(Floats x) {
+RECUR_ALWAYS_INLINE Floats round_f16(Floats x) {
   const Bits u = reinterpret_cast<Bits>(x);
   const Bits sign = u & 0x80000000u, abs = u & 0x7fffffffu;
   const Bits normal = (abs + 0xfffu + ((abs >> 13) & 1u)) & 0xffffe000u;
@@ -67,12 +68,12 @@ RECUR_INLINE Floats round_f16(Floats x) {
 }
 
 template <Precision P>
-RECUR_INLINE Floats rounded(Floats x) {
+RECUR_ALWAYS_INLINE Floats rounded(Floats x) {
   if constexpr (P == Precision::bf16) return round_bf16(x);
   return round_f16(x);
 }
 
-RECUR_INLINE float lane_sum(Floats v) {  // in a fixed order: a tree over the 16 lanes
+RECUR_ALWAYS_INLINE float lane_sum(Floats v) {  // in a fixed order: a tree over the 16 lanes
   float s[kLanes];
   store(s, v);
   for (int width = kLanes / 2; width > 0; width /= 2)
@@ -90,8 +91,8 @@ RECUR_AVX512_CLONE void round_span(const float* src, int64_t n, float* dst) {
 // R rows of c = alpha * W a + beta * c from row n, each a dot product over k in 16 lanes, the
 // last K % 16 terms added one by one.
 template <Precision P, int R>
-RECUR_INLINE void dot_block(int64_t n, int64_t K, float alpha, const float* a, const float* w,
-                            int64_t ldw, float beta, float* c) {
+RECUR_ALWAYS_INLINE void dot_block(int64_t n, int64_t K, float alpha, const float* a,
+                                   const float* w, int64_t ldw, float beta, float* c) {
   const int64_t k_vec = K / kLanes * kLanes;
   Floats acc[R] = {};
   for (int64_t k = 0; k < k_vec; k += kLanes) {
