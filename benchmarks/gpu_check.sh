@@ -46,6 +46,9 @@ BUILD=build/gpu
 TESTS="$BUILD/tests/recur_gpu_tests"
 SUITE="$BUILD/benchmarks/bench_suite"
 JOBS=$(nproc 2>/dev/null || echo 16)
+# Golden fixtures of the tests, wherever this checkout lies (a prebuilt binary names the path of
+# the machine that built it).
+export RECUR_TEST_DATA="$PWD/tests/data"
 BUDGET=${GPU_CHECK_BUDGET_S:-480}
 ONLY=" ${GPU_CHECK_ONLY:-configure build nvidia-smi gpu_tests bench memcheck racecheck synccheck} "
 

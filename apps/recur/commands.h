@@ -16,6 +16,8 @@ std::function<int()> add_demo_command(CLI::App& app);
 std::function<int()> add_train_command(CLI::App& app);
 std::function<int()> add_generate_command(CLI::App& app);
 std::function<int()> add_score_command(CLI::App& app);
+std::function<int()> add_classify_command(CLI::App& app);
+std::function<int()> add_predict_command(CLI::App& app);
 
 // The options every compute command takes, checked against what this build and machine can run:
 // throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").
@@ -37,5 +39,7 @@ std::string describe_compute(const Placement& where);
 // sotu, moby-dick) is looked up in the cache and fetched by python_tools/datasets.py when
 // missing. Throws naming the problem otherwise.
 std::string resolve_corpus(const std::string& corpus);
+// The same for a labelled corpus (--data of classify and predict): a file, or `spam`.
+std::string resolve_labelled_corpus(const std::string& data);
 
 }  // namespace recur::app

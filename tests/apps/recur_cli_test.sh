@@ -128,6 +128,60 @@ expect_error "tf32 on the cpu" "tf32.*GPU" -- "$RECUR" score --model "$WORK/run/
   || fail "chars training failed"
 expect_error "prime outside the vocabulary" "not in the vocabulary" -- "$RECUR" generate --model "$WORK/chars/last.safetensors" --prime "zebra €"
 
+# ---- classify / predict: a sequence classifier learns which documents contain "good"
+/usr/bin/env python3 - "$WORK/labelled.txt" <<'PY'
+import random, sys
+random.seed(3)
+words = "the cat dog sat ran on under mat log quick brown fox".split()
+docs = []
+for _ in range(600):
+    w = [random.choice(words) for _ in range(random.randint(4, 12))]
+    good = random.random() < 0.4
+    if good:
+        w.insert(random.randint(0, len(w)), "good")
+    docs.append(("pos" if good else "neg") + "\t" + " ".join(w))
+open(sys.argv[1], "w").write("\x1e".join(docs) + "\x1e")
+PY
+CLASSIFY=(--hidden 16 --embed 8 --max-len 64 --batch 16 --lr 1e-2 --seed 1)
+"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 4 --out "$WORK/cls" \
+  > "$WORK/cls.out" 2> "$WORK/cls.log" || fail "classify: $(tail -3 "$WORK/cls.log")"
+for f in last.safetensors best.safetensors metrics.jsonl; do
+  [[ -s "$WORK/cls/$f" ]] || fail "classify did not write $f"
+done
+/usr/bin/env python3 - "$WORK/cls/metrics.jsonl" <<'PY' || fail "classify did not learn: $(cat "$WORK/cls.out")"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+assert len(records) == 4 and all(r["kind"] == "val" for r in records), records
+best = max(r["accuracy"] for r in records)
+assert abs(records[0]["baseline_accuracy"] - 0.6) < 1e-9, records[0]
+assert best >= 0.95, best
+PY
+"$RECUR" predict --model "$WORK/cls/best.safetensors" --data "$WORK/labelled.txt" --json > "$WORK/scores.json" \
+  || fail "predict --data failed"
+/usr/bin/env python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["documents"] == 600 and s["accuracy"] >= 0.95 else 1)' \
+  "$WORK/scores.json" || fail "predict --data: $(cat "$WORK/scores.json")"
+printf 'the good cat sat\x1ethe dog ran under the log\x1e' > "$WORK/two.txt"
+"$RECUR" predict --model "$WORK/cls/best.safetensors" --text "$WORK/two.txt" > "$WORK/pred.txt" || fail "predict --text failed"
+[[ "$(grep -c '^document' "$WORK/pred.txt")" == 2 ]] && grep -q '^document 1: pos' "$WORK/pred.txt" \
+  && grep -q '^document 2: neg' "$WORK/pred.txt" || fail "predict --text: $(cat "$WORK/pred.txt")"
+for precision in bf16 f16; do  # mixed precision, emulated on the CPU (f16 with loss scaling)
+  "$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --steps 3 --precision "$precision" \
+    --out "$WORK/cls-$precision" > /dev/null 2> "$WORK/cls-$precision.log" \
+    || fail "classify --precision $precision: $(tail -3 "$WORK/cls-$precision.log")"
+  grep -q "$precision math" "$WORK/cls-$precision.log" || fail "classify --precision $precision: not in the log"
+done
+printf 'pos\tfine\x1eno tab here\x1e' > "$WORK/notab.txt"
+expect_error "labelled corpus without TAB" "document 2 (byte 9): expected LABEL<TAB>TEXT" -- "$RECUR" classify --data "$WORK/notab.txt" --out "$WORK/cls2"
+printf 'pos\tone\x1epos\ttwo\x1e' > "$WORK/onelabel.txt"
+expect_error "one label" "expected at least 2 labels" -- "$RECUR" classify --data "$WORK/onelabel.txt" --out "$WORK/cls2"
+printf 'pos\tone\x1ecat\ttwo\x1e' > "$WORK/otherlabel.txt"
+expect_error "label the model lacks" "label 'cat' is not one of the 2 labels of the model (neg, pos)" -- "$RECUR" predict --model "$WORK/cls/best.safetensors" --data "$WORK/otherlabel.txt"
+expect_error "text and data" "exactly one of --text FILE and --data" -- "$RECUR" predict --model "$WORK/cls/best.safetensors"
+expect_error "a language model to predict" "is not a sequence classifier checkpoint" -- "$RECUR" predict --model "$WORK/run/best.safetensors" --text "$WORK/two.txt"
+expect_error "unknown labelled corpus" "not a known corpus (spam)" -- "$RECUR" classify --data nosuch --out "$WORK/cls2"
+expect_error "a classifier to generate" "is not a char LM checkpoint" -- "$RECUR" generate --model "$WORK/cls/best.safetensors" --prime a
+[[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
+
 if [[ $FAILURES -ne 0 ]]; then
   echo "recur CLI: $FAILURES failure(s)"
   exit 1

@@ -1,0 +1,82 @@
+// SeqClassifier: sequence-to-vector classification (spam or not, sentiment, the kind of sensor
+// behind a signal). Embedding -> Recurrent (any cell; L layers; uni- or bidirectional; dropout
+// between layers) -> FinalHidden (the last layer's final h, directions side by side) -> Linear
+// -> logits over the classes. Its state_dict names and numbers are those of the PyTorch module
+//
+//   class SeqClassifier(nn.Module):
+//       def __init__(self, vocab, embed, hidden, layers, bidirectional, classes):
+//           super().__init__()
+//           self.embed = nn.Embedding(vocab, embed)
+//           self.rnn = nn.LSTM(embed, hidden, layers, batch_first=True,
+//                              bidirectional=bidirectional)             # or nn.GRU / nn.RNN
+//           self.head = nn.Linear(hidden * (2 if bidirectional else 1), classes)
+//       def forward(self, tokens, lengths):
+//           x = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True,
+//                                    enforce_sorted=False)
+//           _, h_n = self.rnn(x)                       # LSTM: (h_n, c_n) -> h_n
+//           h = torch.cat([h_n[-2], h_n[-1]], 1) if self.rnn.bidirectional else h_n[-1]
+//           return self.head(h)
+//
+// (python_tools/make_classifier_fixture.py; tests/models/seq_classifier_test.cpp checks it).
+//   tokens [B,T] i64, lengths [B] i64 (CPU) -> logits [B,C]
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "layers/graph.h"
+#include "layers/recurrent.h"
+#include "models/char_lm.h"
+
+namespace recur {
+
+struct SeqClassifierConfig {
+  CellKind cell = CellKind::lstm;
+  int64_t vocab = 256;  // byte tokens
+  int64_t embed = 32;
+  int64_t hidden = 128;
+  int64_t layers = 1;
+  bool bidirectional = false;
+  double dropout = 0.0;             // between recurrent layers, in training mode
+  std::vector<std::string> labels;  // the class names, in class-index order (at least 2)
+  int64_t max_len = 256;            // the model reads the first max_len tokens of a document
+
+  int64_t classes() const { return static_cast<int64_t>(labels.size()); }
+  void validate() const;  // throws naming the first invalid field
+  nlohmann::json to_json() const;
+  static SeqClassifierConfig from_json(const nlohmann::json& j);
+  RecurrentConfig recurrent() const;
+};
+
+class SeqClassifier {
+ public:
+  // dtype: f32, or f64 (checks against PyTorch's f64 numbers).
+  explicit SeqClassifier(const SeqClassifierConfig& config, uint64_t seed = 0,
+                         DType dtype = DType::f32);
+
+  // tokens [B,T] i64 on the model's device; lengths [B] i64 on the CPU, each in [1,T], or
+  // undefined (all T valid). -> logits [B,C]
+  Tensor forward(const Tensor& tokens, const Tensor& lengths, const ForwardOptions& options = {});
+  // dlogits [B,C]: accumulates parameter gradients.
+  void backward(const Tensor& dlogits);
+
+  ParameterList parameters() { return graph_.parameters(); }
+  TensorMap state_dict() { return graph_.state_dict(); }
+  void set_training(bool training) { graph_.set_training(training); }
+  void zero_grad() { graph_.zero_grad(); }
+  // Moves the model, sets its engine and its math precision (before building an optimizer).
+  void place(const Placement& where);
+  Device device() const { return device_; }
+  const SeqClassifierConfig& config() const { return config_; }
+  Graph& graph() { return graph_; }
+
+ private:
+  SeqClassifierConfig config_;
+  Graph graph_;
+  Device device_ = Device::cpu();
+};
+
+}  // namespace recur

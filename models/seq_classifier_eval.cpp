@@ -1,0 +1,130 @@
+#include "models/seq_classifier_eval.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "train/checkpoint.h"
+
+namespace recur {
+
+SeqClassifier load_seq_classifier(const std::string& path, const Placement& where) {
+  const Checkpoint ck = load_checkpoint(path, /*with_optimizer=*/false);
+  RECUR_CHECK(ck.config.is_object() && ck.config.contains("kind") &&
+                  ck.config.at("kind") == kSeqClassifierKind && ck.config.contains("model"),
+              "{} is not a sequence classifier checkpoint (expected config kind '{}')", path,
+              kSeqClassifierKind);
+  SeqClassifier model(SeqClassifierConfig::from_json(ck.config.at("model")));
+  load_state_dict(model.parameters(), ck.model);
+  model.place(where);
+  return model;
+}
+
+int64_t ClassifierScores::correct() const {
+  int64_t n = 0;
+  for (size_t c = 0; c < confusion.size(); ++c) n += confusion[c][c];
+  return n;
+}
+
+double ClassifierScores::accuracy() const {
+  return documents > 0 ? static_cast<double>(correct()) / static_cast<double>(documents) : 0.0;
+}
+
+double ClassifierScores::precision(int64_t label) const {
+  int64_t predicted = 0;
+  for (const auto& row : confusion) predicted += row[static_cast<size_t>(label)];
+  const int64_t hit = confusion[static_cast<size_t>(label)][static_cast<size_t>(label)];
+  return predicted > 0 ? static_cast<double>(hit) / static_cast<double>(predicted) : 0.0;
+}
+
+double ClassifierScores::recall(int64_t label) const {
+  const auto& row = confusion[static_cast<size_t>(label)];
+  int64_t count = 0;
+  for (int64_t n : row) count += n;
+  return count > 0
+             ? static_cast<double>(row[static_cast<size_t>(label)]) / static_cast<double>(count)
+             : 0.0;
+}
+
+nlohmann::json ClassifierScores::to_json(const std::vector<std::string>& labels) const {
+  nlohmann::json per_label = nlohmann::json::object();
+  for (size_t c = 0; c < labels.size(); ++c) {
+    int64_t count = 0;
+    for (int64_t n : confusion[c]) count += n;
+    const auto label = static_cast<int64_t>(c);
+    per_label[labels[c]] = {
+        {"count", count}, {"precision", precision(label)}, {"recall", recall(label)}};
+  }
+  return {{"documents", documents},
+          {"loss", loss},
+          {"accuracy", accuracy()},
+          {"per_label", per_label},
+          {"confusion", confusion}};
+}
+
+std::string ClassifierScores::report(const std::vector<std::string>& labels) const {
+  std::string out = fmt::format("  accuracy {:.4f} ({} of {}), loss {:.4f}\n", accuracy(),
+                                correct(), documents, loss);
+  for (size_t c = 0; c < labels.size(); ++c) {
+    int64_t count = 0;
+    for (int64_t n : confusion[c]) count += n;
+    const auto label = static_cast<int64_t>(c);
+    out += fmt::format("  {:>12s}: {:6d} documents, precision {:.4f}, recall {:.4f}\n", labels[c],
+                       count, precision(label), recall(label));
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> class_probabilities(SeqClassifier& model,
+                                                     const ClassBatch& batch) {
+  model.set_training(false);
+  const Device device = model.device();
+  const Tensor tokens = device.is_cpu() ? batch.tokens : batch.tokens.to(device);
+  const Tensor logits = model.forward(tokens, batch.lengths).to(Device::cpu());
+  const int64_t B = logits.size(0), C = logits.size(1);
+  const std::vector<double> values = logits.to_vector();
+  std::vector<std::vector<double>> probs(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    const double* row = values.data() + b * C;
+    const double top = *std::max_element(row, row + C);
+    double sum = 0.0;
+    auto& p = probs[static_cast<size_t>(b)];
+    for (int64_t c = 0; c < C; ++c) sum += p.emplace_back(std::exp(row[c] - top));
+    for (double& v : p) v /= sum;
+  }
+  return probs;
+}
+
+ClassifierScores evaluate_classifier(SeqClassifier& model, const LabelledCorpus& corpus,
+                                     const std::vector<int64_t>& documents, int64_t batch) {
+  RECUR_CHECK(corpus.labels() == model.config().labels,
+              "{}: its labels ({}) are not the model's ({})", corpus.path(),
+              fmt::format("{}", fmt::join(corpus.labels(), ", ")),
+              fmt::format("{}", fmt::join(model.config().labels, ", ")));
+  RECUR_CHECK(batch >= 1, "evaluate_classifier: expected batch >= 1, got {}", batch);
+  const size_t C = model.config().labels.size();
+  ClassifierScores s;
+  s.confusion.assign(C, std::vector<int64_t>(C, 0));
+  double nats = 0.0;
+  for (size_t i = 0; i < documents.size(); i += static_cast<size_t>(batch)) {
+    const std::vector<int64_t> part(
+        documents.begin() + static_cast<ptrdiff_t>(i),
+        documents.begin() + static_cast<ptrdiff_t>(std::min(documents.size(), i + batch)));
+    const ClassBatch b = make_class_batch(corpus, part, model.config().max_len);
+    const auto probs = class_probabilities(model, b);
+    for (size_t r = 0; r < part.size(); ++r) {
+      const auto target = static_cast<size_t>(corpus[part[r]].label);
+      const auto& p = probs[r];
+      const auto predicted = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      ++s.confusion[target][predicted];
+      nats -= std::log(std::max(p[target], 1e-300));
+    }
+  }
+  s.documents = static_cast<int64_t>(documents.size());
+  s.loss = s.documents > 0 ? nats / static_cast<double>(s.documents) : 0.0;
+  return s;
+}
+
+}  // namespace recur

@@ -1,0 +1,48 @@
+// Using a SeqClassifier: its checkpoints, class probabilities of a batch, and accuracy, mean loss
+// and the confusion matrix over labelled documents (`recur classify` and `recur predict`).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/labelled_corpus.h"
+#include "models/seq_classifier.h"
+
+namespace recur {
+
+// A classifier checkpoint's config (train/checkpoint.h): {"kind": "seq_classifier", "model":
+// SeqClassifierConfig::to_json(), "train": the training options}.
+inline constexpr char kSeqClassifierKind[] = "seq_classifier";
+
+// The model of a checkpoint written by `recur classify`, placed at `where`. Throws naming the
+// file when it is not a classifier checkpoint or its tensors do not fit its config.
+SeqClassifier load_seq_classifier(const std::string& path, const Placement& where = {});
+
+struct ClassifierScores {
+  int64_t documents = 0;
+  double loss = 0.0;                            // mean cross-entropy, nats
+  std::vector<std::vector<int64_t>> confusion;  // [true label][predicted label]
+
+  int64_t correct() const;
+  double accuracy() const;
+  double precision(int64_t label) const;  // 0 when nothing was predicted as `label`
+  double recall(int64_t label) const;     // 0 when no document has `label`
+  // {"documents", "loss", "accuracy", "per_label": {name: {"precision", "recall", "count"}},
+  //  "confusion": [[...]]}
+  nlohmann::json to_json(const std::vector<std::string>& labels) const;
+  // A few lines: accuracy, loss, and per label its count, precision and recall.
+  std::string report(const std::vector<std::string>& labels) const;
+};
+
+// Softmax of the logits of `batch` (evaluation mode, nothing kept): [B][C] on the host.
+std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const ClassBatch& batch);
+
+// Scores `documents` of `corpus` (whose labels must be the model's), `batch` at a time, in
+// evaluation mode. Leaves the model in evaluation mode.
+ClassifierScores evaluate_classifier(SeqClassifier& model, const LabelledCorpus& corpus,
+                                     const std::vector<int64_t>& documents, int64_t batch);
+
+}  // namespace recur

@@ -1,0 +1,132 @@
+// LabelledCorpus (datasets/labelled_corpus.h): the LABEL<TAB>TEXT format, its errors, the
+// stratified split and the batches a classifier reads.
+#include "datasets/labelled_corpus.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "support/expect_error.h"
+#include "support/scratch_dir.h"
+
+namespace recur {
+namespace {
+
+using testing::expect_error;
+
+std::string write_file(const testing::ScratchDir& dir, const std::string& name,
+                       const std::string& bytes) {
+  const std::string path = dir.file(name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST(LabelledCorpus, ReadsLabelsAndTextsWithSortedLabelNames) {
+  testing::ScratchDir dir("recur_labelled");
+  // The last document has no RS: accepted. A TAB inside the text belongs to the text.
+  const std::string path =
+      write_file(dir, "c.txt", "spam\tBuy now\x1eham\tMeeting at 3\tpm\x1espam\tFree!");
+  const LabelledCorpus corpus(path);
+  ASSERT_EQ(corpus.labels(), (std::vector<std::string>{"ham", "spam"}));
+  ASSERT_EQ(corpus.size(), 3);
+  EXPECT_EQ(corpus[0].label, 1);
+  EXPECT_EQ(corpus[0].text, "Buy now");
+  EXPECT_EQ(corpus[0].offset, 5);
+  EXPECT_EQ(corpus[1].label, 0);
+  EXPECT_EQ(corpus[1].text, "Meeting at 3\tpm");
+  EXPECT_EQ(corpus[2].text, "Free!");
+  EXPECT_EQ(corpus.count_per_label(), (std::vector<int64_t>{1, 2}));
+  // A model's label order is kept, even where it is not sorted.
+  const LabelledCorpus ordered(path, {"spam", "ham"});
+  EXPECT_EQ(ordered[0].label, 0);
+  EXPECT_EQ(ordered[1].label, 1);
+}
+
+TEST(LabelledCorpus, MalformedFilesNameTheDocumentAndWhatWasExpected) {
+  testing::ScratchDir dir("recur_labelled");
+  expect_error([&] { LabelledCorpus(write_file(dir, "empty.txt", "")); },
+               {"empty.txt", "expected a labelled corpus", "empty file"});
+  expect_error([&] { LabelledCorpus(write_file(dir, "notab.txt", "a\tx\x1eno tab here\x1e")); },
+               {"notab.txt", "document 2 (byte 4)", "expected LABEL<TAB>TEXT, found no TAB"});
+  expect_error([&] { LabelledCorpus(write_file(dir, "nolabel.txt", "\ttext\x1e")); },
+               {"document 1", "expected a label before the TAB"});
+  expect_error(
+      [&] {
+        LabelledCorpus(write_file(dir, "notext.txt",
+                                  "a\tx\x1e"
+                                  "b\t\x1e"));
+      },
+      {"document 2", "label 'b'", "expected text after the TAB"});
+  expect_error([&] { LabelledCorpus(write_file(dir, "ctrl.txt", "line\nbreak\ttext\x1e")); },
+               {"document 1", "without control characters"});
+  expect_error(
+      [&] { LabelledCorpus(write_file(dir, "long.txt", std::string(65, 'x') + "\tt\x1e")); },
+      {"at most 64 bytes, got 65"});
+  expect_error(
+      [&] {
+        LabelledCorpus(write_file(dir, "other.txt", "cat\tmeow\x1e"), {"a", "b"});
+      },
+      {"label 'cat' is not one of the 2 labels of the model (a, b)"});
+  expect_error([&] { LabelledCorpus(dir.file("missing.txt")); }, "missing.txt");
+}
+
+TEST(LabelledCorpus, SplitHoldsOutEveryNthDocumentOfEachLabel) {
+  testing::ScratchDir dir("recur_labelled");
+  std::string bytes;
+  for (int i = 0; i < 30; ++i) bytes += std::string(i % 3 == 0 ? "a" : "b") + "\tdoc\x1e";
+  const LabelledCorpus corpus(write_file(dir, "c.txt", bytes));
+  const LabelledCorpus::Split s = corpus.split(5);
+  // 10 documents of a (0, 3, ..., 27) and 20 of b: the 1st, 6th, ... of each label is held out.
+  EXPECT_EQ(s.validation, (std::vector<int64_t>{0, 1, 8, 15, 16, 23}));
+  EXPECT_EQ(s.train.size() + s.validation.size(), 30u);
+  std::vector<int64_t> all = s.train;
+  all.insert(all.end(), s.validation.begin(), s.validation.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 30; ++i) EXPECT_EQ(all[static_cast<size_t>(i)], i);
+  expect_error([&] { corpus.split(1); }, "every >= 2");
+}
+
+TEST(LabelledCorpus, BatchesTruncatePadAndCarryLengthsAndTargets) {
+  testing::ScratchDir dir("recur_labelled");
+  const LabelledCorpus corpus(write_file(dir, "c.txt", "y\tabcdef\x1en\tAB\x1ey\t\xff\x01\x1e"));
+  const ClassBatch b = make_class_batch(corpus, {0, 1, 2}, 4);
+  ASSERT_EQ(b.tokens.shape(), (Shape{3, 4}));
+  EXPECT_EQ(b.tokens.to_vector(),
+            (std::vector<double>{'a', 'b', 'c', 'd', 'A', 'B', 0, 0, 255, 1, 0, 0}));
+  EXPECT_EQ(b.lengths.to_vector(), (std::vector<double>{4, 2, 2}));
+  EXPECT_EQ(b.targets.to_vector(), (std::vector<double>{1, 0, 1}));
+  // T is the longest document of the batch, not max_len.
+  EXPECT_EQ(make_class_batch(corpus, {1, 2}, 512).tokens.shape(), (Shape{2, 2}));
+  const ClassBatch one = make_text_batch("hello", 3);
+  EXPECT_EQ(one.tokens.to_vector(), (std::vector<double>{'h', 'e', 'l'}));
+  expect_error([&] { make_class_batch(corpus, {3}, 4); }, "document 3 of a corpus of 3");
+}
+
+TEST(LabelledCorpus, BucketBatchesCoverEveryDocumentOnceAndRepeatForASeed) {
+  testing::ScratchDir dir("recur_labelled");
+  std::string bytes;
+  for (int i = 0; i < 203; ++i) bytes += "l\t" + std::string(1 + (i * 37) % 90, 'x') + "\x1e";
+  const LabelledCorpus corpus(write_file(dir, "c.txt", bytes));
+  std::vector<int64_t> docs(203);
+  for (int64_t i = 0; i < 203; ++i) docs[static_cast<size_t>(i)] = i;
+  const auto batches = bucket_batches(corpus, docs, 8, 64, 7);
+  std::vector<int64_t> seen;
+  int64_t padded = 0, real = 0;
+  for (const auto& b : batches) {
+    EXPECT_LE(b.size(), 8u);
+    seen.insert(seen.end(), b.begin(), b.end());
+    const ClassBatch cb = make_class_batch(corpus, b, 64);
+    padded += cb.tokens.numel();
+    for (double n : cb.lengths.to_vector()) real += static_cast<int64_t>(n);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, docs);
+  EXPECT_LT(static_cast<double>(padded), 1.15 * static_cast<double>(real));  // little padding
+  EXPECT_EQ(bucket_batches(corpus, docs, 8, 64, 7), batches);
+  EXPECT_NE(bucket_batches(corpus, docs, 8, 64, 8), batches);
+}
+
+}  // namespace
+}  // namespace recur

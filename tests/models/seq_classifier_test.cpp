@@ -1,0 +1,111 @@
+// SeqClassifier (models/seq_classifier.h) against PyTorch (tests/support/classifier_fixture.h),
+// FinalHidden, the config and the class probabilities.
+#include "models/seq_classifier.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "layers/final_hidden.h"
+#include "models/seq_classifier_eval.h"
+#include "support/classifier_fixture.h"
+#include "support/expect_error.h"
+
+namespace recur {
+namespace {
+
+using testing::check_classifier_against_pytorch;
+using testing::load_classifier_fixture;
+
+TEST(SeqClassifier, MatchesPyTorchInF64) {
+  for (const char* cell : {"lstm", "gru", "rnn_tanh"})
+    check_classifier_against_pytorch(cell, DType::f64, testing::kF64Tolerance);
+}
+
+TEST(SeqClassifier, MatchesPyTorchInF32) {
+  for (const char* cell : {"lstm", "gru", "rnn_tanh"})
+    check_classifier_against_pytorch(cell, DType::f32, testing::kF32Tolerance);
+}
+
+TEST(SeqClassifier, PaddingTokensDoNotChangeTheLogits) {
+  const testing::ClassifierFixture f = load_classifier_fixture("gru");
+  SeqClassifier model(f.config, 3, DType::f64);
+  model.set_training(false);
+  const Tensor tokens = f.file.tensors.at("input.tokens"),
+               lengths = f.file.tensors.at("input.lengths");
+  const Tensor a = model.forward(tokens, lengths);
+  Tensor other = tokens.clone();
+  for (int64_t b = 0; b < other.size(0); ++b)
+    for (int64_t s = static_cast<int64_t>(lengths.item({b})); s < other.size(1); ++s)
+      other.data<int64_t>()[b * other.size(1) + s] = (b + s) % f.config.vocab;
+  EXPECT_EQ(model.forward(other, lengths).to_vector(), a.to_vector());
+}
+
+TEST(SeqClassifier, ConfigRoundTripsAndRejectsBadValues) {
+  SeqClassifierConfig c;
+  c.cell = CellKind::gru;
+  c.bidirectional = true;
+  c.labels = {"ham", "spam"};
+  c.max_len = 100;
+  const SeqClassifierConfig back = SeqClassifierConfig::from_json(c.to_json());
+  EXPECT_EQ(back.to_json(), c.to_json());
+  testing::expect_error(
+      [] {
+        SeqClassifierConfig::from_json({{"cell", "lstm"}});
+      },
+      {"classifier config", "vocab"});
+  SeqClassifierConfig one = c;
+  one.labels = {"only"};
+  testing::expect_error([&] { one.validate(); }, "at least 2 labels, got 1");
+  SeqClassifierConfig twice = c;
+  twice.labels = {"a", "a"};
+  testing::expect_error([&] { twice.validate(); }, "distinct");
+  SeqClassifierConfig short_len = c;
+  short_len.max_len = 0;
+  testing::expect_error([&] { short_len.validate(); }, "max_len must be at least 1");
+}
+
+TEST(FinalHidden, TakesTheLastLayerAndRejectsBadShapes) {
+  // h_n [L*D=4, B=2, H=3] with value 100*row + 10*b + h.
+  Tensor h_n = Tensor::empty({4, 2, 3}, DType::f32);
+  for (int64_t i = 0; i < h_n.numel(); ++i)
+    h_n.data<float>()[i] = static_cast<float>(100 * (i / 6) + 10 * ((i / 3) % 2) + i % 3);
+  FinalHidden both(2);
+  const Tensor f = both.forward({h_n}, {})[0];
+  ASSERT_EQ(f.shape(), (Shape{2, 6}));
+  EXPECT_EQ(f.to_vector(),
+            (std::vector<double>{200, 201, 202, 300, 301, 302, 210, 211, 212, 310, 311, 312}));
+  const Tensor d = both.backward({f})[0];
+  ASSERT_EQ(d.shape(), h_n.shape());
+  for (int64_t i = 0; i < h_n.numel(); ++i)
+    EXPECT_EQ(d.to_vector()[static_cast<size_t>(i)],
+              i < 12 ? 0.0 : h_n.to_vector()[static_cast<size_t>(i)]);
+  FinalHidden one(1);
+  EXPECT_EQ(one.forward({h_n}, {})[0].to_vector(),
+            (std::vector<double>{300, 301, 302, 310, 311, 312}));
+  testing::expect_error([] { FinalHidden(3); }, "1 or 2 directions");
+  testing::expect_error([&] { both.forward({h_n.narrow(0, 0, 3)}, {}); },
+                        "multiple of 2 directions");
+  testing::expect_error(
+      [&] {
+        both.backward({Tensor::zeros({2, 5}, DType::f32)});
+      },
+      "FinalHidden dfeatures");
+}
+
+TEST(SeqClassifier, ProbabilitiesSumToOneAndAgreeWithTheLogits) {
+  SeqClassifierConfig c;
+  c.hidden = 8;
+  c.embed = 4;
+  c.labels = {"a", "b", "c"};
+  SeqClassifier model(c, 1);
+  const ClassBatch b = make_text_batch("some text", 64);
+  const auto p = class_probabilities(model, b)[0];
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_NEAR(p[0] + p[1] + p[2], 1.0, 1e-12);
+  const std::vector<double> logits = model.forward(b.tokens, b.lengths).to_vector();
+  EXPECT_NEAR(std::log(p[0] / p[1]), logits[0] - logits[1], 1e-5);
+}
+
+}  // namespace
+}  // namespace recur

@@ -1,0 +1,83 @@
+// The PyTorch golden fixtures of the sequence classifier: tests/data/seq_classifier_<cell>
+// .safetensors, by python_tools/make_classifier_fixture.py, hold a 2-layer bidirectional
+// classifier's weights (PyTorch state_dict names), a padded batch with unsorted lengths
+// ("input.tokens", "input.lengths", "input.targets"), and the logits, mean cross-entropy and every
+// parameter gradient ("output.logits", "output.loss", "grad.<name>") PyTorch computes in float64
+// through pack_padded_sequence and the last layer's h_n.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "core/safetensors.h"
+#include "layers/loss.h"
+#include "models/seq_classifier.h"
+#include "support/compare.h"
+#include "train/checkpoint.h"
+
+namespace recur::testing {
+
+struct ClassifierFixture {
+  SafetensorsFile file;
+  SeqClassifierConfig config;
+};
+
+ClassifierFixture load_classifier_fixture(const std::string& cell) {
+  // $RECUR_TEST_DATA where set (benchmarks/gpu_check.sh runs binaries built on another machine).
+  const char* dir = std::getenv("RECUR_TEST_DATA");
+  ClassifierFixture f{read_safetensors(std::string(dir ? dir : RECUR_TEST_DATA_DIR) +
+                                       "/seq_classifier_" + cell + ".safetensors"),
+                      {}};
+  const nlohmann::json j = nlohmann::json::parse(f.file.metadata.at("config"));
+  f.config.cell = cell_from_name(j.at("cell").get<std::string>());
+  f.config.vocab = j.at("vocab");
+  f.config.embed = j.at("embed");
+  f.config.hidden = j.at("hidden");
+  f.config.layers = j.at("layers");
+  f.config.bidirectional = j.at("bidirectional");
+  for (int64_t c = 0; c < j.at("classes").get<int64_t>(); ++c)
+    f.config.labels.push_back("class" + std::to_string(c));
+  return f;
+}
+
+// Forward, loss and backward of the fixture's batch by a model of `dtype` at `where`; compares
+// the logits, the loss and every parameter gradient with PyTorch's.
+inline void check_classifier_against_pytorch(const std::string& cell, DType dtype,
+                                             const Tolerance& tol, const Placement& where = {}) {
+  SCOPED_TRACE(cell + " " + dtype_name(dtype) + " on " + where.describe());
+  const ClassifierFixture f = load_classifier_fixture(cell);
+  const TensorMap& t = f.file.tensors;
+  SeqClassifier model(f.config, 99, dtype);
+  TensorMap weights;
+  for (const auto& [name, value] : t)
+    if (name.rfind("input.", 0) != 0 && name.rfind("output.", 0) != 0 &&
+        name.rfind("grad.", 0) != 0)
+      weights[name] = value;
+  load_state_dict(model.parameters(), weights, /*strict=*/true);  // the names are PyTorch's
+  model.place(where);
+  auto on_device = [&](const Tensor& t) { return where.device.is_cpu() ? t : t.to(where.device); };
+  auto on_host = [](const Tensor& t) { return t.to(Device::cpu()); };
+  model.set_training(true);
+  model.zero_grad();
+  ForwardOptions keep;
+  keep.keep_for_backward = true;
+  const Tensor logits = model.forward(on_device(t.at("input.tokens")), t.at("input.lengths"), keep);
+  expect_close(on_host(logits), t.at("output.logits"), tol, "logits");
+  SoftmaxCrossEntropy xent;
+  const double loss = xent.forward(logits, on_device(t.at("input.targets")));
+  EXPECT_NEAR(loss, t.at("output.loss").item({0}), tol.rtol * std::fabs(loss)) << "loss";
+  model.backward(xent.backward());
+  int checked = 0;
+  for (Parameter& p : model.parameters()) {
+    expect_close(on_host(p.grad), t.at("grad." + p.name), tol, "grad of " + p.name);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 1 + f.config.layers * 2 * 4 + 2);  // embed, rnn (2 directions), head
+}
+
+}  // namespace recur::testing
