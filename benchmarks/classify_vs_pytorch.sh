@@ -59,7 +59,8 @@ done
 import json, os, platform, sys, torch
 tmp, out, stamp, path, args, *peers = sys.argv[1:]
 last = lambda run: [json.loads(l) for l in open(os.path.join(tmp, run, "metrics.jsonl"))][-1]
-STEPS, PACKED = (max(last(p)["step"] for p in peers if p.endswith(k)) for k in ("-no-pack", "-pack"))
+STEPS, PACKED = (max(last(p)["step"] for p in peers if p.endswith("-no-pack") == padded)
+                 for padded in (True, False))
 recur, torch_runs = last("recur"), [last(p) for p in peers]
 fastest = max(torch_runs, key=lambda r: r["train_docs_per_s"])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
