@@ -47,17 +47,6 @@ struct ClassifyOptions {
   ComputeOptions compute;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void append_metrics(const std::string& path, const nlohmann::json& record) {
-  std::ofstream f(path, std::ios::app);
-  f << record.dump() << "\n";
-  f.flush();
-  RECUR_CHECK(f.good(), "{}: cannot append a metrics record", path);
-}
-
 struct StepResult {
   double loss = 0.0;  // mean cross-entropy of the batch
   int64_t hits = 0;   // documents whose largest logit is their label

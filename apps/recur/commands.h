@@ -4,7 +4,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -18,6 +20,7 @@ std::function<int()> add_generate_command(CLI::App& app);
 std::function<int()> add_score_command(CLI::App& app);
 std::function<int()> add_classify_command(CLI::App& app);
 std::function<int()> add_predict_command(CLI::App& app);
+std::function<int()> add_forecast_command(CLI::App& app);
 
 // The options every compute command takes, checked against what this build and machine can run:
 // throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").
@@ -41,5 +44,12 @@ std::string describe_compute(const Placement& where);
 std::string resolve_corpus(const std::string& corpus);
 // The same for a labelled corpus (--data of classify and predict): a file, or `spam`.
 std::string resolve_labelled_corpus(const std::string& data);
+// The same for a time series (--data of forecast): a CSV file, or co2, sunspots, elec_equip, nile
+// (exported from Debian's python3-statsmodels by python_tools/series.py).
+std::string resolve_series(const std::string& data);
+
+// Run folders: appends one JSON line to `path` (metrics.jsonl), flushed; throws on I/O errors.
+void append_metrics(const std::string& path, const nlohmann::json& record);
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 }  // namespace recur::app

@@ -5,6 +5,7 @@
 //   recur score      bits per character of a text under a model
 //   recur classify   train a sequence classifier on labelled documents (spam or ham, ...)
 //   recur predict    classify documents with a trained classifier
+//   recur forecast   train an RNN on a time series; forecast its held-out end beside baselines
 // Bad input prints one line ("recur: error: ...") and exits with status 2.
 #include <cstdio>
 #include <functional>
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
       {"score", recur::app::add_score_command(app)},
       {"classify", recur::app::add_classify_command(app)},
       {"predict", recur::app::add_predict_command(app)},
+      {"forecast", recur::app::add_forecast_command(app)},
   };
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The recur command end to end: train / generate / score / resume / Ctrl-C, and bad input that
-# must give one clear line on stderr and exit status 2 without touching what was written.
+# The recur command end to end: train / generate / score / resume / Ctrl-C, classify / predict,
+# forecast, and bad input that must give one clear line on stderr and exit status 2 without
+# touching what was written.
 # Usage: recur_cli_test.sh PATH_TO_RECUR   (ctest passes the built program)
 set -uo pipefail
 RECUR="$1"
@@ -181,6 +182,49 @@ expect_error "a language model to predict" "is not a sequence classifier checkpo
 expect_error "unknown labelled corpus" "not a known corpus (spam)" -- "$RECUR" classify --data nosuch --out "$WORK/cls2"
 expect_error "a classifier to generate" "is not a char LM checkpoint" -- "$RECUR" generate --model "$WORK/cls/best.safetensors" --prime a
 [[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
+
+# ---- forecast: a trend, a 12-step season and noise; the RNN must beat both naive baselines
+/usr/bin/env python3 - "$WORK/series.csv" <<'PY'
+import math, random, sys
+random.seed(3)
+with open(sys.argv[1], "w") as f:
+    f.write("month,value\n")
+    for t in range(240):
+        v = 50 + 0.2 * t + 8 * math.sin(2 * math.pi * t / 12) + random.gauss(0, 0.5)
+        f.write(f"m{t},{v:.4f}\n")
+PY
+FORECAST=(--test 24 --season 12 --window 24 --difference --steps 300 --hidden 32)
+"$RECUR" forecast --data "$WORK/series.csv" "${FORECAST[@]}" --out "$WORK/fc" \
+  > "$WORK/fc.out" 2> "$WORK/fc.log" || fail "forecast: $(tail -3 "$WORK/fc.log")"
+for f in forecast.json metrics.jsonl model.safetensors; do
+  [[ -s "$WORK/fc/$f" ]] || fail "forecast did not write $f"
+done
+/usr/bin/env python3 - "$WORK/fc/forecast.json" <<'PY' || fail "forecast did not beat the baselines: $(cat "$WORK/fc.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["test"] == 24 and len(r["actual"]) == 24 and len(r["ahead"]["forecast"]) == 24, r.keys()
+for how in ("ahead", "one_step"):
+    for base in ("naive", "seasonal_naive"):
+        assert r[how]["rmse"] < 0.8 * r["baselines"][base][how]["rmse"], (how, base, r[how]["rmse"])
+PY
+"$RECUR" forecast --model "$WORK/fc/model.safetensors" --data "$WORK/series.csv" --test 24 \
+  --horizon 5 --out "$WORK/fc-again" > "$WORK/fc2.out" 2> "$WORK/fc2.log" ||
+  fail "forecast --model: $(tail -3 "$WORK/fc2.log")"
+[[ $(grep -c -E '^[1-5] [0-9.e+-]+$' "$WORK/fc2.out") -eq 5 ]] || fail "forecast --horizon 5: $(cat "$WORK/fc2.out")"
+/usr/bin/env python3 - "$WORK/fc/forecast.json" "$WORK/fc-again/forecast.json" <<'PY' || fail "forecast --model does not reproduce the trained run's forecasts"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["ahead"] == b["ahead"] and a["one_step"] == b["one_step"] and len(b["future"]) == 5
+PY
+printf 'date,v\n1,2\n2,NA\n3,4\n' > "$WORK/na.csv"
+expect_error "missing value" "na.csv:3: column 'v' holds 'NA', expected a finite number" -- "$RECUR" forecast --data "$WORK/na.csv" --out "$WORK/fc3"
+expect_error "unknown column" "no column 'co2'" -- "$RECUR" forecast --data "$WORK/series.csv" --column co2 --out "$WORK/fc3"
+expect_error "test too long" "--test 300: the series has only 240 values" -- "$RECUR" forecast --data "$WORK/series.csv" --test 300 --out "$WORK/fc3"
+expect_error "window too long" "--window 500" -- "$RECUR" forecast --data "$WORK/series.csv" --window 500 --out "$WORK/fc3"
+expect_error "unknown series" "not a known corpus (co2, sunspots, elec_equip, nile)" -- "$RECUR" forecast --data nosuch --out "$WORK/fc3"
+expect_error "training without --out" "--out DIR is required" -- "$RECUR" forecast --data "$WORK/series.csv"
+expect_error "a classifier to forecast" "is not a forecaster checkpoint" -- "$RECUR" forecast --model "$WORK/cls/best.safetensors" --data "$WORK/series.csv" --test 3
+expect_error "a forecaster to predict" "is not a sequence classifier checkpoint" -- "$RECUR" predict --model "$WORK/fc/model.safetensors" --text "$WORK/two.txt"
 
 if [[ $FAILURES -ne 0 ]]; then
   echo "recur CLI: $FAILURES failure(s)"

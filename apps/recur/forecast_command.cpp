@@ -1,0 +1,270 @@
+// `recur forecast`: trains a Forecaster (models/forecaster.h) on a univariate time series (a CSV
+// column, or a named series: co2, sunspots, elec_equip, nile) with its last --test values held
+// out, then forecasts those values two ways, beside the naive baselines: all of them at once from
+// the end of the training part (each forecast fed back), and one step ahead as each true value
+// arrives. Writes forecast.json (python_tools/arima_reference.py writes the same layout for
+// ARIMA), metrics.jsonl and model.safetensors. With --model it uses a trained model instead of
+// training one; --horizon forecasts past the end of the data.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "apps/recur/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "layers/loss.h"
+#include "models/forecast.h"
+#include "train/adam.h"
+#include "train/checkpoint.h"
+#include "train/clip.h"
+#include "train/lr_schedule.h"
+
+namespace recur::app {
+
+namespace {
+
+struct ForecastOptions {
+  ForecasterConfig model;
+  std::string cell = "lstm";
+  std::string data;
+  std::string column;
+  std::string out;
+  std::string checkpoint;  // --model: use this trained model
+  int64_t test = -1;       // -1: a tenth of the series when training, none with --model
+  int64_t season = -1;     // -1: from the series' metadata (<csv>.json), else none
+  int64_t horizon = 0;
+  int64_t batch = 32;
+  int64_t steps = 1000;
+  double lr = 3e-3;
+  double clip = 1.0;
+  uint64_t seed = 1;
+  ComputeOptions compute;
+};
+
+// The season a named series' metadata gives (series.py writes <csv>.json), else 0.
+int64_t season_from_metadata(const std::string& csv) {
+  std::ifstream in(csv + ".json");
+  if (!in.good()) return 0;
+  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  return meta.is_object() && meta.contains("season") && meta.at("season").is_number_integer()
+             ? meta.at("season").get<int64_t>()
+             : 0;
+}
+
+void save_forecaster(const std::string& path, Forecaster& model, const Adam& optimizer,
+                     const ForecastOptions& o, const nlohmann::json& extra) {
+  Checkpoint ck;
+  ck.model = model.state_dict();
+  ck.config = {
+      {"kind", kForecasterKind},
+      {"model", model.config().to_json()},
+      {"train",
+       {{"batch", o.batch}, {"steps", o.steps}, {"lr", o.lr}, {"clip", o.clip}, {"seed", o.seed}}}};
+  ck.optimizer = optimizer.state_tensors();
+  ck.optimizer_meta = optimizer.state_scalars();
+  ck.extra = extra;
+  save_checkpoint(path, ck);
+}
+
+// Adam with clipping on random training windows; the lr decays along a cosine to a tenth.
+// Logs the smoothed training loss (model space) to stderr and metrics.jsonl.
+void train_forecaster(Forecaster& model, const std::vector<double>& train, const ForecastOptions& o,
+                      const std::string& metrics) {
+  const std::vector<double> z = model.config().scaling.to_model(train);
+  AdamOptions adam;
+  adam.lr = o.lr;
+  Adam optimizer(model.parameters(), adam);
+  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.steps, o.lr / 10);
+  const Device device = model.device();
+  auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
+  MeanSquaredError mse;
+  const auto start = std::chrono::steady_clock::now();
+  double smoothed = 0.0;
+  for (int64_t step = 0; step < o.steps; ++step) {
+    const SeriesBatch b = series_windows(z, model.config().window, o.batch, o.seed, step);
+    model.set_training(true);
+    model.zero_grad();
+    ForwardOptions keep;
+    keep.keep_for_backward = true;
+    keep.step = static_cast<uint64_t>(step);
+    const double loss =
+        mse.forward(model.forward(on_device(b.x), {}, keep).prediction, on_device(b.y));
+    RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
+    model.backward(mse.backward());
+    clip_grad_norm(optimizer.parameters(), o.clip);
+    optimizer.set_lr(schedule.lr_at(step));
+    optimizer.step();
+    smoothed = step == 0 ? loss : 0.95 * smoothed + 0.05 * loss;
+    if ((step + 1) % std::max<int64_t>(1, o.steps / 10) == 0 || step + 1 == o.steps) {
+      const double secs = seconds_since(start);
+      std::fprintf(stderr, "step %5lld  loss %.5f (smoothed %.5f)  lr %.2e  %.1f s\n",
+                   static_cast<long long>(step + 1), loss, smoothed, optimizer.lr(), secs);
+      append_metrics(metrics, {{"step", step + 1},
+                               {"loss", loss},
+                               {"smoothed_loss", smoothed},
+                               {"lr", optimizer.lr()},
+                               {"seconds", secs}});
+    }
+  }
+  save_forecaster(o.out + "/model.safetensors", model, optimizer, o,
+                  {{"step", o.steps}, {"train_points", train.size()}});
+}
+
+nlohmann::json scored(const std::vector<double>& forecast, const std::vector<double>& actual) {
+  nlohmann::json j = forecast_errors(forecast, actual).to_json();
+  j["forecast"] = forecast;
+  return j;
+}
+
+// Forecasts the held-out tail both ways, with the baselines; prints a table.
+nlohmann::json evaluate(Forecaster& model, const std::vector<double>& history,
+                        const std::vector<double>& actual, int64_t season) {
+  const auto n = static_cast<int64_t>(actual.size());
+  nlohmann::json result = {{"actual", actual},
+                           {"ahead", scored(forecast_ahead(model, history, n), actual)},
+                           {"one_step", scored(forecast_one_step(model, history, actual), actual)}};
+  nlohmann::json& baselines = result["baselines"];
+  baselines["naive"] = {
+      {"ahead", forecast_errors(naive_ahead(history, n), actual).to_json()},
+      {"one_step", forecast_errors(naive_one_step(history, actual), actual).to_json()}};
+  if (season > 0)
+    baselines["seasonal_naive"] = {
+        {"ahead", forecast_errors(seasonal_naive_ahead(history, n, season), actual).to_json()},
+        {"one_step",
+         forecast_errors(seasonal_naive_one_step(history, actual, season), actual).to_json()}};
+
+  std::printf("%-24s %12s %12s %12s %12s\n", "", "ahead RMSE", "ahead MAE", "1-step RMSE",
+              "1-step MAE");
+  auto row = [](const std::string& name, const nlohmann::json& j) {
+    std::printf("%-24s %12.4g %12.4g %12.4g %12.4g\n", name.c_str(),
+                j["ahead"]["rmse"].get<double>(), j["ahead"]["mae"].get<double>(),
+                j["one_step"]["rmse"].get<double>(), j["one_step"]["mae"].get<double>());
+  };
+  row("recur " + std::string(cell_name(model.config().cell)), result);
+  row("naive (last value)", baselines["naive"]);
+  if (season > 0)
+    row("seasonal naive (" + std::to_string(season) + ")", baselines["seasonal_naive"]);
+  return result;
+}
+
+int run_forecast(ForecastOptions o) {
+  const Placement where = apply_compute_options(o.compute);
+  const std::string path = resolve_series(o.data);
+  const TimeSeries series = read_time_series(path, o.column);
+  const auto points = static_cast<int64_t>(series.values.size());
+  const bool training = o.checkpoint.empty();
+  if (o.test < 0) o.test = training ? std::max<int64_t>(1, points / 10) : 0;
+  if (o.season < 0) o.season = season_from_metadata(path);
+  RECUR_CHECK(o.test < points - 1, "--test {}: the series has only {} values, expected at most {}",
+              o.test, points, points - 2);
+  RECUR_CHECK(o.horizon >= 0 && o.batch >= 1 && o.steps >= 1,
+              "--horizon: expected >= 0; --batch, --steps: expected >= 1");
+  RECUR_CHECK(o.season < points - o.test, "--season {}: expected fewer than the {} training values",
+              o.season, points - o.test);
+  RECUR_CHECK(training || !o.out.empty() || o.test > 0 || o.horizon > 0,
+              "recur forecast --model: nothing to do; give --test N or --horizon H");
+  const std::vector<double> history(series.values.begin(), series.values.end() - o.test);
+  const std::vector<double> actual(series.values.end() - o.test, series.values.end());
+  if (!o.out.empty()) std::filesystem::create_directories(o.out);
+
+  std::unique_ptr<Forecaster> model;
+  const auto start = std::chrono::steady_clock::now();
+  if (training) {
+    RECUR_CHECK(!o.out.empty(), "recur forecast: --out DIR is required to train a model");
+    o.model.cell = cell_from_name(o.cell);
+    o.model.scaling = SeriesScaling::fit(history, o.model.scaling.difference);
+    model = std::make_unique<Forecaster>(o.model, o.seed);
+    model->place(where);
+    const auto windows = static_cast<int64_t>(o.model.scaling.to_model(history).size());
+    RECUR_CHECK(windows > o.model.window,
+                "--window {}: the {} training values give {} model-space values; expected more "
+                "than the window (lower --window or --test)",
+                o.model.window, history.size(), windows);
+    std::fprintf(stderr,
+                 "recur forecast: %s column '%s', %lld values (%lld train, %lld test)\n"
+                 "model: %s, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
+                 path.c_str(), series.column.c_str(), static_cast<long long>(points),
+                 static_cast<long long>(history.size()), static_cast<long long>(o.test),
+                 o.cell.c_str(), static_cast<long long>(o.model.hidden),
+                 static_cast<long long>(o.model.layers), static_cast<long long>(o.model.window),
+                 o.model.scaling.difference ? "first differences" : "values",
+                 describe_compute(where).c_str());
+    train_forecaster(*model, history, o, o.out + "/metrics.jsonl");
+  } else {
+    model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
+  }
+  const double train_seconds = seconds_since(start);
+
+  nlohmann::json report = {{"tool", "recur"},          {"data", path},
+                           {"column", series.column},  {"points", points},
+                           {"train", points - o.test}, {"test", o.test},
+                           {"season", o.season},       {"model", model->config().to_json()},
+                           {"seconds", train_seconds}};
+  if (training) report["train_options"] = {{"steps", o.steps}, {"batch", o.batch}, {"lr", o.lr}};
+  if (o.test > 0) {
+    std::printf("%s '%s': the last %lld of %lld values\n", path.c_str(), series.column.c_str(),
+                static_cast<long long>(o.test), static_cast<long long>(points));
+    report.update(evaluate(*model, history, actual, o.season));
+  }
+  if (o.horizon > 0) {
+    const std::vector<double> future = forecast_ahead(*model, series.values, o.horizon);
+    std::printf("the next %lld values after the data:\n", static_cast<long long>(o.horizon));
+    for (size_t k = 0; k < future.size(); ++k) std::printf("%zu %.10g\n", k + 1, future[k]);
+    report["future"] = future;
+  }
+  if (!o.out.empty()) {
+    const std::string json = o.out + "/forecast.json";
+    const std::string text = report.dump(1) + "\n";
+    write_file_atomic(json, [&](AtomicFileWriter& f) { f.write(text); });
+    if (training)
+      std::printf("trained in %.1f s -> %s/model.safetensors, %s\n", train_seconds, o.out.c_str(),
+                  json.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_forecast_command(CLI::App& app) {
+  auto o = std::make_shared<ForecastOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "forecast", "Train an RNN on a time series and forecast its held-out end beside baselines");
+  cmd->add_option("--data", o->data,
+                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
+      ->required();
+  cmd->add_option("--column", o->column, "the series' column (default: the last)");
+  cmd->add_option("--out", o->out, "run folder (forecast.json, metrics.jsonl, model.safetensors)");
+  cmd->add_option("--model", o->checkpoint, "use a model trained by recur forecast (no training)");
+  cmd->add_option("--test", o->test,
+                  "hold out and forecast the last N values (default: a tenth when training)");
+  cmd->add_option("--season", o->season,
+                  "season length for the seasonal naive baseline (default: the series' own)");
+  cmd->add_option("--horizon", o->horizon, "also forecast this many values past the data's end")
+      ->capture_default_str();
+  cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lstm", "gru", "rnn_tanh", "rnn_relu", "leaky"}));
+  cmd->add_option("--hidden", o->model.hidden, "hidden units")->capture_default_str();
+  cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
+  cmd->add_option("--dropout", o->model.dropout, "dropout between recurrent layers")
+      ->capture_default_str();
+  cmd->add_option("--window", o->model.window, "values per training window; the past it reads")
+      ->capture_default_str();
+  cmd->add_flag("--difference", o->model.scaling.difference,
+                "model first differences (for a series with a trend)");
+  cmd->add_option("--batch", o->batch, "windows per step")->capture_default_str();
+  cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Adam learning rate (cosine decay to a tenth)")
+      ->capture_default_str();
+  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "initial weights and windows")->capture_default_str();
+  add_compute_options(cmd, o->compute);
+  return [o] { return run_forecast(*o); };
+}
+
+}  // namespace recur::app
