@@ -14,16 +14,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-speed}"
-RECUR=build/default/apps/recur/recur
-{
-  cmake --preset default
-  cmake --build --preset default -j"$(nproc)" --target apps/recur/recur
-} >&2
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-stamp="$(hostname)-$(date -u +%Y%m%d-%H%M)-$(git rev-parse --short HEAD)"
+source benchmarks/peer_run.sh
 out="benchmarks/results/charlm-$what-$stamp.json"
-mkdir -p benchmarks/results
 
 # steady_rate METRICS.jsonl: tokens/s between the train records of steps 10 and 20.
 steady_rate() {

@@ -21,18 +21,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 STEPS="${STEPS:-100}"
 PACKED_STEPS="${PACKED_STEPS:-10}"
 DATA="${DATA:-spam}"
-RECUR="${RECUR_BIN:-build/default/apps/recur/recur}"
-if [[ -z "${RECUR_BIN:-}" ]]; then
-  {
-    cmake --preset default
-    cmake --build --preset default -j"$(nproc)" --target apps/recur/recur
-  } >&2
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-stamp="$(hostname)-$(date -u +%Y%m%d-%H%M)-$(git rev-parse --short HEAD)"
+source benchmarks/peer_run.sh
 out="benchmarks/results/classify-$stamp.json"
-mkdir -p benchmarks/results
 
 common=(--cell lstm --embed 32 --hidden 128 --layers 1 --bidirectional --max-len 256 --batch 32
         --epochs 1 --lr 3e-3 --clip 1.0 --seed 1)

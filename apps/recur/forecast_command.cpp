@@ -2,9 +2,10 @@
 // column, or a named series: co2, sunspots, elec_equip, nile) with its last --test values held
 // out, then forecasts those values two ways, beside the naive baselines: all of them at once from
 // the end of the training part (each forecast fed back), and one step ahead as each true value
-// arrives. Writes forecast.json (python_tools/arima_reference.py writes the same layout for
-// ARIMA), metrics.jsonl and model.safetensors. With --model it uses a trained model instead of
-// training one; --horizon forecasts past the end of the data.
+// arrives. The --validation values just before the test ones are not trained on: they choose the
+// weights kept (early stopping). Writes forecast.json (python_tools/arima_reference.py writes the
+// same layout for ARIMA), metrics.jsonl and model.safetensors. With --model it uses a trained model
+// instead of training one; --horizon forecasts past the end of the data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "apps/recur/commands.h"
 #include "core/atomic_file.h"
@@ -34,9 +37,10 @@ struct ForecastOptions {
   std::string data;
   std::string column;
   std::string out;
-  std::string checkpoint;  // --model: use this trained model
-  int64_t test = -1;       // -1: a tenth of the series when training, none with --model
-  int64_t season = -1;     // -1: from the series' metadata (<csv>.json), else none
+  std::string checkpoint;   // --model: use this trained model
+  int64_t test = -1;        // -1: a tenth of the series when training, none with --model
+  int64_t season = -1;      // -1: from the series' metadata (<csv>.json), else none
+  int64_t validation = -1;  // -1: as many as --test (a tenth without); 0: no early stopping
   int64_t horizon = 0;
   int64_t batch = 32;
   int64_t steps = 1000;
@@ -71,11 +75,24 @@ void save_forecaster(const std::string& path, Forecaster& model, const Adam& opt
   save_checkpoint(path, ck);
 }
 
-// Adam with clipping on random training windows; the lr decays along a cosine to a tenth.
-// Logs the smoothed training loss (model space) to stderr and metrics.jsonl.
-void train_forecaster(Forecaster& model, const std::vector<double>& train, const ForecastOptions& o,
+// The score a model is chosen by on the validation values: the mean of its RMSE forecasting them
+// all ahead and one step ahead, in the series' units.
+double validation_score(Forecaster& model, const std::vector<double>& fit,
+                        const std::vector<double>& validation) {
+  const auto n = static_cast<int64_t>(validation.size());
+  return (forecast_errors(forecast_ahead(model, fit, n), validation).rmse +
+          forecast_errors(forecast_one_step(model, fit, validation), validation).rmse) /
+         2;
+}
+
+// Adam with clipping on random windows of `fit`; the lr decays along a cosine to a tenth. With
+// validation values (those right after `fit`), the model is scored on them every twentieth of
+// the steps and the best weights are kept (early stopping); otherwise the last ones. Logs to
+// stderr and metrics.jsonl; saves the model to <out>/model.safetensors.
+void train_forecaster(Forecaster& model, const std::vector<double>& fit,
+                      const std::vector<double>& validation, const ForecastOptions& o,
                       const std::string& metrics) {
-  const std::vector<double> z = model.config().scaling.to_model(train);
+  const std::vector<double> z = model.config().scaling.to_model(fit);
   AdamOptions adam;
   adam.lr = o.lr;
   Adam optimizer(model.parameters(), adam);
@@ -84,7 +101,10 @@ void train_forecaster(Forecaster& model, const std::vector<double>& train, const
   auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
   MeanSquaredError mse;
   const auto start = std::chrono::steady_clock::now();
-  double smoothed = 0.0;
+  const int64_t report_every = std::max<int64_t>(1, o.steps / 20);
+  double smoothed = 0.0, best = INFINITY;
+  int64_t best_step = o.steps;
+  TensorMap best_weights;
   for (int64_t step = 0; step < o.steps; ++step) {
     const SeriesBatch b = series_windows(z, model.config().window, o.batch, o.seed, step);
     model.set_training(true);
@@ -100,19 +120,37 @@ void train_forecaster(Forecaster& model, const std::vector<double>& train, const
     optimizer.set_lr(schedule.lr_at(step));
     optimizer.step();
     smoothed = step == 0 ? loss : 0.95 * smoothed + 0.05 * loss;
-    if ((step + 1) % std::max<int64_t>(1, o.steps / 10) == 0 || step + 1 == o.steps) {
-      const double secs = seconds_since(start);
-      std::fprintf(stderr, "step %5lld  loss %.5f (smoothed %.5f)  lr %.2e  %.1f s\n",
-                   static_cast<long long>(step + 1), loss, smoothed, optimizer.lr(), secs);
-      append_metrics(metrics, {{"step", step + 1},
-                               {"loss", loss},
-                               {"smoothed_loss", smoothed},
-                               {"lr", optimizer.lr()},
-                               {"seconds", secs}});
+    if ((step + 1) % report_every != 0 && step + 1 != o.steps) continue;
+    nlohmann::json record = {{"step", step + 1},
+                             {"loss", loss},
+                             {"smoothed_loss", smoothed},
+                             {"lr", optimizer.lr()},
+                             {"seconds", seconds_since(start)}};
+    std::string line = fmt::format("step {:5}  loss {:.5f} (smoothed {:.5f})  lr {:.2e}", step + 1,
+                                   loss, smoothed, optimizer.lr());
+    if (!validation.empty()) {
+      const double score = validation_score(model, fit, validation);
+      record["validation_rmse"] = score;
+      line += fmt::format("  validation RMSE {:.5g}", score);
+      if (score < best) {
+        best = score;
+        best_step = step + 1;
+        best_weights.clear();
+        for (const auto& [name, value] : model.state_dict()) best_weights[name] = value.clone();
+      }
     }
+    std::fprintf(stderr, "%s  %.1f s\n", line.c_str(), seconds_since(start));
+    append_metrics(metrics, record);
   }
-  save_forecaster(o.out + "/model.safetensors", model, optimizer, o,
-                  {{"step", o.steps}, {"train_points", train.size()}});
+  nlohmann::json extra = {{"step", o.steps}, {"fit_points", fit.size()}};
+  if (!best_weights.empty()) {
+    load_state_dict(model.parameters(), best_weights);
+    std::fprintf(stderr, "kept the weights of step %lld (validation RMSE %.5g)\n",
+                 static_cast<long long>(best_step), best);
+    extra["best_step"] = best_step;
+    extra["validation_rmse"] = best;
+  }
+  save_forecaster(o.out + "/model.safetensors", model, optimizer, o, extra);
 }
 
 nlohmann::json scored(const std::vector<double>& forecast, const std::vector<double>& actual) {
@@ -170,31 +208,38 @@ int run_forecast(ForecastOptions o) {
               "recur forecast --model: nothing to do; give --test N or --horizon H");
   const std::vector<double> history(series.values.begin(), series.values.end() - o.test);
   const std::vector<double> actual(series.values.end() - o.test, series.values.end());
-  if (!o.out.empty()) std::filesystem::create_directories(o.out);
-
   std::unique_ptr<Forecaster> model;
   const auto start = std::chrono::steady_clock::now();
   if (training) {
     RECUR_CHECK(!o.out.empty(), "recur forecast: --out DIR is required to train a model");
+    if (o.validation < 0) o.validation = o.test > 0 ? o.test : history.size() / 10;
+    RECUR_CHECK(o.validation < static_cast<int64_t>(history.size()) - 1,
+                "--validation {}: only {} values precede the test values", o.validation,
+                history.size());
+    const std::vector<double> fit(history.begin(), history.end() - o.validation);
+    const std::vector<double> validation(history.end() - o.validation, history.end());
     o.model.cell = cell_from_name(o.cell);
-    o.model.scaling = SeriesScaling::fit(history, o.model.scaling.difference);
+    o.model.scaling = SeriesScaling::fit(fit, o.model.scaling.difference);
+    const auto windows = static_cast<int64_t>(o.model.scaling.to_model(fit).size());
+    RECUR_CHECK(windows > o.model.window,
+                "--window {}: the {} values trained on give {} model-space values; expected more "
+                "than the window (lower --window, --test or --validation)",
+                o.model.window, fit.size(), windows);
     model = std::make_unique<Forecaster>(o.model, o.seed);
     model->place(where);
-    const auto windows = static_cast<int64_t>(o.model.scaling.to_model(history).size());
-    RECUR_CHECK(windows > o.model.window,
-                "--window {}: the {} training values give {} model-space values; expected more "
-                "than the window (lower --window or --test)",
-                o.model.window, history.size(), windows);
     std::fprintf(stderr,
-                 "recur forecast: %s column '%s', %lld values (%lld train, %lld test)\n"
+                 "recur forecast: %s column '%s', %lld values: %lld to train on, %lld to "
+                 "validate, %lld to test\n"
                  "model: %s, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
                  path.c_str(), series.column.c_str(), static_cast<long long>(points),
-                 static_cast<long long>(history.size()), static_cast<long long>(o.test),
-                 o.cell.c_str(), static_cast<long long>(o.model.hidden),
-                 static_cast<long long>(o.model.layers), static_cast<long long>(o.model.window),
+                 static_cast<long long>(fit.size()), static_cast<long long>(o.validation),
+                 static_cast<long long>(o.test), o.cell.c_str(),
+                 static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
+                 static_cast<long long>(o.model.window),
                  o.model.scaling.difference ? "first differences" : "values",
                  describe_compute(where).c_str());
-    train_forecaster(*model, history, o, o.out + "/metrics.jsonl");
+    std::filesystem::create_directories(o.out);  // only once the input is known to be good
+    train_forecaster(*model, fit, validation, o, o.out + "/metrics.jsonl");
   } else {
     model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
   }
@@ -205,7 +250,9 @@ int run_forecast(ForecastOptions o) {
                            {"train", points - o.test}, {"test", o.test},
                            {"season", o.season},       {"model", model->config().to_json()},
                            {"seconds", train_seconds}};
-  if (training) report["train_options"] = {{"steps", o.steps}, {"batch", o.batch}, {"lr", o.lr}};
+  if (training)
+    report["train_options"] = {
+        {"steps", o.steps}, {"batch", o.batch}, {"lr", o.lr}, {"validation", o.validation}};
   if (o.test > 0) {
     std::printf("%s '%s': the last %lld of %lld values\n", path.c_str(), series.column.c_str(),
                 static_cast<long long>(o.test), static_cast<long long>(points));
@@ -218,6 +265,7 @@ int run_forecast(ForecastOptions o) {
     report["future"] = future;
   }
   if (!o.out.empty()) {
+    std::filesystem::create_directories(o.out);
     const std::string json = o.out + "/forecast.json";
     const std::string text = report.dump(1) + "\n";
     write_file_atomic(json, [&](AtomicFileWriter& f) { f.write(text); });
@@ -242,6 +290,9 @@ std::function<int()> add_forecast_command(CLI::App& app) {
   cmd->add_option("--model", o->checkpoint, "use a model trained by recur forecast (no training)");
   cmd->add_option("--test", o->test,
                   "hold out and forecast the last N values (default: a tenth when training)");
+  cmd->add_option("--validation", o->validation,
+                  "the values before the test ones that pick the best weights (default: as many "
+                  "as --test; 0: keep the last weights)");
   cmd->add_option("--season", o->season,
                   "season length for the seasonal naive baseline (default: the series' own)");
   cmd->add_option("--horizon", o->horizon, "also forecast this many values past the data's end")

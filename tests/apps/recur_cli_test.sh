@@ -225,6 +225,9 @@ expect_error "unknown series" "not a known corpus (co2, sunspots, elec_equip, ni
 expect_error "training without --out" "--out DIR is required" -- "$RECUR" forecast --data "$WORK/series.csv"
 expect_error "a classifier to forecast" "is not a forecaster checkpoint" -- "$RECUR" forecast --model "$WORK/cls/best.safetensors" --data "$WORK/series.csv" --test 3
 expect_error "a forecaster to predict" "is not a sequence classifier checkpoint" -- "$RECUR" predict --model "$WORK/fc/model.safetensors" --text "$WORK/two.txt"
+expect_error "validation too long" "--validation 230: only 216 values precede" -- "$RECUR" forecast --data "$WORK/series.csv" --test 24 --validation 230 --out "$WORK/fc3"
+[[ ! -e "$WORK/fc3" ]] || fail "a failed forecast left $WORK/fc3 behind"
+grep -q '"validation_rmse"' "$WORK/fc/metrics.jsonl" || fail "forecast did not validate: $(head -2 "$WORK/fc/metrics.jsonl")"
 
 if [[ $FAILURES -ne 0 ]]; then
   echo "recur CLI: $FAILURES failure(s)"
