@@ -9,7 +9,7 @@
 # The fast path (everything installed) runs no apt-get at all.
 
 # Build and test: compilers, CMake + Ninja, the libraries in DESIGN.md, the format check's
-# clang-format, git (file lists), python3 (tools).
+# clang-format, git (file lists), python3 (tools) with what their tests import.
 RECUR_DEB_PACKAGES=(
   build-essential
   cmake
@@ -26,6 +26,8 @@ RECUR_DEB_PACKAGES=(
   clang-format
   git
   python3
+  python3-statsmodels  # python_tools' tests: the ARIMA peer of `recur forecast`, its series
+  python3-matplotlib   # python_tools' tests: the plots
 )
 
 # Optional: the CPU peer (PyTorch) in the benchmarks. Not needed by the tests.
