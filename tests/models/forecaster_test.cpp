@@ -5,93 +5,30 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
-#include "core/safetensors.h"
-#include "layers/loss.h"
 #include "models/forecast.h"
-#include "support/compare.h"
 #include "support/expect_error.h"
+#include "support/forecaster_fixture.h"
 #include "support/scratch_dir.h"
 #include "train/checkpoint.h"
 
 namespace recur {
 namespace {
 
+using testing::check_forecaster_against_pytorch;
 using testing::expect_error;
-
-struct ForecasterFixture {
-  SafetensorsFile file;
-  ForecasterConfig config;
-  const Tensor& at(const std::string& name) const { return file.tensors.at(name); }
-};
-
-ForecasterFixture load_fixture(const std::string& cell) {
-  const char* dir = std::getenv("RECUR_TEST_DATA");
-  ForecasterFixture f{read_safetensors(std::string(dir ? dir : RECUR_TEST_DATA_DIR) +
-                                       "/forecaster_" + cell + ".safetensors"),
-                      {}};
-  f.config = ForecasterConfig::from_json(nlohmann::json::parse(f.file.metadata.at("config")));
-  return f;
-}
-
-Forecaster fixture_model(const ForecasterFixture& f, DType dtype) {
-  Forecaster model(f.config, 5, dtype);
-  TensorMap weights;
-  for (const auto& [name, value] : f.file.tensors)
-    if (name.find('.') != std::string::npos && name.rfind("input.", 0) != 0 &&
-        name.rfind("output.", 0) != 0 && name.rfind("grad.", 0) != 0)
-      weights[name] = value;
-  load_state_dict(model.parameters(), weights, /*strict=*/true);  // PyTorch's names
-  return model;
-}
-
-Tensor vector_tensor(const std::vector<double>& v) {
-  return Tensor::from_vector(v, {static_cast<int64_t>(v.size())});
-}
-
-void check_against_pytorch(const std::string& cell, DType dtype, const testing::Tolerance& tol) {
-  SCOPED_TRACE(cell + " " + dtype_name(dtype));
-  const ForecasterFixture f = load_fixture(cell);
-  const std::vector<double> history = f.at("input.history").to_vector();
-  const std::vector<double> future = f.at("input.future").to_vector();
-  // The scaling the fixture was written with is the one recur fits on the same history.
-  const SeriesScaling fitted = SeriesScaling::fit(history, f.config.scaling.difference);
-  EXPECT_NEAR(fitted.mean, f.config.scaling.mean, 1e-12 * std::fabs(f.config.scaling.mean));
-  EXPECT_NEAR(fitted.scale, f.config.scaling.scale, 1e-12 * f.config.scaling.scale);
-
-  Forecaster model = fixture_model(f, dtype);
-  const auto horizon = static_cast<int64_t>(future.size());
-  testing::expect_close(vector_tensor(forecast_ahead(model, history, horizon)),
-                        f.at("output.ahead"), tol, "ahead");
-  testing::expect_close(vector_tensor(forecast_one_step(model, history, future)),
-                        f.at("output.one_step"), tol, "one step");
-
-  model.set_training(true);
-  model.zero_grad();
-  ForwardOptions keep;
-  keep.keep_for_backward = true;
-  const Forecaster::Output out = model.forward(f.at("input.x").to(dtype), {}, keep);
-  MeanSquaredError mse;
-  const double loss = mse.forward(out.prediction, f.at("input.y").to(dtype));
-  EXPECT_NEAR(loss, f.at("output.loss").item({0}), tol.rtol * loss) << "loss";
-  model.backward(mse.backward());
-  int checked = 0;
-  for (Parameter& p : model.parameters()) {
-    testing::expect_close(p.grad, f.at("grad." + p.name), tol, "grad of " + p.name);
-    ++checked;
-  }
-  EXPECT_EQ(checked, f.config.layers * 4 + 2);
-}
+using testing::fixture_model;
+using testing::ForecasterFixture;
+using testing::load_forecaster_fixture;
 
 TEST(Forecaster, MatchesPyTorchInF64) {
-  check_against_pytorch("lstm", DType::f64, testing::kF64Tolerance);  // first differences
-  check_against_pytorch("gru", DType::f64, testing::kF64Tolerance);   // values
+  check_forecaster_against_pytorch("lstm", DType::f64,
+                                   testing::kF64Tolerance);                     // first differences
+  check_forecaster_against_pytorch("gru", DType::f64, testing::kF64Tolerance);  // values
 }
 
 TEST(Forecaster, MatchesPyTorchInF32) {
-  check_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
-  check_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
+  check_forecaster_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
+  check_forecaster_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
 }
 
 // Streaming one observation at a time with the state carried is the same computation as one
@@ -99,7 +36,7 @@ TEST(Forecaster, MatchesPyTorchInF32) {
 TEST(Forecaster, StatefulOneStepEqualsOneRunOverTheWholeSequence) {
   for (const char* cell : {"lstm", "gru"}) {
     SCOPED_TRACE(cell);
-    const ForecasterFixture f = load_fixture(cell);
+    const ForecasterFixture f = load_forecaster_fixture(cell);
     Forecaster model = fixture_model(f, DType::f64);
     const std::vector<double> history = f.at("input.history").to_vector();
     const std::vector<double> future = f.at("input.future").to_vector();
@@ -122,7 +59,8 @@ TEST(Forecaster, StatefulOneStepEqualsOneRunOverTheWholeSequence) {
 }
 
 TEST(Forecaster, ForecastsNeedOnlyWhatTheWindowReads) {
-  const ForecasterFixture f = load_fixture("lstm");  // first differences: window + 1 values
+  const ForecasterFixture f =
+      load_forecaster_fixture("lstm");  // first differences: window + 1 values
   Forecaster model = fixture_model(f, DType::f64);
   const std::vector<double> history = f.at("input.history").to_vector();
   const std::vector<double> tail(history.end() - f.config.window - 1, history.end());
@@ -166,7 +104,7 @@ TEST(ForecasterConfig, RoundTripsAndRejectsBadFields) {
 
 TEST(Forecaster, CheckpointsLoadOnlyAsForecasters) {
   testing::ScratchDir dir("recur_forecaster");
-  const ForecasterFixture f = load_fixture("gru");
+  const ForecasterFixture f = load_forecaster_fixture("gru");
   Forecaster model = fixture_model(f, DType::f32);
   Checkpoint ck;
   ck.model = model.state_dict();
