@@ -1,0 +1,58 @@
+// Anomaly detection with a SeqAutoencoder (models/seq_autoencoder.h): reconstruction-error
+// scores for every value of a series, thresholds, the detections' precision and recall against
+// labels, a simple baseline, and checkpoints (`recur anomaly`).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/seq_autoencoder.h"
+
+namespace recur {
+
+// An autoencoder checkpoint's config (train/checkpoint.h): {"kind": "seq_autoencoder", "model":
+// SeqAutoencoderConfig::to_json(), "threshold": the score above which a value is flagged, ...}.
+inline constexpr char kSeqAutoencoderKind[] = "seq_autoencoder";
+
+// The model of a checkpoint written by `recur anomaly`, placed at `where`. Throws naming the file
+// when it is not an autoencoder checkpoint or its tensors do not fit its config.
+SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& where = {});
+
+// The anomaly score of every value (evaluation mode): the model reconstructs every window of
+// `window` consecutive model-space values (stride 1; `batch` windows per forward), and a value's
+// score is the mean, over the windows that hold it, of its squared reconstruction error in model
+// space. values [n] -> scores [n]; with first differences value 0 has no model-space value and
+// scores 0. Needs at least window model-space values.
+std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
+                                          int64_t batch = 256);
+
+// The baseline: a value's score is its jump from the value before, |v_i - v_{i-1}| (0 for the
+// first value).
+std::vector<double> jump_scores(const std::vector<double>& values);
+
+// The q-quantile of v (q in [0, 1]; linear interpolation between order statistics, numpy's
+// default): q = 1 is the largest value. v must not be empty.
+double quantile(std::vector<double> v, double q);
+
+struct DetectionScores {
+  int64_t flagged = 0;          // values flagged
+  int64_t true_positives = 0;   // flagged values inside a labelled anomaly
+  int64_t anomalous = 0;        // values labelled anomalous
+  int64_t events = 0;           // labelled anomalies (maximal runs of anomalous values)
+  int64_t events_detected = 0;  // those with at least one flagged value
+
+  double precision() const;  // 0 when nothing was flagged
+  double recall() const;     // of the anomalous values; 0 when there are none
+  double f1() const;
+  double event_recall() const;
+  nlohmann::json to_json() const;
+};
+
+// Scores the flags (scores[i] > threshold) of values [begin, n) against labels (1: anomalous).
+DetectionScores score_detection(const std::vector<double>& scores, double threshold,
+                                const std::vector<int>& labels, int64_t begin);
+
+}  // namespace recur

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Writes PyTorch golden fixtures for `recur anomaly`'s LSTM autoencoder to
+tests/data/seq_autoencoder_{lstm,gru}.safetensors.
+
+The model is SeqAutoencoder below (an encoder nn.LSTM/GRU reads a window into its final state; a
+decoder of the same shape starts from that state and unrolls the window reading zeros; an
+nn.Linear maps its outputs to the feature), on the series' model space: first differences (lstm
+case) or the values (gru case), standardised by the mean and standard deviation of the series.
+Each file holds, in float64:
+  - the parameters under their state_dict names;
+  - "input.series" [N]: a season, a trend and noise;
+  - "input.x" [3,W,1]: three windows of the model-space series, "output.reconstruction" [3,W,1],
+    "output.loss": its mean squared error against x, "grad.<name>": that loss's gradients;
+  - "output.scores" [N]: every value's anomaly score (models/anomaly.h): the mean, over the
+    windows (stride 1) that hold it, of its squared reconstruction error; 0 for the first value
+    with first differences.
+The metadata "config" is SeqAutoencoderConfig::to_json() of models/seq_autoencoder.h.
+
+Run with Debian's interpreter:  /usr/bin/python3 python_tools/make_autoencoder_fixture.py
+The output is deterministic: rerunning rewrites identical bytes.
+"""
+import json
+import math
+import os
+import sys
+import zlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
+from make_forecaster_fixture import Scaling  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(REPO, "tests", "data")
+
+CASES = {"lstm": {"difference": True}, "gru": {"difference": False}}
+HIDDEN, LAYERS, WINDOW, N = 5, 2, 7, 24
+WINDOW_STARTS = (0, 5, 16)
+
+
+class SeqAutoencoder(nn.Module):
+    def __init__(self, cell, features, hidden, layers):
+        super().__init__()
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.encoder = rnn(features, hidden, layers, batch_first=True)
+        self.decoder = rnn(features, hidden, layers, batch_first=True)
+        self.head = nn.Linear(hidden, features)
+
+    def forward(self, x):
+        _, state = self.encoder(x)
+        y, _ = self.decoder(torch.zeros_like(x), state)
+        return self.head(y)
+
+
+def scores(model, z, n_values):
+    """models/anomaly.h's reconstruction_scores over model-space values z."""
+    windows = torch.stack([z[s:s + WINDOW] for s in range(len(z) - WINDOW + 1)])[..., None]
+    err = (model(windows) - windows)[..., 0] ** 2
+    total, count = torch.zeros(len(z), dtype=torch.float64), torch.zeros(len(z), dtype=torch.float64)
+    for s in range(windows.shape[0]):
+        total[s:s + WINDOW] += err[s]
+        count[s:s + WINDOW] += 1
+    out = torch.zeros(n_values, dtype=torch.float64)
+    out[n_values - len(z):] = total / count
+    return out
+
+
+def run_case(cell, difference):
+    seed = zlib.crc32(f"seq_autoencoder_{cell}".encode("utf-8"))
+    torch.manual_seed(seed)
+    model = SeqAutoencoder(cell, 1, HIDDEN, LAYERS).double()
+    t = torch.arange(N, dtype=torch.float64)
+    series = 5 + 0.1 * t + torch.sin(t * 2 * math.pi / 6) + 0.1 * torch.randn(N, dtype=torch.float64)
+    values = series.tolist()
+    scaling = Scaling(values, difference)
+    z = torch.tensor(scaling.to_model(values), dtype=torch.float64)
+
+    x = torch.stack([z[s:s + WINDOW] for s in WINDOW_STARTS])[..., None]
+    reconstruction = model(x)
+    loss = F.mse_loss(reconstruction, x)
+    loss.backward()
+    with torch.no_grad():
+        value_scores = scores(model, z, N)
+    if difference:
+        assert value_scores[0] == 0 and (value_scores[1:] > 0).all()
+
+    state = model.state_dict()
+    params = dict(model.named_parameters())
+    tensors = {name: value.detach().numpy().astype(np.float64) for name, value in state.items()}
+    for name in state:
+        tensors["grad." + name] = params[name].grad.detach().numpy().astype(np.float64)
+    tensors["input.series"] = series.numpy()
+    tensors["input.x"] = x.numpy()
+    tensors["output.reconstruction"] = reconstruction.detach().numpy()
+    tensors["output.loss"] = loss.detach().numpy().astype(np.float64).reshape(1)
+    tensors["output.scores"] = value_scores.numpy()
+    config = {"cell": cell, "features": 1, "hidden": HIDDEN, "layers": LAYERS, "window": WINDOW,
+              "scaling": {"difference": difference, "mean": scaling.mean,
+                          "scale": scaling.scale}}
+    metadata = {
+        "config": json.dumps(config, separators=(",", ":")),
+        "description": f"SeqAutoencoder ({cell}, {LAYERS} layers, H={HIDDEN}, window {WINDOW}, "
+                       f"{'first differences' if difference else 'values'}) in float64: "
+                       f"reconstruction, MSE and gradients of 3 windows; the anomaly score of "
+                       f"each of {N} values.",
+        "generator": f"python_tools/make_autoencoder_fixture.py (torch {torch.__version__}, "
+                     "float64)",
+        "seed": str(seed),
+    }
+    return tensors, metadata
+
+
+def main():
+    torch.set_num_threads(1)  # keep float reductions in one fixed order
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for cell, case in CASES.items():
+        tensors, metadata = run_case(cell, **case)
+        path = os.path.join(OUT_DIR, f"seq_autoencoder_{cell}.safetensors")
+        safetensors_io.write(path, tensors, metadata)
+        back, meta_back = safetensors_io.read(path)
+        assert meta_back == metadata, path
+        for k, v in tensors.items():
+            assert back[k].dtype == v.dtype and back[k].tobytes() == v.tobytes(), (path, k)
+        print(f"wrote {os.path.relpath(path, REPO)}  ({len(tensors)} tensors, "
+              f"{os.path.getsize(path)} bytes, loss {tensors['output.loss'][0]:.12f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+// SeqAutoencoder (models/seq_autoencoder.h) and anomaly scoring (models/anomaly.h) against
+// PyTorch (tests/support/autoencoder_fixture.h); the config, checkpoints, quantiles, the jump
+// baseline and the detection scores.
+#include "models/seq_autoencoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/anomaly.h"
+#include "support/autoencoder_fixture.h"
+#include "support/expect_error.h"
+#include "support/scratch_dir.h"
+
+namespace recur {
+namespace {
+
+using testing::check_autoencoder_against_pytorch;
+using testing::expect_error;
+
+TEST(SeqAutoencoder, MatchesPyTorchInF64) {
+  check_autoencoder_against_pytorch("lstm", DType::f64, testing::kF64Tolerance);  // differences
+  check_autoencoder_against_pytorch("gru", DType::f64, testing::kF64Tolerance);   // values
+}
+
+TEST(SeqAutoencoder, MatchesPyTorchInF32) {
+  check_autoencoder_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
+  check_autoencoder_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
+}
+
+// A window's reconstruction depends on that window only: scoring in batches of any size, or one
+// window at a time, gives the same scores.
+TEST(SeqAutoencoder, ScoresDoNotDependOnTheBatching) {
+  const testing::AutoencoderFixture f = testing::load_autoencoder_fixture("gru");
+  SeqAutoencoder model = testing::autoencoder_fixture_model(f, DType::f64);
+  const std::vector<double> series = f.at("input.series").to_vector();
+  const std::vector<double> all = reconstruction_scores(model, series, 1000);
+  for (int64_t batch : {1, 3, 7}) {
+    const std::vector<double> other = reconstruction_scores(model, series, batch);
+    ASSERT_EQ(other.size(), all.size());
+    for (size_t i = 0; i < all.size(); ++i) EXPECT_NEAR(other[i], all[i], 1e-12) << batch;
+  }
+  const std::vector<double> short_series(series.begin(), series.begin() + f.config.window - 1);
+  expect_error([&] { reconstruction_scores(model, short_series); }, "a window of 7 needs at least");
+}
+
+TEST(SeqAutoencoderConfig, RoundTripsAndRejectsBadFields) {
+  SeqAutoencoderConfig c;
+  c.cell = CellKind::gru;
+  c.hidden = 12;
+  c.layers = 2;
+  c.window = 20;
+  c.scaling = SeriesScaling::fit({1, 4, 2, 8}, false);
+  EXPECT_EQ(SeqAutoencoderConfig::from_json(c.to_json()).to_json(), c.to_json());
+  nlohmann::json j = c.to_json();
+  j["window"] = 0;
+  expect_error([&] { SeqAutoencoderConfig::from_json(j); }, "window must be at least 1");
+  j = c.to_json();
+  j.erase("hidden");
+  expect_error([&] { SeqAutoencoderConfig::from_json(j); }, "autoencoder config");
+}
+
+TEST(SeqAutoencoder, CheckpointsLoadOnlyAsAutoencoders) {
+  testing::ScratchDir dir("recur_autoencoder");
+  const testing::AutoencoderFixture f = testing::load_autoencoder_fixture("lstm");
+  SeqAutoencoder model = testing::autoencoder_fixture_model(f, DType::f32);
+  Checkpoint ck;
+  ck.model = model.state_dict();
+  ck.config = {{"kind", kSeqAutoencoderKind}, {"model", f.config.to_json()}};
+  save_checkpoint(dir.file("a.safetensors"), ck);
+  SeqAutoencoder loaded = load_seq_autoencoder(dir.file("a.safetensors"));
+  const std::vector<double> series = f.at("input.series").to_vector();
+  EXPECT_EQ(reconstruction_scores(loaded, series), reconstruction_scores(model, series));
+  ck.config["kind"] = "forecaster";
+  save_checkpoint(dir.file("b.safetensors"), ck);
+  expect_error([&] { load_seq_autoencoder(dir.file("b.safetensors")); },
+               "not a sequence autoencoder checkpoint");
+}
+
+TEST(Anomaly, QuantileInterpolatesLikeNumpy) {
+  const std::vector<double> v{4, 1, 3, 2};
+  EXPECT_EQ(quantile(v, 0.0), 1.0);
+  EXPECT_EQ(quantile(v, 1.0), 4.0);
+  EXPECT_DOUBLE_EQ(quantile(v, 0.5), 2.5);  // numpy.quantile([4,1,3,2], 0.5)
+  EXPECT_DOUBLE_EQ(quantile(v, 0.9), 3.7);
+  expect_error([] { quantile({}, 0.5); }, "quantile");
+  expect_error([&] { quantile(v, 1.5); }, "q in [0, 1]");
+}
+
+TEST(Anomaly, JumpScoresAndDetectionCounts) {
+  EXPECT_EQ(jump_scores({1, 3, 2, 2}), (std::vector<double>{0, 2, 1, 0}));
+  // Values 0..9; two events: [3,4] and [8,9] (the second runs to the end).
+  const std::vector<int> labels{0, 0, 0, 1, 1, 0, 0, 0, 1, 1};
+  const std::vector<double> scores{9, 0, 0, 0, 5, 5, 0, 0, 0, 0};
+  const DetectionScores s = score_detection(scores, 1.0, labels, 1);  // value 0 not scored
+  EXPECT_EQ(s.flagged, 2);                                            // values 4 and 5
+  EXPECT_EQ(s.true_positives, 1);                                     // value 4
+  EXPECT_EQ(s.anomalous, 4);
+  EXPECT_EQ(s.events, 2);
+  EXPECT_EQ(s.events_detected, 1);
+  EXPECT_DOUBLE_EQ(s.precision(), 0.5);
+  EXPECT_DOUBLE_EQ(s.recall(), 0.25);
+  EXPECT_DOUBLE_EQ(s.f1(), 2 * 0.5 * 0.25 / 0.75);
+  EXPECT_DOUBLE_EQ(s.event_recall(), 0.5);
+  const DetectionScores last = score_detection({0, 0, 0, 0, 0, 0, 0, 0, 0, 3}, 1.0, labels, 0);
+  EXPECT_EQ(last.events_detected, 1);  // an event that runs to the end still counts
+  EXPECT_EQ(score_detection(scores, 100.0, labels, 0).precision(), 0.0);
+  expect_error([&] { score_detection(scores, 1.0, {0, 1}, 0); }, "score_detection");
+}
+
+}  // namespace
+}  // namespace recur
