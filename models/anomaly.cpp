@@ -30,7 +30,7 @@ std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vect
   const auto n = static_cast<int64_t>(z.size()), W = c.window;
   RECUR_CHECK(n >= W, "anomaly scores: a window of {} needs at least {} values, got {}", W,
               W + (c.scaling.difference ? 1 : 0), values.size());
-  std::vector<double> sum(static_cast<size_t>(n), 0.0), count(static_cast<size_t>(n), 0.0);
+  std::vector<double> best(static_cast<size_t>(n), INFINITY);
   model.set_training(false);
   const int64_t windows = n - W + 1;
   for (int64_t first = 0; first < windows; first += batch) {
@@ -43,13 +43,12 @@ std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vect
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < W; ++t) {
         const size_t k = static_cast<size_t>(b * W + t), i = static_cast<size_t>(first + b + t);
-        sum[i] += (y[k] - x[k]) * (y[k] - x[k]);
-        count[i] += 1.0;
+        best[i] = std::min(best[i], (y[k] - x[k]) * (y[k] - x[k]));
       }
   }
   std::vector<double> scores(values.size(), 0.0);
   const size_t offset = values.size() - z.size();
-  for (size_t i = 0; i < z.size(); ++i) scores[i + offset] = sum[i] / count[i];
+  for (size_t i = 0; i < z.size(); ++i) scores[i + offset] = best[i];
   return scores;
 }
 

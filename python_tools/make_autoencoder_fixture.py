@@ -11,7 +11,7 @@ Each file holds, in float64:
   - "input.series" [N]: a season, a trend and noise;
   - "input.x" [3,W,1]: three windows of the model-space series, "output.reconstruction" [3,W,1],
     "output.loss": its mean squared error against x, "grad.<name>": that loss's gradients;
-  - "output.scores" [N]: every value's anomaly score (models/anomaly.h): the mean, over the
+  - "output.scores" [N]: every value's anomaly score (models/anomaly.h): the smallest, over the
     windows (stride 1) that hold it, of its squared reconstruction error; 0 for the first value
     with first differences.
 The metadata "config" is SeqAutoencoderConfig::to_json() of models/seq_autoencoder.h.
@@ -61,12 +61,11 @@ def scores(model, z, n_values):
     """models/anomaly.h's reconstruction_scores over model-space values z."""
     windows = torch.stack([z[s:s + WINDOW] for s in range(len(z) - WINDOW + 1)])[..., None]
     err = (model(windows) - windows)[..., 0] ** 2
-    total, count = torch.zeros(len(z), dtype=torch.float64), torch.zeros(len(z), dtype=torch.float64)
+    best = torch.full((len(z),), math.inf, dtype=torch.float64)
     for s in range(windows.shape[0]):
-        total[s:s + WINDOW] += err[s]
-        count[s:s + WINDOW] += 1
+        best[s:s + WINDOW] = torch.minimum(best[s:s + WINDOW], err[s])
     out = torch.zeros(n_values, dtype=torch.float64)
-    out[n_values - len(z):] = total / count
+    out[n_values - len(z):] = best
     return out
 
 

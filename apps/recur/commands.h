@@ -21,6 +21,7 @@ std::function<int()> add_score_command(CLI::App& app);
 std::function<int()> add_classify_command(CLI::App& app);
 std::function<int()> add_predict_command(CLI::App& app);
 std::function<int()> add_forecast_command(CLI::App& app);
+std::function<int()> add_anomaly_command(CLI::App& app);
 
 // The options every compute command takes, checked against what this build and machine can run:
 // throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").

@@ -6,6 +6,7 @@
 //   recur classify   train a sequence classifier on labelled documents (spam or ham, ...)
 //   recur predict    classify documents with a trained classifier
 //   recur forecast   train an RNN on a time series; forecast its held-out end beside baselines
+//   recur anomaly    train an LSTM autoencoder on a series' normal start; flag unusual values
 // Bad input prints one line ("recur: error: ...") and exits with status 2.
 #include <cstdio>
 #include <functional>
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
       {"classify", recur::app::add_classify_command(app)},
       {"predict", recur::app::add_predict_command(app)},
       {"forecast", recur::app::add_forecast_command(app)},
+      {"anomaly", recur::app::add_anomaly_command(app)},
   };
   try {
     app.parse(argc, argv);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recur command end to end: train / generate / score / resume / Ctrl-C, classify / predict,
-# forecast, and bad input that must give one clear line on stderr and exit status 2 without
+# forecast, anomaly, and bad input that must give one clear line on stderr and exit status 2 without
 # touching what was written.
 # Usage: recur_cli_test.sh PATH_TO_RECUR   (ctest passes the built program)
 set -uo pipefail
@@ -228,6 +228,50 @@ expect_error "a forecaster to predict" "is not a sequence classifier checkpoint"
 expect_error "validation too long" "--validation 230: only 216 values precede" -- "$RECUR" forecast --data "$WORK/series.csv" --test 24 --validation 230 --out "$WORK/fc3"
 [[ ! -e "$WORK/fc3" ]] || fail "a failed forecast left $WORK/fc3 behind"
 grep -q '"validation_rmse"' "$WORK/fc/metrics.jsonl" || fail "forecast did not validate: $(head -2 "$WORK/fc/metrics.jsonl")"
+
+# ---- anomaly: a 12-step season with a spike, a stuck sensor, a level shift and a noise burst
+/usr/bin/env python3 - "$WORK/anomalies.csv" <<'PY'
+import math, random, sys
+random.seed(5)
+v = [10 + 3 * math.sin(2 * math.pi * t / 12) + random.gauss(0, 0.2) for t in range(400)]
+label = [0] * 400
+def mark(first, n, change):
+    for i in range(first, first + n):
+        v[i] = change(i)
+        label[i] = 1
+mark(250, 1, lambda i: v[i] + 3)                        # spike
+mark(280, 8, lambda i: v[279])                          # stuck
+mark(320, 6, lambda i: v[i] + 2)                        # level shift
+mark(360, 6, lambda i: v[i] + random.gauss(0, 1.5))     # noise burst
+with open(sys.argv[1], "w") as f:
+    f.write("t,value,anomaly\n")
+    f.writelines(f"{t},{v[t]:.5f},{label[t]}\n" for t in range(400))
+PY
+"$RECUR" anomaly --data "$WORK/anomalies.csv" --column value --labels anomaly --steps 300 \
+  --out "$WORK/an" > "$WORK/an.out" 2> "$WORK/an.log" || fail "anomaly: $(tail -3 "$WORK/an.log")"
+for f in anomalies.json metrics.jsonl model.safetensors; do
+  [[ -s "$WORK/an/$f" ]] || fail "anomaly did not write $f"
+done
+/usr/bin/env python3 - "$WORK/an/anomalies.json" <<'PY' || fail "anomaly did not find the anomalies: $(head -5 "$WORK/an.out")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ae, jump = r["autoencoder"]["scores"], r["jump_baseline"]["scores"]
+assert r["judged_from"] == 200 and len(r["scores"]) == 400, r["judged_from"]
+assert ae["events_detected"] == 4 and ae["f1"] >= 0.5 and ae["f1"] > jump["f1"], (ae, jump)
+PY
+"$RECUR" anomaly --model "$WORK/an/model.safetensors" --data "$WORK/anomalies.csv" --column value \
+  --out "$WORK/an-again" > /dev/null 2> "$WORK/an2.log" || fail "anomaly --model: $(tail -3 "$WORK/an2.log")"
+/usr/bin/env python3 - "$WORK/an/anomalies.json" "$WORK/an-again/anomalies.json" <<'PY' || fail "anomaly --model does not reproduce the trained run's scores and threshold"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["scores"] == b["scores"] and a["autoencoder"]["threshold"] == b["autoencoder"]["threshold"]
+assert b["judged_from"] == 0 and set(a["autoencoder"]["flagged"]) <= set(b["autoencoder"]["flagged"])
+PY
+expect_error "labels not 0/1" "label column 'value' holds" -- "$RECUR" anomaly --data "$WORK/anomalies.csv" --column value --labels value --out "$WORK/an3"
+expect_error "training part too long" "--train 400 --validation 80" -- "$RECUR" anomaly --data "$WORK/anomalies.csv" --column value --train 400 --out "$WORK/an3"
+expect_error "window too long" "--window 300" -- "$RECUR" anomaly --data "$WORK/anomalies.csv" --column value --window 300 --out "$WORK/an3"
+expect_error "a forecaster to find anomalies" "is not a sequence autoencoder checkpoint" -- "$RECUR" anomaly --model "$WORK/fc/model.safetensors" --data "$WORK/anomalies.csv" --column value
+[[ ! -e "$WORK/an3" ]] || fail "a failed anomaly run left $WORK/an3 behind"
 
 if [[ $FAILURES -ne 0 ]]; then
   echo "recur CLI: $FAILURES failure(s)"

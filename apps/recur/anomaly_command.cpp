@@ -1,0 +1,303 @@
+// `recur anomaly`: trains an LSTM autoencoder (models/seq_autoencoder.h) on windows of the first
+// --train values of a series, assumed normal, and flags the later values whose reconstruction
+// error (models/anomaly.h) exceeds the largest one seen on the --validation values (the last of
+// the training part, not trained on; --quantile lowers it). With --labels (a 0/1 column of the
+// CSV) it reports precision and recall, per value and per anomaly, beside a baseline that flags
+// jumps from the previous value by the same rule. Writes anomalies.json, metrics.jsonl and
+// model.safetensors; with --model it scores a series with a trained model and its threshold.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "apps/recur/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "layers/loss.h"
+#include "models/anomaly.h"
+#include "train/adam.h"
+#include "train/checkpoint.h"
+#include "train/clip.h"
+#include "train/lr_schedule.h"
+
+namespace recur::app {
+
+namespace {
+
+struct AnomalyOptions {
+  SeqAutoencoderConfig model;
+  std::string cell = "lstm";
+  std::string data;
+  std::string column;
+  std::string labels;  // the 0/1 column naming the true anomalies
+  std::string out;
+  std::string checkpoint;   // --model: use this trained model and its threshold
+  int64_t train = -1;       // -1: the first half of the series
+  int64_t validation = -1;  // -1: the last fifth of the training part
+  double quantile = 1.0;    // of the validation scores: the threshold
+  int64_t batch = 32;
+  int64_t steps = 1000;
+  double lr = 3e-3;
+  double clip = 1.0;
+  uint64_t seed = 1;
+  ComputeOptions compute;
+};
+
+std::vector<int> read_labels(const std::string& path, const std::string& column, size_t n) {
+  const TimeSeries labels = read_time_series(path, column);
+  RECUR_CHECK(labels.values.size() == n, "{}: {} labels for {} values", path, labels.values.size(),
+              n);
+  std::vector<int> out;
+  for (size_t i = 0; i < n; ++i) {
+    const double v = labels.values[i];
+    RECUR_CHECK(v == 0.0 || v == 1.0,
+                "{}: label column '{}' holds {} at value {}; expected 0 (normal) or 1 (anomaly)",
+                path, column, v, i + 1);
+    out.push_back(static_cast<int>(v));
+  }
+  return out;
+}
+
+double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
+  double sum = 0.0;
+  for (size_t i = begin; i < end; ++i) sum += v[i];
+  return sum / static_cast<double>(std::max<size_t>(1, end - begin));
+}
+
+// Adam with clipping on random windows of the first `fit` values, the lr decaying along a cosine
+// to a tenth; every twentieth of the steps the mean score of the validation values [fit, train)
+// is measured and the best weights are kept. Logs to stderr and metrics.jsonl.
+void train_autoencoder(SeqAutoencoder& model, const std::vector<double>& values, size_t fit,
+                       size_t train, const AnomalyOptions& o, const std::string& metrics) {
+  const std::vector<double> z = model.config().scaling.to_model(
+      {values.begin(), values.begin() + static_cast<ptrdiff_t>(fit)});
+  const std::vector<double> seen(values.begin(), values.begin() + static_cast<ptrdiff_t>(train));
+  AdamOptions adam;
+  adam.lr = o.lr;
+  Adam optimizer(model.parameters(), adam);
+  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.steps, o.lr / 10);
+  const Device device = model.device();
+  auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
+  MeanSquaredError mse;
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t report_every = std::max<int64_t>(1, o.steps / 20);
+  double best = INFINITY;
+  int64_t best_step = 0;
+  TensorMap best_weights;
+  for (int64_t step = 0; step < o.steps; ++step) {
+    const Tensor x = on_device(series_windows(z, model.config().window, o.batch, o.seed, step).x);
+    model.set_training(true);
+    model.zero_grad();
+    ForwardOptions keep;
+    keep.keep_for_backward = true;
+    keep.step = static_cast<uint64_t>(step);
+    const double loss = mse.forward(model.forward(x, keep), x);
+    RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
+    model.backward(mse.backward());
+    clip_grad_norm(optimizer.parameters(), o.clip);
+    optimizer.set_lr(schedule.lr_at(step));
+    optimizer.step();
+    if ((step + 1) % report_every != 0 && step + 1 != o.steps) continue;
+    const double validation = mean_of(reconstruction_scores(model, seen), fit, train);
+    if (validation < best) {
+      best = validation;
+      best_step = step + 1;
+      best_weights.clear();
+      for (const auto& [name, value] : model.state_dict()) best_weights[name] = value.clone();
+    }
+    std::fprintf(stderr, "step %5lld  loss %.5f  validation score %.5f  %.1f s\n",
+                 static_cast<long long>(step + 1), loss, validation, seconds_since(start));
+    append_metrics(metrics, {{"step", step + 1},
+                             {"loss", loss},
+                             {"validation_score", validation},
+                             {"lr", optimizer.lr()},
+                             {"seconds", seconds_since(start)}});
+  }
+  load_state_dict(model.parameters(), best_weights);
+  std::fprintf(stderr, "kept the weights of step %lld (validation score %.5f)\n",
+               static_cast<long long>(best_step), best);
+}
+
+void save_autoencoder(const std::string& path, SeqAutoencoder& model, double threshold,
+                      const AnomalyOptions& o) {
+  Checkpoint ck;
+  ck.model = model.state_dict();
+  ck.config = {{"kind", kSeqAutoencoderKind},
+               {"model", model.config().to_json()},
+               {"threshold", threshold},
+               {"train",
+                {{"train", o.train},
+                 {"validation", o.validation},
+                 {"quantile", o.quantile},
+                 {"batch", o.batch},
+                 {"steps", o.steps},
+                 {"lr", o.lr},
+                 {"seed", o.seed}}}};
+  save_checkpoint(path, ck);
+}
+
+// Flags, and with labels scores, values [begin, n) by one detector; prints one table row.
+nlohmann::json detect(const std::string& name, const std::vector<double>& scores, double threshold,
+                      const std::vector<int>& labels, int64_t begin) {
+  nlohmann::json j = {{"threshold", threshold}};
+  std::vector<int64_t> flagged;
+  for (auto i = static_cast<size_t>(begin); i < scores.size(); ++i)
+    if (scores[i] > threshold) flagged.push_back(static_cast<int64_t>(i));
+  j["flagged"] = flagged;
+  if (labels.empty()) {
+    std::printf("%-22s %8zu\n", name.c_str(), flagged.size());
+    return j;
+  }
+  const DetectionScores s = score_detection(scores, threshold, labels, begin);
+  j["scores"] = s.to_json();
+  std::printf("%-22s %8lld %10.3f %8.3f %8.3f %8lld/%lld\n", name.c_str(),
+              static_cast<long long>(s.flagged), s.precision(), s.recall(), s.f1(),
+              static_cast<long long>(s.events_detected), static_cast<long long>(s.events));
+  return j;
+}
+
+int run_anomaly(AnomalyOptions o) {
+  const Placement where = apply_compute_options(o.compute);
+  const std::string path = resolve_series(o.data);
+  const TimeSeries series = read_time_series(path, o.column);
+  const std::vector<double>& values = series.values;
+  const auto n = static_cast<int64_t>(values.size());
+  const std::vector<int> labels =
+      o.labels.empty() ? std::vector<int>{} : read_labels(path, o.labels, values.size());
+  const bool training = o.checkpoint.empty();
+  RECUR_CHECK(o.quantile >= 0.0 && o.quantile <= 1.0, "--quantile {}: expected a value in [0, 1]",
+              o.quantile);
+
+  std::unique_ptr<SeqAutoencoder> model;
+  double threshold = 0.0, jump_threshold = 0.0;
+  int64_t begin = 0;  // the first value judged
+  const auto start = std::chrono::steady_clock::now();
+  if (training) {
+    RECUR_CHECK(!o.out.empty(), "recur anomaly: --out DIR is required to train a model");
+    if (o.train < 0) o.train = n / 2;
+    if (o.validation < 0) o.validation = o.train / 5;
+    RECUR_CHECK(o.train < n && o.validation >= 1 && o.validation < o.train,
+                "--train {} --validation {}: expected 1 <= validation < train < {} (the values)",
+                o.train, o.validation, n);
+    RECUR_CHECK(o.batch >= 1 && o.steps >= 1, "--batch, --steps: expected at least 1");
+    const int64_t fit = o.train - o.validation;
+    o.model.cell = cell_from_name(o.cell);
+    o.model.scaling =
+        SeriesScaling::fit({values.begin(), values.begin() + fit}, o.model.scaling.difference);
+    const auto windows = static_cast<int64_t>(
+        o.model.scaling.to_model({values.begin(), values.begin() + fit}).size());
+    RECUR_CHECK(windows > o.model.window,
+                "--window {}: the {} values trained on give {} model-space values; expected more "
+                "than the window (lower --window or --validation, or raise --train)",
+                o.model.window, fit, windows);
+    model = std::make_unique<SeqAutoencoder>(o.model, o.seed);
+    model->place(where);
+    std::fprintf(stderr,
+                 "recur anomaly: %s column '%s', %lld values: %lld to train on, %lld to set the "
+                 "threshold, %lld to judge\n"
+                 "model: %s autoencoder, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
+                 path.c_str(), series.column.c_str(), static_cast<long long>(n),
+                 static_cast<long long>(fit), static_cast<long long>(o.validation),
+                 static_cast<long long>(n - o.train), o.cell.c_str(),
+                 static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
+                 static_cast<long long>(o.model.window),
+                 o.model.scaling.difference ? "first differences" : "values",
+                 describe_compute(where).c_str());
+    std::filesystem::create_directories(o.out);  // only once the input is known to be good
+    train_autoencoder(*model, values, static_cast<size_t>(fit), static_cast<size_t>(o.train), o,
+                      o.out + "/metrics.jsonl");
+    const std::vector<double> seen(values.begin(), values.begin() + o.train);
+    const std::vector<double> validation_scores = reconstruction_scores(*model, seen);
+    threshold = quantile({validation_scores.begin() + fit, validation_scores.end()}, o.quantile);
+    const std::vector<double> jumps = jump_scores(seen);
+    jump_threshold = quantile({jumps.begin() + fit, jumps.end()}, o.quantile);
+    save_autoencoder(o.out + "/model.safetensors", *model, threshold, o);
+    begin = o.train;
+  } else {
+    model = std::make_unique<SeqAutoencoder>(load_seq_autoencoder(o.checkpoint, where));
+    threshold = load_checkpoint(o.checkpoint, false).config.value("threshold", 0.0);
+  }
+
+  const std::vector<double> scores = reconstruction_scores(*model, values);
+  std::printf("%s '%s': values %lld to %lld judged, flagged above %.5g\n", path.c_str(),
+              series.column.c_str(), static_cast<long long>(begin + 1), static_cast<long long>(n),
+              threshold);
+  if (labels.empty())
+    std::printf("%-22s %8s\n", "", "flagged");
+  else
+    std::printf("%-22s %8s %10s %8s %8s %10s\n", "", "flagged", "precision", "recall", "F1",
+                "anomalies");
+  nlohmann::json report = {{"tool", "recur"},
+                           {"data", path},
+                           {"column", series.column},
+                           {"points", n},
+                           {"judged_from", begin},
+                           {"model", model->config().to_json()},
+                           {"seconds", seconds_since(start)},
+                           {"scores", scores}};
+  report["autoencoder"] =
+      detect("recur " + std::string(cell_name(model->config().cell)) + " autoencoder", scores,
+             threshold, labels, begin);
+  if (training)
+    report["jump_baseline"] =
+        detect("jump baseline", jump_scores(values), jump_threshold, labels, begin);
+  if (!o.out.empty()) {
+    std::filesystem::create_directories(o.out);
+    const std::string text = report.dump(1) + "\n";
+    write_file_atomic(o.out + "/anomalies.json", [&](AtomicFileWriter& f) { f.write(text); });
+  }
+  for (int64_t i : report["autoencoder"]["flagged"].get<std::vector<int64_t>>())
+    std::printf("flagged value %lld: %.10g (score %.4g)%s\n", static_cast<long long>(i + 1),
+                values[static_cast<size_t>(i)], scores[static_cast<size_t>(i)],
+                labels.empty()                   ? ""
+                : labels[static_cast<size_t>(i)] ? "  anomaly"
+                                                 : "  normal");
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_anomaly_command(CLI::App& app) {
+  auto o = std::make_shared<AnomalyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "anomaly", "Train an LSTM autoencoder on a series' normal start; flag unusual later values");
+  cmd->add_option("--data", o->data,
+                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
+      ->required();
+  cmd->add_option("--column", o->column, "the series' column (default: the last)");
+  cmd->add_option("--labels", o->labels,
+                  "a 0/1 column of true anomalies: report precision and recall");
+  cmd->add_option("--out", o->out, "run folder (anomalies.json, metrics.jsonl, model.safetensors)");
+  cmd->add_option("--model", o->checkpoint, "use a model trained by recur anomaly (no training)");
+  cmd->add_option("--train", o->train,
+                  "the first N values are normal: train on them (default: half the series)");
+  cmd->add_option("--validation", o->validation,
+                  "the last of those, not trained on, set the threshold (default: a fifth)");
+  cmd->add_option("--quantile", o->quantile,
+                  "threshold: this quantile of the validation scores (1: their largest)")
+      ->capture_default_str();
+  cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lstm", "gru", "rnn_tanh", "rnn_relu", "leaky"}));
+  cmd->add_option("--hidden", o->model.hidden, "hidden units (the bottleneck)")
+      ->capture_default_str();
+  cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
+  cmd->add_option("--window", o->model.window, "values per window")->capture_default_str();
+  cmd->add_flag("--difference", o->model.scaling.difference,
+                "model first differences (for a series with a trend)");
+  cmd->add_option("--batch", o->batch, "windows per step")->capture_default_str();
+  cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Adam learning rate (cosine decay to a tenth)")
+      ->capture_default_str();
+  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "initial weights and windows")->capture_default_str();
+  add_compute_options(cmd, o->compute);
+  return [o] { return run_anomaly(*o); };
+}
+
+}  // namespace recur::app
