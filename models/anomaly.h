@@ -25,8 +25,9 @@ SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& wh
 // `window` consecutive model-space values (stride 1; `batch` windows per forward), and a value's
 // score is the smallest, over the windows that hold it, of its squared reconstruction error in
 // model space: a value is unusual when no window reconstructs it well. (The mean would smear one
-// anomaly over every value that shares a window with it.) values [n] -> scores [n]; with first differences value 0 has no model-space value and
-// scores 0. Needs at least window model-space values.
+// anomaly over every value that shares a window with it.) values [n] -> scores [n]; with first
+// differences value 0 has no model-space value and scores 0. Needs at least window model-space
+// values.
 std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
                                           int64_t batch = 256);
 
