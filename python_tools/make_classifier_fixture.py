@@ -127,12 +127,7 @@ def main():
     for cell in CELLS:
         tensors, metadata = run_case(cell)
         path = os.path.join(OUT_DIR, f"seq_classifier_{cell}.safetensors")
-        safetensors_io.write(path, tensors, metadata)
-        back, meta_back = safetensors_io.read(path)
-        assert meta_back == metadata, path
-        assert sorted(back) == sorted(tensors), path
-        for k, v in tensors.items():
-            assert back[k].dtype == v.dtype and back[k].tobytes() == v.tobytes(), (path, k)
+        safetensors_io.write_checked(path, tensors, metadata)
         print(f"wrote {os.path.relpath(path, REPO)}  ({len(tensors)} tensors, "
               f"{os.path.getsize(path)} bytes, loss {tensors['output.loss'][0]:.12f})")
 

@@ -165,11 +165,7 @@ def main():
     for cell, case in CASES.items():
         tensors, metadata = run_case(cell, **case)
         path = os.path.join(OUT_DIR, f"forecaster_{cell}.safetensors")
-        safetensors_io.write(path, tensors, metadata)
-        back, meta_back = safetensors_io.read(path)
-        assert meta_back == metadata, path
-        for k, v in tensors.items():
-            assert back[k].dtype == v.dtype and back[k].tobytes() == v.tobytes(), (path, k)
+        safetensors_io.write_checked(path, tensors, metadata)
         print(f"wrote {os.path.relpath(path, REPO)}  ({len(tensors)} tensors, "
               f"{os.path.getsize(path)} bytes, ahead[-1] {tensors['output.ahead'][-1]:.12f})")
 

@@ -115,3 +115,14 @@ def read(path):
     if pos != len(data):
         raise ValueError(f"safetensors: {path}: data section has {len(data)} bytes, tensors cover {pos}")
     return tensors, dict(metadata)
+
+
+def write_checked(path, tensors, metadata=None):
+    """write(), then read the file back and check that every tensor and the metadata survived
+    byte for byte (the fixture generators' last step)."""
+    write(path, tensors, metadata)
+    back, meta_back = read(path)
+    assert meta_back == (metadata or {}), path
+    assert sorted(back) == sorted(tensors), path
+    for k, v in tensors.items():
+        assert back[k].dtype == v.dtype and back[k].tobytes() == v.tobytes(), (path, k)

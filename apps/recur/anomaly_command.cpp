@@ -13,17 +13,13 @@
 #include <memory>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "apps/recur/commands.h"
+#include "apps/recur/window_training.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "layers/loss.h"
 #include "models/anomaly.h"
-#include "train/adam.h"
 #include "train/checkpoint.h"
-#include "train/clip.h"
-#include "train/lr_schedule.h"
 
 namespace recur::app {
 
@@ -31,7 +27,7 @@ namespace {
 
 struct AnomalyOptions {
   SeqAutoencoderConfig model;
-  std::string cell = "lstm";
+  WindowTraining training;
   std::string data;
   std::string column;
   std::string labels;  // the 0/1 column naming the true anomalies
@@ -40,11 +36,6 @@ struct AnomalyOptions {
   int64_t train = -1;       // -1: the first half of the series
   int64_t validation = -1;  // -1: the last fifth of the training part
   double quantile = 1.0;    // of the validation scores: the threshold
-  int64_t batch = 32;
-  int64_t steps = 1000;
-  double lr = 3e-3;
-  double clip = 1.0;
-  uint64_t seed = 1;
   ComputeOptions compute;
 };
 
@@ -69,58 +60,33 @@ double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
   return sum / static_cast<double>(std::max<size_t>(1, end - begin));
 }
 
-// Adam with clipping on random windows of the first `fit` values, the lr decaying along a cosine
-// to a tenth; every twentieth of the steps the mean score of the validation values [fit, train)
-// is measured and the best weights are kept. Logs to stderr and metrics.jsonl.
-void train_autoencoder(SeqAutoencoder& model, const std::vector<double>& values, size_t fit,
-                       size_t train, const AnomalyOptions& o, const std::string& metrics) {
-  const std::vector<double> z = model.config().scaling.to_model(
-      {values.begin(), values.begin() + static_cast<ptrdiff_t>(fit)});
-  const std::vector<double> seen(values.begin(), values.begin() + static_cast<ptrdiff_t>(train));
-  AdamOptions adam;
-  adam.lr = o.lr;
-  Adam optimizer(model.parameters(), adam);
-  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.steps, o.lr / 10);
+// Trains on windows of the first `fit` values (apps/recur/window_training.h), choosing the
+// weights by the mean score of the validation values [fit, train).
+TrainedWeights train_autoencoder(SeqAutoencoder& model, const std::vector<double>& values,
+                                 size_t fit, size_t train, const AnomalyOptions& o,
+                                 const std::string& metrics) {
+  const auto first = values.begin();
+  const std::vector<double> seen(first, first + static_cast<ptrdiff_t>(train));
   const Device device = model.device();
-  auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
   MeanSquaredError mse;
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t report_every = std::max<int64_t>(1, o.steps / 20);
-  double best = INFINITY;
-  int64_t best_step = 0;
-  TensorMap best_weights;
-  for (int64_t step = 0; step < o.steps; ++step) {
-    const Tensor x = on_device(series_windows(z, model.config().window, o.batch, o.seed, step).x);
+  WindowModel m;
+  m.parameters = model.parameters();
+  m.step_loss = [&](const SeriesBatch& b, int64_t step) {
+    const Tensor x = device.is_cpu() ? b.x : b.x.to(device);
     model.set_training(true);
     model.zero_grad();
     ForwardOptions keep;
     keep.keep_for_backward = true;
     keep.step = static_cast<uint64_t>(step);
     const double loss = mse.forward(model.forward(x, keep), x);
-    RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
     model.backward(mse.backward());
-    clip_grad_norm(optimizer.parameters(), o.clip);
-    optimizer.set_lr(schedule.lr_at(step));
-    optimizer.step();
-    if ((step + 1) % report_every != 0 && step + 1 != o.steps) continue;
-    const double validation = mean_of(reconstruction_scores(model, seen), fit, train);
-    if (validation < best) {
-      best = validation;
-      best_step = step + 1;
-      best_weights.clear();
-      for (const auto& [name, value] : model.state_dict()) best_weights[name] = value.clone();
-    }
-    std::fprintf(stderr, "step %5lld  loss %.5f  validation score %.5f  %.1f s\n",
-                 static_cast<long long>(step + 1), loss, validation, seconds_since(start));
-    append_metrics(metrics, {{"step", step + 1},
-                             {"loss", loss},
-                             {"validation_score", validation},
-                             {"lr", optimizer.lr()},
-                             {"seconds", seconds_since(start)}});
-  }
-  load_state_dict(model.parameters(), best_weights);
-  std::fprintf(stderr, "kept the weights of step %lld (validation score %.5f)\n",
-               static_cast<long long>(best_step), best);
+    return loss;
+  };
+  m.validate = [&] { return mean_of(reconstruction_scores(model, seen), fit, train); };
+  m.state_dict = [&] { return model.state_dict(); };
+  return train_on_windows(
+      m, model.config().scaling.to_model({first, first + static_cast<ptrdiff_t>(fit)}),
+      model.config().window, o.training, metrics);
 }
 
 void save_autoencoder(const std::string& path, SeqAutoencoder& model, double threshold,
@@ -130,14 +96,9 @@ void save_autoencoder(const std::string& path, SeqAutoencoder& model, double thr
   ck.config = {{"kind", kSeqAutoencoderKind},
                {"model", model.config().to_json()},
                {"threshold", threshold},
-               {"train",
-                {{"train", o.train},
-                 {"validation", o.validation},
-                 {"quantile", o.quantile},
-                 {"batch", o.batch},
-                 {"steps", o.steps},
-                 {"lr", o.lr},
-                 {"seed", o.seed}}}};
+               {"train", o.training.to_json()}};
+  ck.config["train"].update(
+      {{"train", o.train}, {"validation", o.validation}, {"quantile", o.quantile}});
   save_checkpoint(path, ck);
 }
 
@@ -184,9 +145,8 @@ int run_anomaly(AnomalyOptions o) {
     RECUR_CHECK(o.train < n && o.validation >= 1 && o.validation < o.train,
                 "--train {} --validation {}: expected 1 <= validation < train < {} (the values)",
                 o.train, o.validation, n);
-    RECUR_CHECK(o.batch >= 1 && o.steps >= 1, "--batch, --steps: expected at least 1");
     const int64_t fit = o.train - o.validation;
-    o.model.cell = cell_from_name(o.cell);
+    o.model.cell = cell_from_name(o.training.cell);
     o.model.scaling =
         SeriesScaling::fit({values.begin(), values.begin() + fit}, o.model.scaling.difference);
     const auto windows = static_cast<int64_t>(
@@ -195,7 +155,7 @@ int run_anomaly(AnomalyOptions o) {
                 "--window {}: the {} values trained on give {} model-space values; expected more "
                 "than the window (lower --window or --validation, or raise --train)",
                 o.model.window, fit, windows);
-    model = std::make_unique<SeqAutoencoder>(o.model, o.seed);
+    model = std::make_unique<SeqAutoencoder>(o.model, o.training.seed);
     model->place(where);
     std::fprintf(stderr,
                  "recur anomaly: %s column '%s', %lld values: %lld to train on, %lld to set the "
@@ -203,7 +163,7 @@ int run_anomaly(AnomalyOptions o) {
                  "model: %s autoencoder, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
                  path.c_str(), series.column.c_str(), static_cast<long long>(n),
                  static_cast<long long>(fit), static_cast<long long>(o.validation),
-                 static_cast<long long>(n - o.train), o.cell.c_str(),
+                 static_cast<long long>(n - o.train), o.training.cell.c_str(),
                  static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
                  static_cast<long long>(o.model.window),
                  o.model.scaling.difference ? "first differences" : "values",
@@ -281,21 +241,8 @@ std::function<int()> add_anomaly_command(CLI::App& app) {
   cmd->add_option("--quantile", o->quantile,
                   "threshold: this quantile of the validation scores (1: their largest)")
       ->capture_default_str();
-  cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"lstm", "gru", "rnn_tanh", "rnn_relu", "leaky"}));
-  cmd->add_option("--hidden", o->model.hidden, "hidden units (the bottleneck)")
-      ->capture_default_str();
-  cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
-  cmd->add_option("--window", o->model.window, "values per window")->capture_default_str();
-  cmd->add_flag("--difference", o->model.scaling.difference,
-                "model first differences (for a series with a trend)");
-  cmd->add_option("--batch", o->batch, "windows per step")->capture_default_str();
-  cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Adam learning rate (cosine decay to a tenth)")
-      ->capture_default_str();
-  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "initial weights and windows")->capture_default_str();
+  add_window_training_options(cmd, o->training, o->model.hidden, o->model.layers, o->model.window,
+                              o->model.scaling.difference);
   add_compute_options(cmd, o->compute);
   return [o] { return run_anomaly(*o); };
 }

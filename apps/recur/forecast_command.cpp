@@ -15,17 +15,13 @@
 #include <memory>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "apps/recur/commands.h"
+#include "apps/recur/window_training.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "layers/loss.h"
 #include "models/forecast.h"
-#include "train/adam.h"
 #include "train/checkpoint.h"
-#include "train/clip.h"
-#include "train/lr_schedule.h"
 
 namespace recur::app {
 
@@ -33,7 +29,7 @@ namespace {
 
 struct ForecastOptions {
   ForecasterConfig model;
-  std::string cell = "lstm";
+  WindowTraining training;
   std::string data;
   std::string column;
   std::string out;
@@ -42,11 +38,6 @@ struct ForecastOptions {
   int64_t season = -1;      // -1: from the series' metadata (<csv>.json), else none
   int64_t validation = -1;  // -1: as many as --test (a tenth without); 0: no early stopping
   int64_t horizon = 0;
-  int64_t batch = 32;
-  int64_t steps = 1000;
-  double lr = 3e-3;
-  double clip = 1.0;
-  uint64_t seed = 1;
   ComputeOptions compute;
 };
 
@@ -60,18 +51,14 @@ int64_t season_from_metadata(const std::string& csv) {
              : 0;
 }
 
-void save_forecaster(const std::string& path, Forecaster& model, const Adam& optimizer,
-                     const ForecastOptions& o, const nlohmann::json& extra) {
+void save_forecaster(const std::string& path, Forecaster& model, const ForecastOptions& o,
+                     const TrainedWeights& trained) {
   Checkpoint ck;
   ck.model = model.state_dict();
-  ck.config = {
-      {"kind", kForecasterKind},
-      {"model", model.config().to_json()},
-      {"train",
-       {{"batch", o.batch}, {"steps", o.steps}, {"lr", o.lr}, {"clip", o.clip}, {"seed", o.seed}}}};
-  ck.optimizer = optimizer.state_tensors();
-  ck.optimizer_meta = optimizer.state_scalars();
-  ck.extra = extra;
+  ck.config = {{"kind", kForecasterKind},
+               {"model", model.config().to_json()},
+               {"train", o.training.to_json()}};
+  ck.extra = {{"step", trained.step}, {"validation_score", trained.score}};
   save_checkpoint(path, ck);
 }
 
@@ -85,28 +72,17 @@ double validation_score(Forecaster& model, const std::vector<double>& fit,
          2;
 }
 
-// Adam with clipping on random windows of `fit`; the lr decays along a cosine to a tenth. With
-// validation values (those right after `fit`), the model is scored on them every twentieth of
-// the steps and the best weights are kept (early stopping); otherwise the last ones. Logs to
-// stderr and metrics.jsonl; saves the model to <out>/model.safetensors.
-void train_forecaster(Forecaster& model, const std::vector<double>& fit,
-                      const std::vector<double>& validation, const ForecastOptions& o,
-                      const std::string& metrics) {
-  const std::vector<double> z = model.config().scaling.to_model(fit);
-  AdamOptions adam;
-  adam.lr = o.lr;
-  Adam optimizer(model.parameters(), adam);
-  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.steps, o.lr / 10);
+// Trains on windows of `fit` (apps/recur/window_training.h), choosing the weights by
+// validation_score on the values right after it (none: the last weights).
+TrainedWeights train_forecaster(Forecaster& model, const std::vector<double>& fit,
+                                const std::vector<double>& validation, const ForecastOptions& o,
+                                const std::string& metrics) {
   const Device device = model.device();
   auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
   MeanSquaredError mse;
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t report_every = std::max<int64_t>(1, o.steps / 20);
-  double smoothed = 0.0, best = INFINITY;
-  int64_t best_step = o.steps;
-  TensorMap best_weights;
-  for (int64_t step = 0; step < o.steps; ++step) {
-    const SeriesBatch b = series_windows(z, model.config().window, o.batch, o.seed, step);
+  WindowModel m;
+  m.parameters = model.parameters();
+  m.step_loss = [&](const SeriesBatch& b, int64_t step) {
     model.set_training(true);
     model.zero_grad();
     ForwardOptions keep;
@@ -114,43 +90,13 @@ void train_forecaster(Forecaster& model, const std::vector<double>& fit,
     keep.step = static_cast<uint64_t>(step);
     const double loss =
         mse.forward(model.forward(on_device(b.x), {}, keep).prediction, on_device(b.y));
-    RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
     model.backward(mse.backward());
-    clip_grad_norm(optimizer.parameters(), o.clip);
-    optimizer.set_lr(schedule.lr_at(step));
-    optimizer.step();
-    smoothed = step == 0 ? loss : 0.95 * smoothed + 0.05 * loss;
-    if ((step + 1) % report_every != 0 && step + 1 != o.steps) continue;
-    nlohmann::json record = {{"step", step + 1},
-                             {"loss", loss},
-                             {"smoothed_loss", smoothed},
-                             {"lr", optimizer.lr()},
-                             {"seconds", seconds_since(start)}};
-    std::string line = fmt::format("step {:5}  loss {:.5f} (smoothed {:.5f})  lr {:.2e}", step + 1,
-                                   loss, smoothed, optimizer.lr());
-    if (!validation.empty()) {
-      const double score = validation_score(model, fit, validation);
-      record["validation_rmse"] = score;
-      line += fmt::format("  validation RMSE {:.5g}", score);
-      if (score < best) {
-        best = score;
-        best_step = step + 1;
-        best_weights.clear();
-        for (const auto& [name, value] : model.state_dict()) best_weights[name] = value.clone();
-      }
-    }
-    std::fprintf(stderr, "%s  %.1f s\n", line.c_str(), seconds_since(start));
-    append_metrics(metrics, record);
-  }
-  nlohmann::json extra = {{"step", o.steps}, {"fit_points", fit.size()}};
-  if (!best_weights.empty()) {
-    load_state_dict(model.parameters(), best_weights);
-    std::fprintf(stderr, "kept the weights of step %lld (validation RMSE %.5g)\n",
-                 static_cast<long long>(best_step), best);
-    extra["best_step"] = best_step;
-    extra["validation_rmse"] = best;
-  }
-  save_forecaster(o.out + "/model.safetensors", model, optimizer, o, extra);
+    return loss;
+  };
+  if (!validation.empty()) m.validate = [&] { return validation_score(model, fit, validation); };
+  m.state_dict = [&] { return model.state_dict(); };
+  return train_on_windows(m, model.config().scaling.to_model(fit), model.config().window,
+                          o.training, metrics);
 }
 
 nlohmann::json scored(const std::vector<double>& forecast, const std::vector<double>& actual) {
@@ -200,8 +146,7 @@ int run_forecast(ForecastOptions o) {
   if (o.season < 0) o.season = season_from_metadata(path);
   RECUR_CHECK(o.test < points - 1, "--test {}: the series has only {} values, expected at most {}",
               o.test, points, points - 2);
-  RECUR_CHECK(o.horizon >= 0 && o.batch >= 1 && o.steps >= 1,
-              "--horizon: expected >= 0; --batch, --steps: expected >= 1");
+  RECUR_CHECK(o.horizon >= 0, "--horizon {}: expected >= 0", o.horizon);
   RECUR_CHECK(o.season < points - o.test, "--season {}: expected fewer than the {} training values",
               o.season, points - o.test);
   RECUR_CHECK(training || !o.out.empty() || o.test > 0 || o.horizon > 0,
@@ -218,14 +163,14 @@ int run_forecast(ForecastOptions o) {
                 history.size());
     const std::vector<double> fit(history.begin(), history.end() - o.validation);
     const std::vector<double> validation(history.end() - o.validation, history.end());
-    o.model.cell = cell_from_name(o.cell);
+    o.model.cell = cell_from_name(o.training.cell);
     o.model.scaling = SeriesScaling::fit(fit, o.model.scaling.difference);
     const auto windows = static_cast<int64_t>(o.model.scaling.to_model(fit).size());
     RECUR_CHECK(windows > o.model.window,
                 "--window {}: the {} values trained on give {} model-space values; expected more "
                 "than the window (lower --window, --test or --validation)",
                 o.model.window, fit.size(), windows);
-    model = std::make_unique<Forecaster>(o.model, o.seed);
+    model = std::make_unique<Forecaster>(o.model, o.training.seed);
     model->place(where);
     std::fprintf(stderr,
                  "recur forecast: %s column '%s', %lld values: %lld to train on, %lld to "
@@ -233,13 +178,15 @@ int run_forecast(ForecastOptions o) {
                  "model: %s, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
                  path.c_str(), series.column.c_str(), static_cast<long long>(points),
                  static_cast<long long>(fit.size()), static_cast<long long>(o.validation),
-                 static_cast<long long>(o.test), o.cell.c_str(),
+                 static_cast<long long>(o.test), o.training.cell.c_str(),
                  static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
                  static_cast<long long>(o.model.window),
                  o.model.scaling.difference ? "first differences" : "values",
                  describe_compute(where).c_str());
     std::filesystem::create_directories(o.out);  // only once the input is known to be good
-    train_forecaster(*model, fit, validation, o, o.out + "/metrics.jsonl");
+    const TrainedWeights trained =
+        train_forecaster(*model, fit, validation, o, o.out + "/metrics.jsonl");
+    save_forecaster(o.out + "/model.safetensors", *model, o, trained);
   } else {
     model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
   }
@@ -250,9 +197,10 @@ int run_forecast(ForecastOptions o) {
                            {"train", points - o.test}, {"test", o.test},
                            {"season", o.season},       {"model", model->config().to_json()},
                            {"seconds", train_seconds}};
-  if (training)
-    report["train_options"] = {
-        {"steps", o.steps}, {"batch", o.batch}, {"lr", o.lr}, {"validation", o.validation}};
+  if (training) {
+    report["train_options"] = o.training.to_json();
+    report["train_options"]["validation"] = o.validation;
+  }
   if (o.test > 0) {
     std::printf("%s '%s': the last %lld of %lld values\n", path.c_str(), series.column.c_str(),
                 static_cast<long long>(o.test), static_cast<long long>(points));
@@ -297,23 +245,8 @@ std::function<int()> add_forecast_command(CLI::App& app) {
                   "season length for the seasonal naive baseline (default: the series' own)");
   cmd->add_option("--horizon", o->horizon, "also forecast this many values past the data's end")
       ->capture_default_str();
-  cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"lstm", "gru", "rnn_tanh", "rnn_relu", "leaky"}));
-  cmd->add_option("--hidden", o->model.hidden, "hidden units")->capture_default_str();
-  cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
-  cmd->add_option("--dropout", o->model.dropout, "dropout between recurrent layers")
-      ->capture_default_str();
-  cmd->add_option("--window", o->model.window, "values per training window; the past it reads")
-      ->capture_default_str();
-  cmd->add_flag("--difference", o->model.scaling.difference,
-                "model first differences (for a series with a trend)");
-  cmd->add_option("--batch", o->batch, "windows per step")->capture_default_str();
-  cmd->add_option("--steps", o->steps, "training steps")->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Adam learning rate (cosine decay to a tenth)")
-      ->capture_default_str();
-  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "initial weights and windows")->capture_default_str();
+  add_window_training_options(cmd, o->training, o->model.hidden, o->model.layers, o->model.window,
+                              o->model.scaling.difference);
   add_compute_options(cmd, o->compute);
   return [o] { return run_forecast(*o); };
 }

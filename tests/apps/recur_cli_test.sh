@@ -227,7 +227,7 @@ expect_error "a classifier to forecast" "is not a forecaster checkpoint" -- "$RE
 expect_error "a forecaster to predict" "is not a sequence classifier checkpoint" -- "$RECUR" predict --model "$WORK/fc/model.safetensors" --text "$WORK/two.txt"
 expect_error "validation too long" "--validation 230: only 216 values precede" -- "$RECUR" forecast --data "$WORK/series.csv" --test 24 --validation 230 --out "$WORK/fc3"
 [[ ! -e "$WORK/fc3" ]] || fail "a failed forecast left $WORK/fc3 behind"
-grep -q '"validation_rmse"' "$WORK/fc/metrics.jsonl" || fail "forecast did not validate: $(head -2 "$WORK/fc/metrics.jsonl")"
+grep -q '"validation_score"' "$WORK/fc/metrics.jsonl" || fail "forecast did not validate: $(head -2 "$WORK/fc/metrics.jsonl")"
 
 # ---- anomaly: a 12-step season with a spike, a stuck sensor, a level shift and a noise burst
 /usr/bin/env python3 - "$WORK/anomalies.csv" <<'PY'

@@ -10,41 +10,26 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
 #include "layers/loss.h"
 #include "models/anomaly.h"
 #include "support/compare.h"
+#include "support/fixture_file.h"
 #include "train/checkpoint.h"
 
 namespace recur::testing {
 
-struct AutoencoderFixture {
-  SafetensorsFile file;
-  SeqAutoencoderConfig config;
-  const Tensor& at(const std::string& name) const { return file.tensors.at(name); }
-};
+using AutoencoderFixture = ModelFixture<SeqAutoencoderConfig>;
 
 inline AutoencoderFixture load_autoencoder_fixture(const std::string& cell) {
-  const char* dir = std::getenv("RECUR_TEST_DATA");
-  AutoencoderFixture f{read_safetensors(std::string(dir ? dir : RECUR_TEST_DATA_DIR) +
-                                        "/seq_autoencoder_" + cell + ".safetensors"),
-                       {}};
-  f.config = SeqAutoencoderConfig::from_json(nlohmann::json::parse(f.file.metadata.at("config")));
-  return f;
+  return load_model_fixture<SeqAutoencoderConfig>("seq_autoencoder_" + cell);
 }
 
 inline SeqAutoencoder autoencoder_fixture_model(const AutoencoderFixture& f, DType dtype) {
   SeqAutoencoder model(f.config, 5, dtype);
-  TensorMap weights;
-  for (const auto& [name, value] : f.file.tensors)
-    if (name.rfind("input.", 0) != 0 && name.rfind("output.", 0) != 0 &&
-        name.rfind("grad.", 0) != 0)
-      weights[name] = value;
-  load_state_dict(model.parameters(), weights, /*strict=*/true);  // PyTorch's names
+  load_state_dict(model.parameters(), fixture_weights(f.file), /*strict=*/true);
   return model;
 }
 

@@ -11,13 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
-#include "core/safetensors.h"
 #include "layers/loss.h"
 #include "models/seq_classifier.h"
 #include "support/compare.h"
+#include "support/fixture_file.h"
 #include "train/checkpoint.h"
 
 namespace recur::testing {
@@ -27,12 +26,8 @@ struct ClassifierFixture {
   SeqClassifierConfig config;
 };
 
-ClassifierFixture load_classifier_fixture(const std::string& cell) {
-  // $RECUR_TEST_DATA where set (benchmarks/gpu_check.sh runs binaries built on another machine).
-  const char* dir = std::getenv("RECUR_TEST_DATA");
-  ClassifierFixture f{read_safetensors(std::string(dir ? dir : RECUR_TEST_DATA_DIR) +
-                                       "/seq_classifier_" + cell + ".safetensors"),
-                      {}};
+inline ClassifierFixture load_classifier_fixture(const std::string& cell) {
+  ClassifierFixture f{read_fixture("seq_classifier_" + cell), {}};
   const nlohmann::json j = nlohmann::json::parse(f.file.metadata.at("config"));
   f.config.cell = cell_from_name(j.at("cell").get<std::string>());
   f.config.vocab = j.at("vocab");
@@ -53,12 +48,7 @@ inline void check_classifier_against_pytorch(const std::string& cell, DType dtyp
   const ClassifierFixture f = load_classifier_fixture(cell);
   const TensorMap& t = f.file.tensors;
   SeqClassifier model(f.config, 99, dtype);
-  TensorMap weights;
-  for (const auto& [name, value] : t)
-    if (name.rfind("input.", 0) != 0 && name.rfind("output.", 0) != 0 &&
-        name.rfind("grad.", 0) != 0)
-      weights[name] = value;
-  load_state_dict(model.parameters(), weights, /*strict=*/true);  // the names are PyTorch's
+  load_state_dict(model.parameters(), fixture_weights(f.file), /*strict=*/true);
   model.place(where);
   auto on_device = [&](const Tensor& t) { return where.device.is_cpu() ? t : t.to(where.device); };
   auto on_host = [](const Tensor& t) { return t.to(Device::cpu()); };

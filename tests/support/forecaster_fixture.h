@@ -11,41 +11,26 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
 #include "layers/loss.h"
 #include "models/forecast.h"
 #include "support/compare.h"
+#include "support/fixture_file.h"
 #include "train/checkpoint.h"
 
 namespace recur::testing {
 
-struct ForecasterFixture {
-  SafetensorsFile file;
-  ForecasterConfig config;
-  const Tensor& at(const std::string& name) const { return file.tensors.at(name); }
-};
+using ForecasterFixture = ModelFixture<ForecasterConfig>;
 
 inline ForecasterFixture load_forecaster_fixture(const std::string& cell) {
-  const char* dir = std::getenv("RECUR_TEST_DATA");
-  ForecasterFixture f{read_safetensors(std::string(dir ? dir : RECUR_TEST_DATA_DIR) +
-                                       "/forecaster_" + cell + ".safetensors"),
-                      {}};
-  f.config = ForecasterConfig::from_json(nlohmann::json::parse(f.file.metadata.at("config")));
-  return f;
+  return load_model_fixture<ForecasterConfig>("forecaster_" + cell);
 }
 
 inline Forecaster fixture_model(const ForecasterFixture& f, DType dtype) {
   Forecaster model(f.config, 5, dtype);
-  TensorMap weights;
-  for (const auto& [name, value] : f.file.tensors)
-    if (name.find('.') != std::string::npos && name.rfind("input.", 0) != 0 &&
-        name.rfind("output.", 0) != 0 && name.rfind("grad.", 0) != 0)
-      weights[name] = value;
-  load_state_dict(model.parameters(), weights, /*strict=*/true);  // PyTorch's names
+  load_state_dict(model.parameters(), fixture_weights(f.file), /*strict=*/true);
   return model;
 }
 
