@@ -172,6 +172,42 @@ for precision in bf16 f16; do  # mixed precision, emulated on the CPU (f16 with 
   grep -q "$precision math" "$WORK/cls-$precision.log" || fail "classify --precision $precision: not in the log"
 done
 printf 'pos\tfine\x1eno tab here\x1e' > "$WORK/notab.txt"
+# ---- classify --resume: a run stopped by --steps mid-epoch, resumed, ends bit-identical to an
+# uninterrupted one; Ctrl-C saves where it is and the run resumes
+"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 2 --out "$WORK/clsA" > /dev/null 2>&1 \
+  || fail "classify (uninterrupted)"
+"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 2 --steps 20 --out "$WORK/clsB" > /dev/null 2>&1 \
+  || fail "classify --steps 20"
+"$RECUR" classify --resume --out "$WORK/clsB" > /dev/null 2> "$WORK/clsB.log" || fail "classify --resume: $(tail -3 "$WORK/clsB.log")"
+grep -q "resuming at epoch 1, batch 21 (step 20)" "$WORK/clsB.log" || fail "classify --resume did not resume at step 20: $(head -3 "$WORK/clsB.log")"
+/usr/bin/env python3 - "$WORK/clsA" "$WORK/clsB" <<'PY' || fail "classify --resume is not bit-identical to the uninterrupted run"
+import json, struct, sys
+def tensors(path):  # safetensors: u64 header size, JSON header, data
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}
+a, b = (tensors(d + "/last.safetensors") for d in sys.argv[1:3])
+assert a and a == b, "weights differ"
+last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1], \
+       [json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl")][-1]
+assert last[0]["step"] == last[1]["step"] and last[0]["accuracy"] == last[1]["accuracy"], last
+PY
+"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 100000 --out "$WORK/clsC" > /dev/null 2> "$WORK/clsC.log" &
+PID=$!
+for _ in $(seq 1 100); do [[ -s "$WORK/clsC/metrics.jsonl" ]] && break; sleep 0.1; done
+kill -INT "$PID"
+wait "$PID"
+STATUS=$?
+[[ $STATUS -eq 130 ]] || fail "classify Ctrl-C: exit status $STATUS, expected 130"
+STEP=$(sed -n 's/^interrupted.* at step \([0-9]*\);.*/\1/p; s/^interrupted after epoch.*//p' "$WORK/clsC.log" | head -1)
+grep -q "^interrupted" "$WORK/clsC.log" || fail "classify Ctrl-C: no save message: $(tail -2 "$WORK/clsC.log")"
+"$RECUR" classify --resume --out "$WORK/clsC" --steps "$(( ${STEP:-0} + 1 ))" > /dev/null 2> "$WORK/clsC2.log" \
+  || fail "classify --resume after Ctrl-C: $(tail -2 "$WORK/clsC2.log")"
+expect_error "resume without a run" "has no last.safetensors" -- "$RECUR" classify --resume --out "$WORK/nothing"
+expect_error "a second run into the same folder" "already holds a classifier run" -- "$RECUR" classify --data "$WORK/labelled.txt" --out "$WORK/clsA"
+expect_error "resume with another precision" "trained with --precision f32; got --precision bf16" -- "$RECUR" classify --resume --out "$WORK/clsA" --precision bf16
 expect_error "labelled corpus without TAB" "document 2 (byte 9): expected LABEL<TAB>TEXT" -- "$RECUR" classify --data "$WORK/notab.txt" --out "$WORK/cls2"
 printf 'pos\tone\x1epos\ttwo\x1e' > "$WORK/onelabel.txt"
 expect_error "one label" "expected at least 2 labels" -- "$RECUR" classify --data "$WORK/onelabel.txt" --out "$WORK/cls2"
