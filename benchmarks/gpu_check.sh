@@ -64,6 +64,8 @@ MEMCHECK_FILTER+=':GpuOpsErrors.MixedPrecisionGemm*:Cells/GpuRecurrentLayer.Fuse
 MEMCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
 MEMCHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'  # its tensor-core forward
 MEMCHECK_FILTER+=':DTypes/GpuLayerGraph.*:GpuLayerGraphMixed.*'
+# The attention kernels (kernels/cuda/attention_cuda.cu) inside a whole translator.
+MEMCHECK_FILTER+=':GpuTranslator.MatchesPyTorchInF64'
 # Everything after the '-' is excluded.
 MEMCHECK_FILTER+='-GpuRuntime.SmallGemmF64*:GpuRuntime.SmallGemmBF16*:GpuRuntime.SmallGemmF16*'
 MEMCHECK_FILTER+=':GpuRuntime.SmallHugeAllocation*'  # its failing cudaMalloc is an API error there

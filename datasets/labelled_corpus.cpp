@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <random>
 
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "datasets/length_buckets.h"
 
 namespace recur {
 
@@ -142,36 +142,13 @@ ClassBatch make_class_batch(const LabelledCorpus& corpus, const std::vector<int6
   return make_batch(texts, labels, max_len);
 }
 
-namespace {
-
-// Fisher-Yates with a fixed generator: the same order on every platform.
-template <class T>
-void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
-}
-
-}  // namespace
-
 std::vector<std::vector<int64_t>> bucket_batches(const LabelledCorpus& corpus,
                                                  std::vector<int64_t> documents, int64_t batch,
                                                  int64_t max_len, uint64_t seed) {
-  RECUR_CHECK(batch >= 1, "bucket_batches: expected batch >= 1, got {}", batch);
-  constexpr int64_t kWindowBatches = 16;
-  std::mt19937_64 rng(seed);
-  shuffle(documents, rng);
   auto length = [&](int64_t i) {
     return std::min<int64_t>(static_cast<int64_t>(corpus[i].text.size()), max_len);
   };
-  const int64_t window = batch * kWindowBatches, n = static_cast<int64_t>(documents.size());
-  std::vector<std::vector<int64_t>> batches;
-  for (int64_t w = 0; w < n; w += window) {
-    auto first = documents.begin() + w, last = documents.begin() + std::min(n, w + window);
-    std::stable_sort(first, last, [&](int64_t a, int64_t b) { return length(a) < length(b); });
-    for (auto it = first; it < last; it += std::min<int64_t>(batch, last - it))
-      batches.emplace_back(it, it + std::min<int64_t>(batch, last - it));
-  }
-  shuffle(batches, rng);
-  return batches;
+  return length_buckets(std::move(documents), length, batch, seed);
 }
 
 ClassBatch make_text_batch(std::string_view text, int64_t max_len) {

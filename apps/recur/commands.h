@@ -22,6 +22,7 @@ std::function<int()> add_classify_command(CLI::App& app);
 std::function<int()> add_predict_command(CLI::App& app);
 std::function<int()> add_forecast_command(CLI::App& app);
 std::function<int()> add_anomaly_command(CLI::App& app);
+std::function<int()> add_translate_command(CLI::App& app);
 
 // The options every compute command takes, checked against what this build and machine can run:
 // throws recur::Error naming what is not available ("--device cuda: no GPU is visible ...").
@@ -45,6 +46,9 @@ std::string describe_compute(const Placement& where);
 std::string resolve_corpus(const std::string& corpus);
 // The same for a labelled corpus (--data of classify and predict): a file, or `spam`.
 std::string resolve_labelled_corpus(const std::string& data);
+// The same for a parallel corpus (--data of translate): a folder holding train.tsv, valid.tsv and
+// test.tsv (or one of those files), or `translations`; returns the folder.
+std::string resolve_parallel_corpus(const std::string& data);
 // The same for a time series (--data of forecast): a CSV file, or co2, sunspots, elec_equip, nile
 // (exported from Debian's python3-statsmodels by python_tools/series.py).
 std::string resolve_series(const std::string& data);

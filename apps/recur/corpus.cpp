@@ -22,6 +22,7 @@ namespace {
 
 const std::vector<std::string> kKnownCorpora = {"emails", "austen", "sotu", "moby-dick"};
 const std::vector<std::string> kKnownLabelledCorpora = {"spam"};
+const std::vector<std::string> kKnownParallelCorpora = {"translations"};
 const std::vector<std::string> kKnownSeries = {"co2", "sunspots", "elec_equip", "nile"};
 
 // python_tools/<script> (datasets.py, series.py): $RECUR_PYTHON_TOOLS, the source tree this program
@@ -82,6 +83,15 @@ std::string resolve_corpus(const std::string& corpus) {
 
 std::string resolve_labelled_corpus(const std::string& data) {
   return resolve("--data", data, kKnownLabelledCorpora);
+}
+
+std::string resolve_parallel_corpus(const std::string& data) {
+  const std::filesystem::path found = resolve("--data", data, kKnownParallelCorpora);
+  const std::filesystem::path dir =
+      std::filesystem::is_directory(found) ? found : found.parent_path();
+  RECUR_CHECK(std::filesystem::exists(dir / "train.tsv"),
+              "--data {}: expected a folder holding train.tsv, valid.tsv and test.tsv", data);
+  return dir.string();
 }
 
 std::string resolve_series(const std::string& data) {

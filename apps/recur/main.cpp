@@ -7,6 +7,7 @@
 //   recur predict    classify documents with a trained classifier
 //   recur forecast   train an RNN on a time series; forecast its held-out end beside baselines
 //   recur anomaly    train an LSTM autoencoder on a series' normal start; flag unusual values
+//   recur translate  train an encoder-decoder with attention on sentence pairs; translate text
 // Bad input prints one line ("recur: error: ...") and exits with status 2.
 #include <cstdio>
 #include <functional>
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
       {"predict", recur::app::add_predict_command(app)},
       {"forecast", recur::app::add_forecast_command(app)},
       {"anomaly", recur::app::add_anomaly_command(app)},
+      {"translate", recur::app::add_translate_command(app)},
   };
   try {
     app.parse(argc, argv);

@@ -581,7 +581,7 @@ class CommandLineTest(unittest.TestCase):
             rc, out, _ = self.run_main(["list"])
         self.assertEqual(rc, 0)
         self.assertEqual([line.split()[0] for line in out.splitlines()],
-                         ["emails", "spam", "austen", "sotu", "moby-dick"])
+                         ["emails", "spam", "austen", "sotu", "moby-dick", "translations"])
 
     def test_missing_tool_as_non_root_prints_apt_line(self):
         err = io.StringIO()

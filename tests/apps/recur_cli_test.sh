@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recur command end to end: train / generate / score / resume / Ctrl-C, classify / predict,
-# forecast, anomaly, and bad input that must give one clear line on stderr and exit status 2 without
+# forecast, anomaly, translate, and bad input that must give one clear line on stderr and exit status 2 without
 # touching what was written.
 # Usage: recur_cli_test.sh PATH_TO_RECUR   (ctest passes the built program)
 set -uo pipefail
@@ -308,6 +308,45 @@ expect_error "training part too long" "--train 400 --validation 80" -- "$RECUR" 
 expect_error "window too long" "--window 300" -- "$RECUR" anomaly --data "$WORK/anomalies.csv" --column value --window 300 --out "$WORK/an3"
 expect_error "a forecaster to find anomalies" "is not a sequence autoencoder checkpoint" -- "$RECUR" anomaly --model "$WORK/fc/model.safetensors" --data "$WORK/anomalies.csv" --column value
 [[ ! -e "$WORK/an3" ]] || fail "a failed anomaly run left $WORK/an3 behind"
+
+# ---- translate: a toy language (each word of the source, upper-cased and reversed in order)
+/usr/bin/env python3 - "$WORK/tr" <<'PY'
+import os, random, sys
+random.seed(3)
+words = "cat dog sun tree red blue big old run sit".split()
+os.makedirs(sys.argv[1])
+for name, n in (("train", 400), ("valid", 40), ("test", 20)):
+    with open(os.path.join(sys.argv[1], name + ".tsv"), "w") as f:
+        for _ in range(n):
+            s = [random.choice(words) for _ in range(random.randint(1, 3))]
+            f.write(" ".join(s) + "\t" + " ".join(w.upper() for w in reversed(s)) + "\n")
+PY
+"$RECUR" translate --data "$WORK/tr" --out "$WORK/trun" --embed 16 --hidden 48 --epochs 8 --batch 16 \
+  --lr 1e-2 --max-len 20 > "$WORK/tr.out" 2> "$WORK/tr.log" || fail "translate: $(tail -3 "$WORK/tr.log")"
+for f in best.safetensors last.safetensors metrics.jsonl translations.tsv report.json; do
+  [[ -s "$WORK/trun/$f" ]] || fail "translate did not write $f"
+done
+grep -q "test chrF" "$WORK/tr.out" || fail "translate printed no summary: $(cat "$WORK/tr.out")"
+/usr/bin/env python3 - "$WORK/trun" <<'PY' || fail "translate did not learn: $(tail -4 "$WORK/tr.log")"
+import json, sys
+d = sys.argv[1]
+epochs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
+r = json.load(open(d + "/report.json"))
+assert len(epochs) == 8 and epochs[-1]["validation_loss"] < 0.4 * epochs[0]["validation_loss"], epochs
+assert r["test_pairs"] == 20 and r["chrf"] > r["baselines"]["translation_memory_chrf"] > 0, r
+PY
+cut -f1 "$WORK/tr/test.tsv" > "$WORK/tr-sources.txt"
+"$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" > "$WORK/tr-again.txt" \
+  2> "$WORK/tr2.log" || fail "translate --model: $(tail -3 "$WORK/tr2.log")"
+cut -f3 "$WORK/trun/translations.tsv" | cmp -s - "$WORK/tr-again.txt" \
+  || fail "translate --model does not reproduce the run's translations"
+printf 'ok\tgut\nno tab here\n' > "$WORK/tr-bad.tsv"
+mkdir -p "$WORK/trbad" && cp "$WORK/tr-bad.tsv" "$WORK/trbad/train.tsv"
+expect_error "malformed pairs" "train.tsv: line 2: expected SOURCE<TAB>TARGET" -- "$RECUR" translate --data "$WORK/trbad" --out "$WORK/tr3"
+expect_error "train and translate at once" "exactly one of --data" -- "$RECUR" translate --data "$WORK/tr" --model "$WORK/trun/best.safetensors"
+expect_error "a classifier to translate" "is not a translator checkpoint" -- "$RECUR" translate --model "$WORK/cls/best.safetensors" --text "$WORK/tr-sources.txt"
+expect_error "a second run into one folder" "already holds a translator run" -- "$RECUR" translate --data "$WORK/tr" --out "$WORK/trun"
+[[ ! -e "$WORK/tr3" ]] || fail "a failed translate run left $WORK/tr3 behind"
 
 if [[ $FAILURES -ne 0 ]]; then
   echo "recur CLI: $FAILURES failure(s)"

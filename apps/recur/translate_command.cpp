@@ -1,0 +1,326 @@
+// `recur translate`: the talk's sequence-to-sequence use of RNNs. With --data it trains a
+// Translator (models/translator.h: an encoder-decoder with attention over bytes) on a parallel
+// corpus (datasets/parallel_corpus.h: train.tsv, valid.tsv, test.tsv; `translations` is English
+// -> German messages of Debian's programs) with Adam, clipping and a cosine lr decay, keeps the
+// weights with the best validation loss, then translates the test sources and scores them with
+// chrF (models/chrf.h) beside two baselines: copying the source, and a translation memory of the
+// training pairs. Writes metrics.jsonl, last/best checkpoints, translations.tsv and report.json in
+// --out. With --model it translates: each line of --text (a file, or - for stdin), one line out
+// each.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "apps/recur/commands.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "datasets/length_buckets.h"
+#include "layers/loss.h"
+#include "models/chrf.h"
+#include "models/translation.h"
+#include "train/adam.h"
+#include "train/checkpoint.h"
+#include "train/clip.h"
+#include "train/grad_scaler.h"
+#include "train/lr_schedule.h"
+
+namespace recur::app {
+
+namespace {
+
+struct TranslateOptions {
+  TranslatorConfig model;
+  std::string cell = "lstm";
+  std::string data;
+  std::string out;
+  std::string checkpoint;  // --model: translate with it
+  std::string text;        // --text FILE|-
+  int64_t batch = 64;
+  int64_t epochs = 10;
+  int64_t test_pairs = 0;  // 0: every test pair
+  double lr = 2e-3;
+  double clip = 1.0;
+  uint64_t seed = 1;
+  ComputeOptions compute;
+};
+
+// The pairs of `path` that fit max_len bytes on both sides; reports how many did not.
+std::vector<TranslationPair> read_fitting(const std::string& path, int64_t max_len) {
+  std::vector<TranslationPair> all = read_parallel_corpus(path), fit;
+  for (TranslationPair& p : all)
+    if (static_cast<int64_t>(p.source.size()) <= max_len &&
+        static_cast<int64_t>(p.target.size()) <= max_len)
+      fit.push_back(std::move(p));
+  if (fit.size() < all.size())
+    std::fprintf(stderr, "%s: %zu of %zu pairs are longer than --max-len %lld bytes: left out\n",
+                 path.c_str(), all.size() - fit.size(), all.size(),
+                 static_cast<long long>(max_len));
+  RECUR_CHECK(!fit.empty(), "{}: no pair fits --max-len {}", path, max_len);
+  return fit;
+}
+
+// One optimisation step: forward keeping what backward needs, cross-entropy over the target
+// tokens, backward, clipping by global norm, Adam (with a scaler, f16: a step whose gradients
+// overflow is skipped). Returns the batch's mean loss per target token.
+double train_step(Translator& model, Adam& optimizer, GradScaler* scaler, const TranslationBatch& b,
+                  double clip, int64_t step) {
+  model.set_training(true);
+  model.zero_grad();
+  ForwardOptions fo;
+  fo.keep_for_backward = true;
+  fo.step = static_cast<uint64_t>(step);
+  const Tensor logits = model.forward(b, fo).logits;
+  SoftmaxCrossEntropy xent(kIgnoredTarget);
+  const Device device = model.device();
+  const double loss =
+      xent.forward(logits, device.is_cpu() ? b.target_out : b.target_out.to(device));
+  RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
+  model.backward(xent.backward(scaler ? scaler->scale() : 1.0));
+  if (!scaler)
+    clip_grad_norm(optimizer.parameters(), clip);
+  else if (!scaler->unscale_and_clip(optimizer.parameters(), clip))
+    return loss;  // overflowed at this scale: skipped, the scale halved
+  optimizer.step();
+  return loss;
+}
+
+void save_translator(const std::string& path, Translator& model, const TranslateOptions& o,
+                     const nlohmann::json& scores) {
+  Checkpoint ck;
+  ck.model = model.state_dict();
+  ck.config = {{"kind", kTranslatorKind},
+               {"model", o.model.to_json()},
+               {"train",
+                {{"data", o.data},
+                 {"batch", o.batch},
+                 {"epochs", o.epochs},
+                 {"lr", o.lr},
+                 {"clip", o.clip},
+                 {"seed", o.seed},
+                 {"precision", o.compute.precision}}}};
+  ck.extra = scores;
+  save_checkpoint(path, ck);
+}
+
+std::vector<std::string> sources_of(const std::vector<TranslationPair>& pairs) {
+  std::vector<std::string> out;
+  for (const TranslationPair& p : pairs) out.push_back(p.source);
+  return out;
+}
+
+std::vector<std::string> targets_of(const std::vector<TranslationPair>& pairs) {
+  std::vector<std::string> out;
+  for (const TranslationPair& p : pairs) out.push_back(p.target);
+  return out;
+}
+
+// `text` with its control bytes (a model may write any byte) as '?', so it stays one TSV field.
+std::string printable(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return text;
+}
+
+// Translates the test pairs with the best weights and scores them beside the baselines; writes
+// translations.tsv (source, reference, translation) and report.json.
+nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& where,
+                                const std::vector<TranslationPair>& train,
+                                std::vector<TranslationPair> test, const nlohmann::json& training) {
+  if (o.test_pairs > 0 && static_cast<int64_t>(test.size()) > o.test_pairs)
+    test.resize(static_cast<size_t>(o.test_pairs));
+  Translator best = load_translator(o.out + "/best.safetensors", where);
+  const std::vector<std::string> sources = sources_of(test), references = targets_of(test);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<std::string> translations = translate_all(best, sources, o.batch);
+  const double decode_seconds = seconds_since(start);
+  const std::vector<std::string> memory = translation_memory(train, sources);
+  const double model_chrf = corpus_chrf(translations, references);
+  const double copy_chrf = corpus_chrf(sources, references);
+  const double memory_chrf = corpus_chrf(memory, references);
+  int64_t exact = 0;
+  std::string tsv;
+  nlohmann::json examples = nlohmann::json::array();
+  for (size_t i = 0; i < test.size(); ++i) {
+    exact += translations[i] == references[i];
+    tsv += sources[i] + "\t" + references[i] + "\t" + printable(translations[i]) + "\n";
+    if (i < 12) examples.push_back({sources[i], references[i], translations[i], memory[i]});
+  }
+  write_file_atomic(o.out + "/translations.tsv", [&](AtomicFileWriter& f) { f.write(tsv); });
+  const nlohmann::json report = {
+      {"test_pairs", test.size()},
+      {"chrf", model_chrf},
+      {"exact", static_cast<double>(exact) / static_cast<double>(test.size())},
+      {"baselines", {{"copy_source_chrf", copy_chrf}, {"translation_memory_chrf", memory_chrf}}},
+      {"decode_seconds", decode_seconds},
+      {"examples (source, reference, recur, memory)", examples},
+      {"model", o.model.to_json()},
+      {"training", training}};
+  write_file_atomic(o.out + "/report.json", [&](AtomicFileWriter& f) {
+    // A model may write bytes that are not UTF-8: JSON gets U+FFFD for them.
+    f.write(report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  });
+  return report;
+}
+
+int run_training(TranslateOptions o) {
+  const Placement where = apply_compute_options(o.compute);
+  RECUR_CHECK(o.batch >= 1 && o.epochs >= 1, "--batch and --epochs: expected at least 1");
+  o.model.cell = cell_from_name(o.cell);
+  o.data = resolve_parallel_corpus(o.data);
+  const std::vector<TranslationPair> train = read_fitting(o.data + "/train.tsv", o.model.max_len);
+  const std::vector<TranslationPair> valid = read_fitting(o.data + "/valid.tsv", o.model.max_len);
+  const std::vector<TranslationPair> test = read_fitting(o.data + "/test.tsv", o.model.max_len);
+  RECUR_CHECK(!std::filesystem::exists(o.out + "/last.safetensors"),
+              "{} already holds a translator run; use another --out", o.out);
+  std::filesystem::create_directories(o.out);
+  const std::string metrics = o.out + "/metrics.jsonl";
+
+  Translator model(o.model, o.seed);
+  model.place(where);
+  AdamOptions adam;
+  adam.lr = o.lr;
+  Adam optimizer(model.parameters(), adam);
+  std::unique_ptr<GradScaler> scaler;
+  if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
+  std::fprintf(stderr,
+               "recur translate: %s, %zu train, %zu valid, %zu test pairs\n"
+               "model: %s encoder-decoder with attention, embed %lld, hidden %lld x %lld "
+               "layer(s), max %lld bytes; %s\n",
+               o.data.c_str(), train.size(), valid.size(), test.size(), o.cell.c_str(),
+               static_cast<long long>(o.model.embed), static_cast<long long>(o.model.hidden),
+               static_cast<long long>(o.model.layers), static_cast<long long>(o.model.max_len),
+               describe_compute(where).c_str());
+
+  std::vector<int64_t> all(train.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  const auto target_length = [&](int64_t i) {
+    return static_cast<int64_t>(train[static_cast<size_t>(i)].target.size());
+  };
+  // The lr decays along a cosine to a tenth over all the epochs' steps.
+  const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch - 1) / o.batch;
+  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.epochs * steps_per_epoch, o.lr / 10);
+  const auto start = std::chrono::steady_clock::now();
+  double best = INFINITY, train_seconds = 0;
+  int64_t step = 0, tokens = 0;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto batches = length_buckets(all, target_length, o.batch, o.seed * 1000 + epoch);
+    double loss_sum = 0;
+    int64_t epoch_tokens = 0;
+    for (size_t k = 0; k < batches.size(); ++k) {
+      const auto step_start = std::chrono::steady_clock::now();
+      const TranslationBatch b = make_translation_batch(train, batches[k]);
+      optimizer.set_lr(schedule.lr_at(step));
+      const double loss = train_step(model, optimizer, scaler.get(), b, o.clip, step++);
+      train_seconds += seconds_since(step_start);
+      loss_sum += loss * static_cast<double>(b.target_tokens);
+      epoch_tokens += b.target_tokens;
+      tokens += b.target_tokens;
+      if ((k + 1) % 50 == 0 || k + 1 == batches.size())
+        std::fprintf(stderr, "epoch %lld  batch %zu/%zu  loss %.4f  %.0f target tokens/s\n",
+                     static_cast<long long>(epoch), k + 1, batches.size(),
+                     loss_sum / static_cast<double>(epoch_tokens),
+                     static_cast<double>(tokens) / std::max(1e-9, train_seconds));
+    }
+    const double valid_loss = translation_loss(model, valid, std::max<int64_t>(o.batch, 64));
+    std::fprintf(stderr, "epoch %lld  validation loss %.4f (%.3f bits per byte)\n",
+                 static_cast<long long>(epoch), valid_loss, valid_loss / std::log(2.0));
+    append_metrics(metrics, {{"kind", "val"},
+                             {"epoch", epoch},
+                             {"step", step},
+                             {"train_loss", loss_sum / static_cast<double>(epoch_tokens)},
+                             {"validation_loss", valid_loss},
+                             {"seconds", seconds_since(start)},
+                             {"train_seconds", train_seconds},
+                             {"target_tokens_per_s", static_cast<double>(tokens) / train_seconds}});
+    const nlohmann::json scores = {{"epoch", epoch}, {"validation_loss", valid_loss}};
+    save_translator(o.out + "/last.safetensors", model, o, scores);
+    if (valid_loss < best) save_translator(o.out + "/best.safetensors", model, o, scores);
+    best = std::min(best, valid_loss);
+  }
+  const nlohmann::json training = {
+      {"epochs", o.epochs},
+      {"steps", step},
+      {"best_validation_loss", best},
+      {"train_seconds", train_seconds},
+      {"target_tokens_per_s", static_cast<double>(tokens) / train_seconds},
+      {"compute", describe_compute(where)}};
+  const nlohmann::json report = evaluate_on_test(o, where, train, test, training);
+  std::printf(
+      "test chrF %.2f on %lld pairs (copying the source %.2f, translation memory %.2f); exact "
+      "%.1f%%; best validation loss %.4f; %.1f s -> %s\n",
+      report.at("chrf").get<double>(), report.at("test_pairs").get<long long>(),
+      report.at("baselines").at("copy_source_chrf").get<double>(),
+      report.at("baselines").at("translation_memory_chrf").get<double>(),
+      100.0 * report.at("exact").get<double>(), best, seconds_since(start),
+      (o.out + "/report.json").c_str());
+  return 0;
+}
+
+int run_translation(const TranslateOptions& o) {
+  RECUR_CHECK(!o.text.empty(), "recur translate --model: expected --text FILE (or - for stdin)");
+  const Placement where = apply_compute_options(o.compute);
+  Translator model = load_translator(o.checkpoint, where);
+  std::ifstream file;
+  if (o.text != "-") {
+    file.open(o.text);
+    RECUR_CHECK(file.is_open(), "--text {}: cannot open the file", o.text);
+  }
+  std::istream& in = o.text == "-" ? std::cin : file;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  std::vector<std::string> sources;
+  for (const std::string& line : lines)
+    if (!line.empty()) sources.push_back(line);
+  const std::vector<std::string> translated = translate_all(model, sources, o.batch);
+  size_t next = 0;
+  for (const std::string& line : lines)
+    std::printf("%s\n", line.empty() ? "" : translated[next++].c_str());
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_translate_command(CLI::App& app) {
+  auto o = std::make_shared<TranslateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "translate",
+      "Train an encoder-decoder with attention on sentence pairs (--data), or translate (--model)");
+  cmd->add_option("--data", o->data,
+                  "parallel corpus: a folder with train/valid/test.tsv, or translations");
+  cmd->add_option("--out", o->out, "run folder (metrics, checkpoints, translations, report)");
+  cmd->add_option("--model", o->checkpoint, "translate with this checkpoint of recur translate");
+  cmd->add_option("--text", o->text, "with --model: a file of lines to translate, or - (stdin)");
+  cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lstm", "gru", "rnn_tanh", "rnn_relu", "leaky"}));
+  cmd->add_option("--embed", o->model.embed, "byte embedding size")->capture_default_str();
+  cmd->add_option("--hidden", o->model.hidden, "hidden units")->capture_default_str();
+  cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
+  cmd->add_option("--max-len", o->model.max_len, "longest source and target trained on (bytes)")
+      ->capture_default_str();
+  cmd->add_option("--batch", o->batch, "pairs per step")->capture_default_str();
+  cmd->add_option("--epochs", o->epochs, "passes over the training pairs")->capture_default_str();
+  cmd->add_option("--test-pairs", o->test_pairs, "translate the first N test pairs (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
+  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "initial weights and data order")->capture_default_str();
+  add_compute_options(cmd, o->compute);
+  return [o] {
+    RECUR_CHECK(o->data.empty() != o->checkpoint.empty(),
+                "recur translate: expected exactly one of --data (train) and --model (translate)");
+    if (!o->checkpoint.empty()) return run_translation(*o);
+    RECUR_CHECK(!o->out.empty(), "recur translate --data: expected --out DIR");
+    return run_training(*o);
+  };
+}
+
+}  // namespace recur::app

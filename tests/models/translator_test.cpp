@@ -1,0 +1,105 @@
+// Translator (models/translator.h) against PyTorch (tests/support/translator_fixture.h), and the
+// translation helpers of models/translation.h: batching, the loss over a corpus, checkpoints and
+// the translation memory baseline.
+#include "models/translator.h"
+
+#include <gtest/gtest.h>
+
+#include "models/translation.h"
+#include "support/expect_error.h"
+#include "support/scratch_dir.h"
+#include "support/translator_fixture.h"
+
+namespace recur {
+namespace {
+
+using testing::expect_error;
+
+TEST(Translator, MatchesPyTorchInF64) {
+  testing::check_translator_against_pytorch("lstm", DType::f64, testing::kF64Tolerance);
+  testing::check_translator_against_pytorch("gru", DType::f64, testing::kF64Tolerance);
+}
+
+TEST(Translator, MatchesPyTorchInF32) {
+  testing::check_translator_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
+  testing::check_translator_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
+}
+
+// The loss over a corpus is the mean per target token whatever the batching, and equals the
+// fixture's (one batch of all its pairs).
+TEST(Translator, CorpusLossDoesNotDependOnTheBatching) {
+  const testing::TranslatorFixture f = testing::load_translator_fixture("lstm");
+  Translator model = testing::translator_fixture_model(f, DType::f64);
+  const std::vector<TranslationPair> pairs = testing::translator_fixture_pairs(f);
+  const double reference = f.at("output.loss").item({0});
+  for (int64_t batch : {1, 2, 3, 64})
+    EXPECT_NEAR(translation_loss(model, pairs, batch), reference, 1e-12 * reference) << batch;
+}
+
+// A source's translation does not depend on what else is in its batch (padding is masked).
+TEST(Translator, TranslationsDoNotDependOnTheBatch) {
+  const testing::TranslatorFixture f = testing::load_translator_fixture("gru");
+  Translator model = testing::translator_fixture_model(f, DType::f64);
+  std::vector<std::string> sources;
+  for (const TranslationPair& p : testing::translator_fixture_pairs(f)) sources.push_back(p.source);
+  const std::vector<std::string> together = translate_all(model, sources, 64);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    EXPECT_EQ(translate_all(model, {sources[i]}, 1)[0], together[i]) << i;
+    EXPECT_LE(static_cast<int64_t>(together[i].size()), f.config.max_len + 1);
+  }
+  EXPECT_EQ(model.translate({sources[0]}, 2)[0].size(), 2u) << "max_tokens bounds the output";
+}
+
+TEST(TranslatorConfig, RoundTripsAndRejectsBadFields) {
+  TranslatorConfig c;
+  c.cell = CellKind::gru;
+  c.hidden = 12;
+  c.layers = 2;
+  c.max_len = 40;
+  EXPECT_EQ(TranslatorConfig::from_json(c.to_json()).to_json(), c.to_json());
+  nlohmann::json j = c.to_json();
+  j["vocab"] = 100;
+  expect_error([&] { TranslatorConfig::from_json(j); }, "vocab must be 256");
+  j = c.to_json();
+  j["max_len"] = 0;
+  expect_error([&] { TranslatorConfig::from_json(j); }, "max_len must be at least 1");
+  j.erase("hidden");
+  expect_error([&] { TranslatorConfig::from_json(j); }, "translator config");
+}
+
+TEST(Translator, CheckpointsLoadOnlyAsTranslators) {
+  testing::ScratchDir dir("recur_translator");
+  const testing::TranslatorFixture f = testing::load_translator_fixture("lstm");
+  Translator model = testing::translator_fixture_model(f, DType::f32);
+  Checkpoint ck;
+  ck.model = model.state_dict();
+  ck.config = {{"kind", kTranslatorKind}, {"model", f.config.to_json()}};
+  save_checkpoint(dir.file("a.safetensors"), ck);
+  Translator loaded = load_translator(dir.file("a.safetensors"));
+  const std::vector<std::string> sources = {"abc", "x"};
+  EXPECT_EQ(translate_all(loaded, sources), translate_all(model, sources));
+  ck.config["kind"] = "seq_classifier";
+  save_checkpoint(dir.file("b.safetensors"), ck);
+  expect_error([&] { load_translator(dir.file("b.safetensors")); }, "not a translator checkpoint");
+}
+
+TEST(Translator, RejectsBatchesWithoutTargetsAndEmptySources) {
+  const testing::TranslatorFixture f = testing::load_translator_fixture("lstm");
+  Translator model = testing::translator_fixture_model(f, DType::f64);
+  expect_error([&] { model.forward(make_source_batch({"abc"})); }, "expected a batch with targets");
+  expect_error([&] { model.translate({""}); }, "expected non-empty sources");
+}
+
+TEST(TranslationMemory, ReturnsTheTargetOfTheMostSimilarSource) {
+  const std::vector<TranslationPair> memory = {
+      {"Open file", "Datei öffnen"}, {"Close file", "Datei schließen"}, {"Quit", "Beenden"}};
+  const std::vector<std::string> out =
+      translation_memory(memory, {"close FILES", "open the file", "xyz", "quit now"});
+  EXPECT_EQ(out[0], "Datei schließen");
+  EXPECT_EQ(out[1], "Datei öffnen");
+  EXPECT_EQ(out[2], "xyz") << "nothing shared: the source itself";
+  EXPECT_EQ(out[3], "Beenden");
+}
+
+}  // namespace
+}  // namespace recur
