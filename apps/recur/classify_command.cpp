@@ -141,16 +141,10 @@ void save_classifier(const std::string& path, SeqClassifier& model, const Adam& 
                      const ClassifyProgress& progress, const nlohmann::json& scores) {
   Checkpoint ck;
   ck.model = model.state_dict();
-  ck.config = {{"kind", kSeqClassifierKind},
-               {"model", o.model.to_json()},
-               {"train",
-                {{"data", o.data},
-                 {"batch", o.batch},
-                 {"epochs", o.epochs},
-                 {"lr", o.lr},
-                 {"clip", o.clip},
-                 {"seed", o.seed},
-                 {"precision", o.compute.precision}}}};
+  ck.config = {
+      {"kind", kSeqClassifierKind},
+      {"model", o.model.to_json()},
+      {"train", epoch_training_json(o.data, o.batch, o.epochs, o.lr, o.clip, o.seed, o.compute)}};
   ck.optimizer = optimizer.state_tensors();
   ck.optimizer_meta = optimizer.state_scalars();
   ck.extra = {{"progress", progress.to_json()},

@@ -93,16 +93,10 @@ void save_translator(const std::string& path, Translator& model, const Translate
                      const nlohmann::json& scores) {
   Checkpoint ck;
   ck.model = model.state_dict();
-  ck.config = {{"kind", kTranslatorKind},
-               {"model", o.model.to_json()},
-               {"train",
-                {{"data", o.data},
-                 {"batch", o.batch},
-                 {"epochs", o.epochs},
-                 {"lr", o.lr},
-                 {"clip", o.clip},
-                 {"seed", o.seed},
-                 {"precision", o.compute.precision}}}};
+  ck.config = {
+      {"kind", kTranslatorKind},
+      {"model", o.model.to_json()},
+      {"train", epoch_training_json(o.data, o.batch, o.epochs, o.lr, o.clip, o.seed, o.compute)}};
   ck.extra = scores;
   save_checkpoint(path, ck);
 }
