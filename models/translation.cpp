@@ -62,7 +62,7 @@ double translation_loss(Translator& model, const std::vector<TranslationPair>& p
 }
 
 std::vector<std::string> translate_all(Translator& model, const std::vector<std::string>& sources,
-                                       int64_t batch, int64_t max_tokens) {
+                                       int64_t batch, const DecodeOptions& options) {
   model.set_training(false);
   std::vector<std::string> out(sources.size());
   const auto batches = sorted_batches(
@@ -70,7 +70,7 @@ std::vector<std::string> translate_all(Translator& model, const std::vector<std:
   for (const std::vector<int64_t>& chosen : batches) {
     std::vector<std::string_view> views;
     for (int64_t i : chosen) views.emplace_back(sources[static_cast<size_t>(i)]);
-    const std::vector<std::string> done = model.translate(views, max_tokens);
+    const std::vector<std::string> done = model.translate(views, options);
     for (size_t k = 0; k < chosen.size(); ++k) out[static_cast<size_t>(chosen[k])] = done[k];
   }
   return out;

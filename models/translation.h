@@ -24,10 +24,11 @@ Translator load_translator(const std::string& path, const Placement& where = {})
 double translation_loss(Translator& model, const std::vector<TranslationPair>& pairs,
                         int64_t batch = 64);
 
-// Greedy translations of `sources` (non-empty byte strings), in their order; they run in batches
-// of `batch` sources of similar length. max_tokens: as Translator::translate.
+// Translations of `sources` (non-empty byte strings) by Translator::translate (greedy by
+// default), in their order; they run in batches of `batch` sources of similar length (batch x
+// beam decoder rows).
 std::vector<std::string> translate_all(Translator& model, const std::vector<std::string>& sources,
-                                       int64_t batch = 64, int64_t max_tokens = 0);
+                                       int64_t batch = 64, const DecodeOptions& options = {});
 
 // A translation memory over `memory`: for each source, the target of the memory pair whose source
 // shares the most distinct character trigrams (bytes, lowercased ASCII) with it; ties go to the

@@ -1,8 +1,10 @@
 #include "models/translator.h"
 
+#include "kernels/embedding.h"
 #include "layers/attention.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
+#include "models/beam_search.h"
 
 namespace recur {
 
@@ -86,11 +88,50 @@ void Translator::backward(const Tensor& dlogits) {
   graph_.backward({dlogits, Tensor()});
 }
 
+namespace {
+
+// Rows `ids` (each in [0, N)) of t [N, ...], in that order: [ids.size(), ...] on t's device.
+Tensor pick_rows(const Tensor& t, const std::vector<int64_t>& ids) {
+  const Tensor flat = t.contiguous().reshape({t.size(0), t.numel() / t.size(0)});
+  Tensor ids_on = Tensor::from_vector(ids, {static_cast<int64_t>(ids.size())});
+  if (!t.device().is_cpu()) ids_on = ids_on.to(t.device());
+  Tensor out =
+      Tensor::empty({static_cast<int64_t>(ids.size()), flat.size(1)}, t.dtype(), t.device());
+  embedding_fwd(ids_on, flat, out);  // a row gather
+  Shape shape = t.shape();
+  shape[0] = static_cast<int64_t>(ids.size());
+  return out.reshape(shape);
+}
+
+// The batch rows `ids` of a recurrent state ([L*D,N,H] tensors): [L*D, ids.size(), H].
+RecurrentState pick_state_rows(const RecurrentState& state, const std::vector<int64_t>& ids) {
+  auto pick = [&](const Tensor& t) {
+    if (!t.defined()) return t;
+    const int64_t layers = t.size(0), N = t.size(1), M = static_cast<int64_t>(ids.size());
+    std::vector<int64_t> flat_ids;
+    flat_ids.reserve(static_cast<size_t>(layers * M));
+    for (int64_t l = 0; l < layers; ++l)
+      for (int64_t id : ids) flat_ids.push_back(l * N + id);
+    return pick_rows(t.contiguous().reshape({layers * N, t.size(2)}), flat_ids)
+        .reshape({layers, M, t.size(2)});
+  };
+  return {pick(state.h), pick(state.c)};
+}
+
+bool is_identity(const std::vector<int64_t>& ids) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> Translator::translate(const std::vector<std::string_view>& sources,
-                                               int64_t max_tokens) {
-  if (max_tokens <= 0) max_tokens = config_.max_len + 1;
+                                               const DecodeOptions& options) {
+  const int64_t max_tokens = options.max_tokens > 0 ? options.max_tokens : config_.max_len + 1;
   const TranslationBatch batch = make_source_batch(sources);
-  const int64_t B = static_cast<int64_t>(sources.size()), V = config_.vocab;
+  const int64_t B = static_cast<int64_t>(sources.size()), K = options.beam;
+  BeamSearch search(B, K, max_tokens, options.length_alpha, kBos, kEos);
   const ForwardOptions inference;  // keeps nothing for backward
   auto& encoder = dynamic_cast<Recurrent&>(graph_.layer("encoder"));
   auto& decoder = dynamic_cast<Recurrent&>(graph_.layer("decoder"));
@@ -98,35 +139,33 @@ std::vector<std::string> Translator::translate(const std::vector<std::string_vie
       graph_.layer("source_embed").forward({on_device(batch.source)}, inference)[0];
   const Recurrent::Output encoded = encoder.run(source, {}, batch.source_lengths, inference);
 
-  RecurrentState state = encoded.final_state;
-  std::vector<int64_t> previous(static_cast<size_t>(B), kBos);
-  std::vector<std::string> translations(static_cast<size_t>(B));
-  std::vector<bool> done(static_cast<size_t>(B), false);
-  int64_t open = B;
-  for (int64_t step = 0; step < max_tokens && open > 0; ++step) {
-    const Tensor tokens = on_device(Tensor::from_vector(previous, {B, 1}));
+  // Row r holds one hypothesis of source r / K: the source's keys, lengths and state repeated.
+  std::vector<int64_t> source_of_row(static_cast<size_t>(B * K)), key_lengths(source_of_row.size());
+  for (size_t r = 0; r < source_of_row.size(); ++r) {
+    source_of_row[r] = static_cast<int64_t>(r) / K;
+    key_lengths[r] = batch.source_lengths.data<int64_t>()[source_of_row[r]];
+  }
+  const Tensor keys = K == 1 ? encoded.y : pick_rows(encoded.y, source_of_row);
+  const Tensor lengths = Tensor::from_vector(key_lengths, {B * K});
+  RecurrentState state =
+      K == 1 ? encoded.final_state : pick_state_rows(encoded.final_state, source_of_row);
+  while (!search.done()) {
+    const Tensor tokens = on_device(Tensor::from_vector(search.next_tokens(), {B * K, 1}));
     const Tensor x = graph_.layer("target_embed").forward({tokens}, inference)[0];
     const Recurrent::Output decoded = decoder.run(x, state, {}, inference);
-    state = decoded.final_state;
     const Tensor attended =
-        graph_.layer("attention")
-            .forward({decoded.y, encoded.y, batch.source_lengths}, inference)[0];
+        graph_.layer("attention").forward({decoded.y, keys, lengths}, inference)[0];
     const Tensor logits = graph_.layer("head").forward({attended}, inference)[0].to(Device::cpu());
-    const Tensor scores = logits.to(DType::f64);  // [B,1,V]
-    for (int64_t b = 0; b < B; ++b) {
-      const double* row = scores.data<double>() + b * V;
-      int64_t best = 0;
-      for (int64_t v = 1; v < V; ++v)
-        if (row[v] > row[best]) best = v;
-      previous[static_cast<size_t>(b)] = best;
-      if (done[static_cast<size_t>(b)]) continue;
-      if (best == kEos) {
-        done[static_cast<size_t>(b)] = true;
-        --open;
-      } else {
-        translations[static_cast<size_t>(b)] += static_cast<char>(best);
-      }
-    }
+    const Tensor scores = logits.to(DType::f64).contiguous();  // [B*K,1,V]
+    const std::vector<int64_t> parents = search.advance(scores.data<double>(), config_.vocab);
+    state =
+        is_identity(parents) ? decoded.final_state : pick_state_rows(decoded.final_state, parents);
+  }
+  std::vector<std::string> translations;
+  for (const std::vector<int64_t>& tokens : search.best()) {
+    std::string text;
+    for (int64_t token : tokens) text += static_cast<char>(token);
+    translations.push_back(std::move(text));
   }
   return translations;
 }

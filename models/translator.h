@@ -51,6 +51,12 @@ struct TranslatorConfig {
   RecurrentConfig encoder() const;  // the decoder has the same shape
 };
 
+struct DecodeOptions {
+  int64_t max_tokens = 0;     // 0: the model's max_len + 1
+  int64_t beam = 1;           // hypotheses kept per source; 1: greedy
+  double length_alpha = 1.0;  // beam: hypotheses rank by log-probability / tokens^alpha
+};
+
 class Translator {
  public:
   // dtype: f32, or f64 (checks against PyTorch's f64 numbers).
@@ -66,11 +72,13 @@ class Translator {
   // dlogits [B,T,V] on the model's device: accumulates parameter gradients.
   void backward(const Tensor& dlogits);
 
-  // Greedy decoding: each source's translation, its bytes up to (not including) EOS. It stops
-  // after max_tokens tokens, EOS included (default: max_len + 1, room for the longest target
-  // trained on and its EOS). Sources are non-empty byte strings; they run as one batch.
+  // Each source's translation, its bytes up to (not including) EOS, by beam search
+  // (models/beam_search.h; options.beam = 1: greedy decoding). A hypothesis stops after
+  // max_tokens tokens, EOS included (default: max_len + 1, room for the longest target trained
+  // on and its EOS). Sources are non-empty byte strings; they run as one batch of
+  // sources x beam rows.
   std::vector<std::string> translate(const std::vector<std::string_view>& sources,
-                                     int64_t max_tokens = 0);
+                                     const DecodeOptions& options = {});
 
   ParameterList parameters() { return graph_.parameters(); }
   TensorMap state_dict() { return graph_.state_dict(); }

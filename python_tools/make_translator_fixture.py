@@ -24,7 +24,10 @@ Each file holds, in float64 (B=3, S=5, T=6; V=256):
   - "output.greedy" [B,max_len] I64: the greedy translation of each source (the encoder once;
     the decoder from its final state, fed BOS then its own previous argmax one step at a time;
     a row stops after EOS, which it includes), -1 after the EOS; max_len (8) tokens at most
-    (Translator::translate's default is max_len + 1, so a check passes max_tokens = 8).
+    (Translator::translate's default is max_len + 1, so a check passes max_tokens = 8);
+  - "output.beam" [B,max_len] I64: the same for beam search (beam_search below: the rules of
+    models/beam_search.h) with the width and length exponent of "output.beam_options" [2] F64
+    (BEAM_WIDTH, BEAM_ALPHA); it differs from the greedy translation of at least one source.
 Weights are PyTorch's default float32 init under torch.manual_seed(CRC-32 of "translator_<cell>"),
 then .double(), except the EOS row of the head (head.weight[3], head.bias[3]), changed to other
 float32 values so that greedy decoding ends with EOS mid-way in some rows (at different steps)
@@ -35,7 +38,9 @@ Before writing, it checks itself and stops on any failure: each pair run alone (
 batch of 1) gives the logits and attention of its valid steps to 1e-12; other tokens at the
 padded positions change nothing there; the attention is exactly 0 at padded source positions;
 the greedy tokens computed step by step equal those (and those logits, to 1e-12) of full
-teacher-forced forwards over the growing prefix, and no greedy argmax is within 1e-6 of a tie.
+teacher-forced forwards over the growing prefix, and no greedy argmax is within 1e-6 of a tie;
+beam search (which runs teacher-forced forwards over each hypothesis' prefix) with width 1 gives
+the greedy tokens, and no choice it makes is within 1e-6 of a tie.
 
 Run with Debian's interpreter:  /usr/bin/python3 python_tools/make_translator_fixture.py
 The output is deterministic: rerunning rewrites identical bytes.
@@ -63,7 +68,8 @@ CELLS = ("lstm", "gru")
 CONFIG = {"vocab": 256, "embed": 4, "hidden": 5, "layers": 2, "max_len": 8}
 SOURCE_LENGTHS = [5, 2, 4]  # unsorted, all different; S = 5
 TARGET_LENGTHS = [3, 6, 1]  # target bytes + 1: 2, 5 and 0 bytes; T = 6
-TIE_GAP = 1e-6  # every greedy argmax leads the runner-up by more
+TIE_GAP = 1e-6  # every greedy argmax and beam choice leads the runner-up by more
+BEAM_WIDTH, BEAM_ALPHA = 3, 1.0
 TOL = 1e-12
 
 
@@ -211,6 +217,57 @@ def eos_adjustment(model, source, source_lengths, max_len, seed):
     raise AssertionError("no EOS adjustment gives mid-way and full-length rows")
 
 
+@torch.no_grad()
+def beam_search(model, source, source_length, width, max_len, alpha):
+    """models/beam_search.h's rules for one source (source [1,S]), each step's log-probabilities
+    from a teacher-forced forward over the hypothesis' prefix: (tokens of the best finished
+    hypothesis, EOS included if it ended with one; the smallest score gap at any choice made)."""
+    live, finished, gap = [([], 0.0)], [], float("inf")
+    for step in range(max_len):
+        candidates = []
+        for k, (tokens, score) in enumerate(live):
+            prefix = torch.tensor([[BOS] + tokens], dtype=torch.int64)
+            logits, _ = model(source, source_length, prefix, torch.tensor([len(tokens) + 1]))
+            logp = torch.log_softmax(logits[0, -1], dim=-1).tolist()
+            candidates += [(score + lp, k, v) for v, lp in enumerate(logp)]
+        candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+        last, next_live, taken = step + 1 == max_len, [], 0
+        for i, (score, k, v) in enumerate(candidates):
+            tokens = live[k][0] + [v]
+            if v == EOS or last:
+                finished.append((tokens, score / len(tokens) ** alpha))
+                taken += 1
+                if last and taken == width:
+                    break
+                continue
+            next_live.append((tokens, score))
+            if len(next_live) == width:
+                break
+        gap = min(gap, candidates[i][0] - candidates[i + 1][0])  # the cut
+        live = next_live
+        if len(finished) >= width or not live:
+            break
+    ranked = sorted(set(n for _, n in finished), reverse=True)
+    if len(ranked) > 1:
+        gap = min(gap, ranked[0] - ranked[1])
+    best = max(finished, key=lambda f: f[1])  # the first on a tie
+    return best[0], gap
+
+
+def beam_rows(model, source, source_lengths, width, max_len, alpha):
+    """beam_search of each source as "output.greedy"'s layout [B,max_len] (-1 after the EOS),
+    and the smallest gap."""
+    out = torch.full((source.shape[0], max_len), -1, dtype=torch.int64)
+    gap = float("inf")
+    for b in range(source.shape[0]):
+        s = int(source_lengths[b])
+        tokens, g = beam_search(model, source[b:b + 1, :s], source_lengths[b:b + 1], width,
+                                max_len, alpha)
+        out[b, :len(tokens)] = torch.tensor(tokens, dtype=torch.int64)
+        gap = min(gap, g)
+    return out, gap
+
+
 def run_case(cell):
     """Builds the model under the cell's seed, draws the batch, runs forward + backward and the
     greedy decoding, checks them; returns (tensors, metadata)."""
@@ -285,6 +342,11 @@ def run_case(cell):
                 assert int(full[0, k].argmax()) == row[k], (cell, b, k)
                 assert top2[0] - top2[1] > TIE_GAP, (cell, b, k, float(top2[0] - top2[1]))
     assert (greedy == EOS).any() and not (greedy == EOS).any(dim=1).all(), (cell, greedy)
+    one, _ = beam_rows(model, source, source_lengths, 1, max_len, BEAM_ALPHA)
+    assert torch.equal(one, greedy), (cell, one, greedy)
+    beam, gap = beam_rows(model, source, source_lengths, BEAM_WIDTH, max_len, BEAM_ALPHA)
+    assert gap > TIE_GAP, (cell, gap)
+    assert not torch.equal(beam, greedy), (cell, beam)
 
     state = model.state_dict()
     assert list(state) == expected_param_names(), (cell, list(state))
@@ -305,6 +367,8 @@ def run_case(cell):
     tensors["output.attention"] = weights.detach().numpy().astype(np.float64)
     tensors["output.loss"] = loss.detach().numpy().astype(np.float64).reshape(1)
     tensors["output.greedy"] = greedy.numpy().astype(np.int64)
+    tensors["output.beam"] = beam.numpy().astype(np.int64)
+    tensors["output.beam_options"] = np.array([BEAM_WIDTH, BEAM_ALPHA], dtype=np.float64)
     config = dict({"cell": cell}, **CONFIG)
     metadata = {
         "config": json.dumps(config, separators=(",", ":")),
@@ -331,7 +395,7 @@ def main():
         safetensors_io.write_checked(path, tensors, metadata)
         print(f"wrote {os.path.relpath(path, REPO)}  ({len(tensors)} tensors, "
               f"{os.path.getsize(path)} bytes, loss {tensors['output.loss'][0]:.12f}, "
-              f"greedy {tensors['output.greedy'].tolist()})")
+              f"greedy {tensors['output.greedy'].tolist()}, beam {tensors['output.beam'].tolist()})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 // chrF (models/chrf.h) beside two baselines: copying the source, and a translation memory of the
 // training pairs. Writes metrics.jsonl, last/best checkpoints, translations.tsv and report.json in
 // --out. With --model it translates: each line of --text (a file, or - for stdin), one line out
-// each.
+// each; with --model and --data it scores the checkpoint on the test pairs. --beam K decodes by
+// beam search (models/beam_search.h) instead of greedily.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -43,6 +44,8 @@ struct TranslateOptions {
   int64_t batch = 64;
   int64_t epochs = 10;
   int64_t test_pairs = 0;  // 0: every test pair
+  int64_t steps = 0;       // stop after this many steps in all (0: run every epoch)
+  DecodeOptions decode;    // --beam, --length-alpha
   double lr = 2e-3;
   double clip = 1.0;
   uint64_t seed = 1;
@@ -120,37 +123,71 @@ std::string printable(std::string text) {
   return text;
 }
 
-// Translates the test pairs with the best weights and scores them beside the baselines; writes
-// translations.tsv (source, reference, translation) and report.json.
-nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& where,
-                                const std::vector<TranslationPair>& train,
-                                std::vector<TranslationPair> test, const nlohmann::json& training) {
+// The first --test-pairs pairs of `test` (all with 0).
+std::vector<TranslationPair> test_subset(const TranslateOptions& o,
+                                         std::vector<TranslationPair> test) {
   if (o.test_pairs > 0 && static_cast<int64_t>(test.size()) > o.test_pairs)
     test.resize(static_cast<size_t>(o.test_pairs));
-  Translator best = load_translator(o.out + "/best.safetensors", where);
-  const std::vector<std::string> sources = sources_of(test), references = targets_of(test);
+  return test;
+}
+
+// A model's translations of test pairs and their scores.
+struct TestScores {
+  std::vector<std::string> translations;
+  double chrf = 0;
+  double exact = 0;  // the fraction translated exactly as the reference
+  double seconds = 0;
+};
+
+TestScores score_on_test(Translator& model, const std::vector<TranslationPair>& test, int64_t batch,
+                         const DecodeOptions& decode) {
+  TestScores s;
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> translations = translate_all(best, sources, o.batch);
-  const double decode_seconds = seconds_since(start);
-  const std::vector<std::string> memory = translation_memory(train, sources);
-  const double model_chrf = corpus_chrf(translations, references);
-  const double copy_chrf = corpus_chrf(sources, references);
-  const double memory_chrf = corpus_chrf(memory, references);
+  s.translations = translate_all(model, sources_of(test), batch, decode);
+  s.seconds = seconds_since(start);
+  s.chrf = corpus_chrf(s.translations, targets_of(test));
   int64_t exact = 0;
+  for (size_t i = 0; i < test.size(); ++i) exact += s.translations[i] == test[i].target;
+  s.exact = static_cast<double>(exact) / static_cast<double>(test.size());
+  return s;
+}
+
+std::string describe_decoding(const DecodeOptions& d) {
+  return d.beam == 1 ? std::string("greedy")
+                     : fmt::format("beam {}, length exponent {}", d.beam, d.length_alpha);
+}
+
+// Translates the test pairs with the best weights (greedy, and with --beam above 1 also by beam
+// search) and scores them beside the baselines; writes translations.tsv (source, reference,
+// translation by --beam) and report.json.
+nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& where,
+                                const std::vector<TranslationPair>& train,
+                                const std::vector<TranslationPair>& test,
+                                const nlohmann::json& training) {
+  Translator best = load_translator(o.out + "/best.safetensors", where);
+  const TestScores greedy = score_on_test(best, test, o.batch, DecodeOptions{});
+  const TestScores chosen =
+      o.decode.beam == 1 ? greedy : score_on_test(best, test, o.batch, o.decode);
+  const std::vector<std::string> sources = sources_of(test), references = targets_of(test);
+  const std::vector<std::string> memory = translation_memory(train, sources);
   std::string tsv;
   nlohmann::json examples = nlohmann::json::array();
   for (size_t i = 0; i < test.size(); ++i) {
-    exact += translations[i] == references[i];
-    tsv += sources[i] + "\t" + references[i] + "\t" + printable(translations[i]) + "\n";
-    if (i < 12) examples.push_back({sources[i], references[i], translations[i], memory[i]});
+    tsv += sources[i] + "\t" + references[i] + "\t" + printable(chosen.translations[i]) + "\n";
+    if (i < 12) examples.push_back({sources[i], references[i], chosen.translations[i], memory[i]});
   }
   write_file_atomic(o.out + "/translations.tsv", [&](AtomicFileWriter& f) { f.write(tsv); });
   const nlohmann::json report = {
       {"test_pairs", test.size()},
-      {"chrf", model_chrf},
-      {"exact", static_cast<double>(exact) / static_cast<double>(test.size())},
-      {"baselines", {{"copy_source_chrf", copy_chrf}, {"translation_memory_chrf", memory_chrf}}},
-      {"decode_seconds", decode_seconds},
+      {"decoding", describe_decoding(o.decode)},
+      {"chrf", chosen.chrf},
+      {"exact", chosen.exact},
+      {"decode_seconds", chosen.seconds},
+      {"greedy",
+       {{"chrf", greedy.chrf}, {"exact", greedy.exact}, {"decode_seconds", greedy.seconds}}},
+      {"baselines",
+       {{"copy_source_chrf", corpus_chrf(sources, references)},
+        {"translation_memory_chrf", corpus_chrf(memory, references)}}},
       {"examples (source, reference, recur, memory)", examples},
       {"model", o.model.to_json()},
       {"training", training}};
@@ -205,7 +242,9 @@ int run_training(TranslateOptions o) {
     const auto batches = length_buckets(all, target_length, o.batch, o.seed * 1000 + epoch);
     double loss_sum = 0;
     int64_t epoch_tokens = 0;
-    for (size_t k = 0; k < batches.size(); ++k) {
+    const bool last_epoch = epoch == o.epochs ||
+                            (o.steps > 0 && step + static_cast<int64_t>(batches.size()) >= o.steps);
+    for (size_t k = 0; k < batches.size() && (o.steps == 0 || step < o.steps); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
       const TranslationBatch b = make_translation_batch(train, batches[k]);
       optimizer.set_lr(schedule.lr_at(step));
@@ -214,7 +253,7 @@ int run_training(TranslateOptions o) {
       loss_sum += loss * static_cast<double>(b.target_tokens);
       epoch_tokens += b.target_tokens;
       tokens += b.target_tokens;
-      if ((k + 1) % 50 == 0 || k + 1 == batches.size())
+      if ((k + 1) % 50 == 0 || k + 1 == batches.size() || step == o.steps)
         std::fprintf(stderr, "epoch %lld  batch %zu/%zu  loss %.4f  %.0f target tokens/s\n",
                      static_cast<long long>(epoch), k + 1, batches.size(),
                      loss_sum / static_cast<double>(epoch_tokens),
@@ -235,6 +274,7 @@ int run_training(TranslateOptions o) {
     save_translator(o.out + "/last.safetensors", model, o, scores);
     if (valid_loss < best) save_translator(o.out + "/best.safetensors", model, o, scores);
     best = std::min(best, valid_loss);
+    if (last_epoch) break;
   }
   const nlohmann::json training = {
       {"epochs", o.epochs},
@@ -243,11 +283,12 @@ int run_training(TranslateOptions o) {
       {"train_seconds", train_seconds},
       {"target_tokens_per_s", static_cast<double>(tokens) / train_seconds},
       {"compute", describe_compute(where)}};
-  const nlohmann::json report = evaluate_on_test(o, where, train, test, training);
+  const nlohmann::json report = evaluate_on_test(o, where, train, test_subset(o, test), training);
   std::printf(
-      "test chrF %.2f on %lld pairs (copying the source %.2f, translation memory %.2f); exact "
-      "%.1f%%; best validation loss %.4f; %.1f s -> %s\n",
-      report.at("chrf").get<double>(), report.at("test_pairs").get<long long>(),
+      "test chrF %.2f (%s; greedy %.2f) on %lld pairs (copying the source %.2f, translation "
+      "memory %.2f); exact %.1f%%; best validation loss %.4f; %.1f s -> %s\n",
+      report.at("chrf").get<double>(), report.at("decoding").get<std::string>().c_str(),
+      report.at("greedy").at("chrf").get<double>(), report.at("test_pairs").get<long long>(),
       report.at("baselines").at("copy_source_chrf").get<double>(),
       report.at("baselines").at("translation_memory_chrf").get<double>(),
       100.0 * report.at("exact").get<double>(), best, seconds_since(start),
@@ -255,8 +296,24 @@ int run_training(TranslateOptions o) {
   return 0;
 }
 
+// --model with --data: scores the checkpoint on the corpus' test pairs.
+int run_scoring(const TranslateOptions& o) {
+  const Placement where = apply_compute_options(o.compute);
+  Translator model = load_translator(o.checkpoint, where);
+  const std::string data = resolve_parallel_corpus(o.data);
+  const std::vector<TranslationPair> test =
+      test_subset(o, read_fitting(data + "/test.tsv", model.config().max_len));
+  const TestScores s = score_on_test(model, test, o.batch, o.decode);
+  std::printf("test chrF %.2f on %zu pairs (%s); exact %.1f%%; %.3f s decoding (%s)\n", s.chrf,
+              test.size(), describe_decoding(o.decode).c_str(), 100.0 * s.exact, s.seconds,
+              describe_compute(where).c_str());
+  return 0;
+}
+
 int run_translation(const TranslateOptions& o) {
-  RECUR_CHECK(!o.text.empty(), "recur translate --model: expected --text FILE (or - for stdin)");
+  RECUR_CHECK(!o.text.empty(),
+              "recur translate --model: expected --text FILE (or - for stdin), or --data to score "
+              "the test pairs");
   const Placement where = apply_compute_options(o.compute);
   Translator model = load_translator(o.checkpoint, where);
   std::ifstream file;
@@ -273,7 +330,7 @@ int run_translation(const TranslateOptions& o) {
   std::vector<std::string> sources;
   for (const std::string& line : lines)
     if (!line.empty()) sources.push_back(line);
-  const std::vector<std::string> translated = translate_all(model, sources, o.batch);
+  const std::vector<std::string> translated = translate_all(model, sources, o.batch, o.decode);
   size_t next = 0;
   for (const std::string& line : lines)
     std::printf("%s\n", line.empty() ? "" : translated[next++].c_str());
@@ -302,16 +359,29 @@ std::function<int()> add_translate_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--batch", o->batch, "pairs per step")->capture_default_str();
   cmd->add_option("--epochs", o->epochs, "passes over the training pairs")->capture_default_str();
+  cmd->add_option("--steps", o->steps,
+                  "stop after this many steps in all, then evaluate (0: every epoch; the lr "
+                  "schedule still spans --epochs)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--test-pairs", o->test_pairs, "translate the first N test pairs (0: all)")
       ->capture_default_str();
+  cmd->add_option("--beam", o->decode.beam,
+                  "hypotheses kept per source when translating (1: greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{256}));
+  cmd->add_option("--length-alpha", o->decode.length_alpha,
+                  "beam search ranks by log-probability / tokens^alpha")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
   cmd->add_option("--seed", o->seed, "initial weights and data order")->capture_default_str();
   add_compute_options(cmd, o->compute);
   return [o] {
-    RECUR_CHECK(o->data.empty() != o->checkpoint.empty(),
-                "recur translate: expected exactly one of --data (train) and --model (translate)");
-    if (!o->checkpoint.empty()) return run_translation(*o);
+    RECUR_CHECK(!o->data.empty() || !o->checkpoint.empty(),
+                "recur translate: expected --data (train), --model (translate) or both (score)");
+    if (!o->checkpoint.empty()) return o->data.empty() ? run_translation(*o) : run_scoring(*o);
     RECUR_CHECK(!o->out.empty(), "recur translate --data: expected --out DIR");
     return run_training(*o);
   };

@@ -322,28 +322,49 @@ for name, n in (("train", 400), ("valid", 40), ("test", 20)):
             f.write(" ".join(s) + "\t" + " ".join(w.upper() for w in reversed(s)) + "\n")
 PY
 "$RECUR" translate --data "$WORK/tr" --out "$WORK/trun" --embed 16 --hidden 48 --epochs 8 --batch 16 \
-  --lr 1e-2 --max-len 20 > "$WORK/tr.out" 2> "$WORK/tr.log" || fail "translate: $(tail -3 "$WORK/tr.log")"
+  --lr 1e-2 --max-len 20 --beam 3 > "$WORK/tr.out" 2> "$WORK/tr.log" || fail "translate: $(tail -3 "$WORK/tr.log")"
 for f in best.safetensors last.safetensors metrics.jsonl translations.tsv report.json; do
   [[ -s "$WORK/trun/$f" ]] || fail "translate did not write $f"
 done
 grep -q "test chrF" "$WORK/tr.out" || fail "translate printed no summary: $(cat "$WORK/tr.out")"
-/usr/bin/env python3 - "$WORK/trun" <<'PY' || fail "translate did not learn: $(tail -4 "$WORK/tr.log")"
+/usr/bin/env python3 - "$WORK/trun" > "$WORK/tr-chrf.txt" <<'PY' || fail "translate did not learn: $(tail -4 "$WORK/tr.log")"
 import json, sys
 d = sys.argv[1]
 epochs = [json.loads(l) for l in open(d + "/metrics.jsonl")]
 r = json.load(open(d + "/report.json"))
 assert len(epochs) == 8 and epochs[-1]["validation_loss"] < 0.4 * epochs[0]["validation_loss"], epochs
 assert r["test_pairs"] == 20 and r["chrf"] > r["baselines"]["translation_memory_chrf"] > 0, r
+assert r["decoding"].startswith("beam 3") and r["greedy"]["chrf"] > 0, r
+print(f'{r["chrf"]:.2f} {r["greedy"]["chrf"]:.2f}')
 PY
 cut -f1 "$WORK/tr/test.tsv" > "$WORK/tr-sources.txt"
-"$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" > "$WORK/tr-again.txt" \
+"$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" --beam 3 > "$WORK/tr-again.txt" \
   2> "$WORK/tr2.log" || fail "translate --model: $(tail -3 "$WORK/tr2.log")"
 cut -f3 "$WORK/trun/translations.tsv" | cmp -s - "$WORK/tr-again.txt" \
-  || fail "translate --model does not reproduce the run's translations"
+  || fail "translate --model --beam 3 does not reproduce the run's translations"
+# --model with --data scores the test pairs: the run's chrF, by beam search and greedily.
+read -r beam_chrf greedy_chrf < "$WORK/tr-chrf.txt"
+for decoding in "--beam 3:$beam_chrf" "--beam 1:$greedy_chrf"; do
+  "$RECUR" translate --model "$WORK/trun/best.safetensors" --data "$WORK/tr" ${decoding%%:*} > "$WORK/tr-score.txt" \
+    2> "$WORK/tr2.log" || fail "translate --model --data: $(tail -3 "$WORK/tr2.log")"
+  grep -q "^test chrF ${decoding##*:} on 20 pairs" "$WORK/tr-score.txt" \
+    || fail "translate --model --data ${decoding%%:*}: '$(cat "$WORK/tr-score.txt")', expected chrF ${decoding##*:}"
+done
+# --steps stops mid-epoch, then validates and translates as at the end of a run.
+"$RECUR" translate --data "$WORK/tr" --out "$WORK/trsteps" --embed 8 --hidden 8 --epochs 8 --batch 16 \
+  --steps 30 --test-pairs 3 > /dev/null 2> "$WORK/tr2.log" || fail "translate --steps: $(tail -3 "$WORK/tr2.log")"
+/usr/bin/env python3 - "$WORK/trsteps" <<'PY' || fail "translate --steps 30 did not stop after 30 steps"
+import json, sys
+epochs = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+report = json.load(open(sys.argv[1] + "/report.json"))
+assert [e["step"] for e in epochs] == [25, 30] and report["test_pairs"] == 3, (epochs, report)
+PY
 printf 'ok\tgut\nno tab here\n' > "$WORK/tr-bad.tsv"
 mkdir -p "$WORK/trbad" && cp "$WORK/tr-bad.tsv" "$WORK/trbad/train.tsv"
 expect_error "malformed pairs" "train.tsv: line 2: expected SOURCE<TAB>TARGET" -- "$RECUR" translate --data "$WORK/trbad" --out "$WORK/tr3"
-expect_error "train and translate at once" "exactly one of --data" -- "$RECUR" translate --data "$WORK/tr" --model "$WORK/trun/best.safetensors"
+expect_error "nothing to do" "expected --data (train), --model (translate) or both" -- "$RECUR" translate
+expect_error "a model and nothing to translate" "expected --text FILE" -- "$RECUR" translate --model "$WORK/trun/best.safetensors"
+expect_error "beam 0" "--beam" -- "$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" --beam 0
 expect_error "a classifier to translate" "is not a translator checkpoint" -- "$RECUR" translate --model "$WORK/cls/best.safetensors" --text "$WORK/tr-sources.txt"
 expect_error "a second run into one folder" "already holds a translator run" -- "$RECUR" translate --data "$WORK/tr" --out "$WORK/trun"
 [[ ! -e "$WORK/tr3" ]] || fail "a failed translate run left $WORK/tr3 behind"

@@ -47,7 +47,9 @@ TEST(Translator, TranslationsDoNotDependOnTheBatch) {
     EXPECT_EQ(translate_all(model, {sources[i]}, 1)[0], together[i]) << i;
     EXPECT_LE(static_cast<int64_t>(together[i].size()), f.config.max_len + 1);
   }
-  EXPECT_EQ(model.translate({sources[0]}, 2)[0].size(), 2u) << "max_tokens bounds the output";
+  DecodeOptions two_tokens;
+  two_tokens.max_tokens = 2;
+  EXPECT_EQ(model.translate({sources[0]}, two_tokens)[0].size(), 2u) << "max_tokens bounds it";
 }
 
 TEST(TranslatorConfig, RoundTripsAndRejectsBadFields) {

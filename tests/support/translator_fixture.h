@@ -5,7 +5,9 @@
 // "input.target_lengths"), the logits, the attention weights, the mean cross-entropy and every
 // parameter gradient ("output.logits", "output.attention", "output.loss", "grad.<name>"), and the
 // greedy translation of each source ("output.greedy" [B, max_len]: at most max_len tokens, EOS
-// included, then -1), all in float64; the metadata "config" is TranslatorConfig::to_json().
+// included, then -1) and its beam search translation ("output.beam", the same layout, with the
+// width and length exponent of "output.beam_options" [2]), all in float64; the metadata "config" is
+// TranslatorConfig::to_json().
 #pragma once
 
 #include <gtest/gtest.h>
@@ -56,12 +58,13 @@ inline std::vector<TranslationPair> translator_fixture_pairs(const TranslatorFix
   return pairs;
 }
 
-// PyTorch's greedy translation of source i: its bytes before EOS.
-inline std::string translator_fixture_greedy(const TranslatorFixture& f, int64_t i) {
+// PyTorch's translation of source i ("output.greedy" or "output.beam"): its bytes before EOS.
+inline std::string translator_fixture_translation(const TranslatorFixture& f,
+                                                  const std::string& key, int64_t i) {
   std::string out;
-  const Tensor& greedy = f.at("output.greedy");
-  for (int64_t k = 0; k < greedy.size(1); ++k) {
-    const auto token = static_cast<int64_t>(greedy.item({i, k}));
+  const Tensor& tokens = f.at(key);
+  for (int64_t k = 0; k < tokens.size(1); ++k) {
+    const auto token = static_cast<int64_t>(tokens.item({i, k}));
     if (token == kEos || token < 0) break;
     out += static_cast<char>(token);
   }
@@ -101,10 +104,19 @@ inline void check_translator_against_pytorch(const std::string& cell, DType dtyp
 
   std::vector<std::string> sources;
   for (const TranslationPair& p : translator_fixture_pairs(f)) sources.push_back(p.source);
+  DecodeOptions greedy_options;
+  greedy_options.max_tokens = f.at("output.greedy").size(1);
   const std::vector<std::string> greedy =
-      translate_all(model, sources, /*batch=*/2, /*max_tokens=*/f.at("output.greedy").size(1));
-  for (size_t i = 0; i < sources.size(); ++i)
-    EXPECT_EQ(greedy[i], translator_fixture_greedy(f, static_cast<int64_t>(i))) << "source " << i;
+      translate_all(model, sources, /*batch=*/2, greedy_options);
+  DecodeOptions beam_options = greedy_options;
+  beam_options.beam = static_cast<int64_t>(f.at("output.beam_options").item({0}));
+  beam_options.length_alpha = f.at("output.beam_options").item({1});
+  const std::vector<std::string> beam = translate_all(model, sources, /*batch=*/2, beam_options);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const auto row = static_cast<int64_t>(i);
+    EXPECT_EQ(greedy[i], translator_fixture_translation(f, "output.greedy", row)) << "source " << i;
+    EXPECT_EQ(beam[i], translator_fixture_translation(f, "output.beam", row)) << "source " << i;
+  }
 }
 
 }  // namespace recur::testing
