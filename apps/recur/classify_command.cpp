@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include <fmt/ranges.h>
 
 #include "apps/recur/commands.h"
+#include "apps/recur/epoch_run.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "layers/loss.h"
@@ -37,15 +37,10 @@ constexpr int64_t kValidationEvery = 10;  // every 10th document of each label i
 struct ClassifyOptions {
   SeqClassifierConfig model;
   std::string cell = "lstm";
-  std::string data;
   std::string out;
   bool resume = false;
-  int64_t batch = 32;
-  int64_t epochs = 8;
-  int64_t max_steps = 0;  // 0: no limit besides the epochs
-  double lr = 3e-3;
-  double clip = 1.0;
-  uint64_t seed = 1;
+  EpochTraining train{"",        /*batch=*/32, /*epochs=*/8, /*steps=*/0, /*lr=*/3e-3, /*clip=*/1.0,
+                      /*seed=*/1};
   ComputeOptions compute;
 };
 
@@ -85,66 +80,16 @@ StepResult train_step(SeqClassifier& model, Adam& optimizer, GradScaler* scaler,
   return r;
 }
 
-// Where a run is: the next batch to train on, and the counters a resumed run carries on from.
-struct ClassifyProgress {
-  int64_t epoch = 1;       // the epoch of the next batch
-  int64_t next_batch = 0;  // its index among that epoch's batches
-  int64_t step = 0;        // steps and documents over all epochs
-  int64_t trained = 0;
-  double train_seconds = 0.0;  // in training steps (not validation, not checkpoints)
-  double best = -1.0;          // the best validation accuracy so far
-  double loss_sum = 0.0;       // this epoch's so far
-  int64_t seen = 0, hits = 0;
-
-  nlohmann::json to_json() const {
-    return {{"epoch", epoch},
-            {"next_batch", next_batch},
-            {"step", step},
-            {"trained", trained},
-            {"train_seconds", train_seconds},
-            {"best", best},
-            {"loss_sum", loss_sum},
-            {"seen", seen},
-            {"hits", hits}};
-  }
-  static ClassifyProgress from_json(const nlohmann::json& j) {
-    ClassifyProgress p;
-    try {
-      p.epoch = j.at("epoch");
-      p.next_batch = j.at("next_batch");
-      p.step = j.at("step");
-      p.trained = j.at("trained");
-      p.train_seconds = j.at("train_seconds");
-      p.best = j.at("best");
-      p.loss_sum = j.at("loss_sum");
-      p.seen = j.at("seen");
-      p.hits = j.at("hits");
-    } catch (const nlohmann::json::exception& e) {
-      RECUR_FAIL("classifier checkpoint: its progress {} cannot be resumed: {}", j.dump(),
-                 e.what());
-    }
-    return p;
-  }
-};
-
-volatile std::sig_atomic_t g_interrupted = 0;
-
-void on_interrupt(int) {
-  g_interrupted = 1;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once (the last checkpoint stays)
-}
-
 // The checkpoint holds what --resume needs: the training options (the data's path included), the
 // optimizer's state, the loss scale (f16) and the progress.
 void save_classifier(const std::string& path, SeqClassifier& model, const Adam& optimizer,
                      const GradScaler* scaler, const ClassifyOptions& o,
-                     const ClassifyProgress& progress, const nlohmann::json& scores) {
+                     const EpochProgress& progress, const nlohmann::json& scores) {
   Checkpoint ck;
   ck.model = model.state_dict();
-  ck.config = {
-      {"kind", kSeqClassifierKind},
-      {"model", o.model.to_json()},
-      {"train", epoch_training_json(o.data, o.batch, o.epochs, o.lr, o.clip, o.seed, o.compute)}};
+  ck.config = {{"kind", kSeqClassifierKind},
+               {"model", o.model.to_json()},
+               {"train", o.train.to_json(o.compute)}};
   ck.optimizer = optimizer.state_tensors();
   ck.optimizer_meta = optimizer.state_scalars();
   ck.extra = {{"progress", progress.to_json()},
@@ -155,26 +100,10 @@ void save_classifier(const std::string& path, SeqClassifier& model, const Adam& 
 
 // --resume: the options of the run in o.out, and its last checkpoint.
 Checkpoint resume_options(ClassifyOptions& o) {
-  RECUR_CHECK(!o.out.empty(), "--resume needs --out DIR (the run folder to continue)");
-  const std::string path = o.out + "/last.safetensors";
-  RECUR_CHECK(std::filesystem::exists(path), "--resume: {} has no last.safetensors to continue",
-              o.out);
-  Checkpoint ck = load_checkpoint(path, /*with_optimizer=*/true);
-  RECUR_CHECK(ck.config.value("kind", "") == kSeqClassifierKind && ck.extra.contains("progress"),
-              "--resume: {} is not a resumable classifier checkpoint", path);
-  const nlohmann::json& t = ck.config.at("train");
+  Checkpoint ck = resume_run(o.out, kSeqClassifierKind, "classifier");
   o.model = SeqClassifierConfig::from_json(ck.config.at("model"));
   o.cell = cell_name(o.model.cell);
-  o.data = t.at("data").get<std::string>();
-  o.batch = t.at("batch");
-  o.epochs = t.at("epochs");
-  o.lr = t.at("lr");
-  o.clip = t.at("clip");
-  o.seed = t.at("seed");
-  const std::string precision = t.at("precision").get<std::string>();
-  RECUR_CHECK(o.compute.precision == precision,
-              "--resume: the run trained with --precision {}; got --precision {}", precision,
-              o.compute.precision);
+  o.train.restore(ck.config.at("train"), o.compute, o.out + "/last.safetensors");
   return ck;
 }
 
@@ -182,8 +111,9 @@ int run_classify(ClassifyOptions o) {
   const Placement where = apply_compute_options(o.compute);
   Checkpoint resumed;
   if (o.resume) resumed = resume_options(o);
-  RECUR_CHECK(o.batch >= 1 && o.epochs >= 1, "--batch and --epochs: expected at least 1");
-  LabelledCorpus corpus(resolve_labelled_corpus(o.data));
+  RECUR_CHECK(o.train.batch >= 1 && o.train.epochs >= 1,
+              "--batch and --epochs: expected at least 1");
+  LabelledCorpus corpus(resolve_labelled_corpus(o.train.data));
   RECUR_CHECK(corpus.labels().size() >= 2,
               "{}: expected at least 2 labels to classify, got {} ('{}')", corpus.path(),
               corpus.labels().size(), corpus.labels()[0]);
@@ -191,30 +121,28 @@ int run_classify(ClassifyOptions o) {
   RECUR_CHECK(!o.resume || o.model.labels == corpus.labels(),
               "--resume: {} no longer has the labels the run was trained on", corpus.path());
   o.model.labels = corpus.labels();
-  o.data = corpus.path();  // a name resolves to the cached file: the path is what resumes
+  o.train.data = corpus.path();  // a name resolves to the cached file: the path is what resumes
   const LabelledCorpus::Split split = corpus.split(kValidationEvery);
   RECUR_CHECK(!split.train.empty() && !split.validation.empty(),
               "{}: {} documents are too few to hold out every {}th", corpus.path(), corpus.size(),
               kValidationEvery);
 
-  SeqClassifier model(o.model, o.seed);
+  SeqClassifier model(o.model, o.train.seed);
   model.place(where);
   AdamOptions adam;
-  adam.lr = o.lr;
+  adam.lr = o.train.lr;
   Adam optimizer(model.parameters(), adam);
   std::unique_ptr<GradScaler> scaler;
   if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
-  ClassifyProgress p;
+  EpochProgress p;
+  p.best = -1.0;  // the best validation accuracy: none yet
   if (o.resume) {
     load_state_dict(model.parameters(), resumed.model);
     optimizer.load_state(resumed.optimizer, resumed.optimizer_meta);
     if (scaler) scaler->load_state(resumed.extra.at("scaler"));
-    p = ClassifyProgress::from_json(resumed.extra.at("progress"));
+    p = EpochProgress::from_json(resumed.extra.at("progress"));
   } else {
-    RECUR_CHECK(!std::filesystem::exists(o.out + "/last.safetensors"),
-                "{} already holds a classifier run; continue it with --resume or use another "
-                "--out",
-                o.out);
+    check_new_run(o.out, "classifier");
   }
   std::filesystem::create_directories(o.out);
   const std::string metrics = o.out + "/metrics.jsonl";
@@ -247,19 +175,18 @@ int run_classify(ClassifyOptions o) {
                  static_cast<long long>(p.epoch), static_cast<long long>(p.next_batch + 1),
                  static_cast<long long>(p.step));
   const auto start = std::chrono::steady_clock::now();
-  g_interrupted = 0;
-  std::signal(SIGINT, on_interrupt);
+  const InterruptWatch interrupt;
   bool stop = false;
-  for (; p.epoch <= o.epochs && !stop; ++p.epoch, p.next_batch = 0) {
+  for (; p.epoch <= o.train.epochs && !stop; ++p.epoch, p.next_batch = 0) {
     const int64_t epoch = p.epoch;
-    const auto batches =
-        bucket_batches(corpus, split.train, o.batch, o.model.max_len, o.seed * 1000 + epoch);
-    if (p.next_batch == 0) p.loss_sum = 0.0, p.seen = 0, p.hits = 0;
+    const auto batches = bucket_batches(corpus, split.train, o.train.batch, o.model.max_len,
+                                        o.train.seed * 1000 + epoch);
+    if (p.next_batch == 0) p.start_epoch();
     for (auto k = static_cast<size_t>(p.next_batch); k < batches.size(); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
       const ClassBatch b = make_class_batch(corpus, batches[k], o.model.max_len);
       const StepResult r =
-          train_step(model, optimizer, scaler.get(), b, where.device, o.clip, p.step++);
+          train_step(model, optimizer, scaler.get(), b, where.device, o.train.clip, p.step++);
       const int64_t B = b.targets.size(0);
       p.hits += r.hits;
       p.loss_sum += r.loss * static_cast<double>(B);
@@ -273,22 +200,21 @@ int run_classify(ClassifyOptions o) {
                      p.loss_sum / static_cast<double>(p.seen),
                      static_cast<double>(p.hits) / static_cast<double>(p.seen),
                      static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds));
-      if (g_interrupted && k + 1 < batches.size()) {
+      if (interrupt.requested() && k + 1 < batches.size()) {
         save_classifier(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, p, {});
         std::fprintf(stderr,
                      "interrupted: checkpoint saved at step %lld; continue with --resume --out "
                      "%s\n",
                      static_cast<long long>(p.step), o.out.c_str());
-        std::signal(SIGINT, SIG_DFL);
         return 130;
       }
-      if (o.max_steps > 0 && p.step >= o.max_steps) {
+      if (o.train.steps > 0 && p.step >= o.train.steps) {
         stop = true;
         break;
       }
     }
     const ClassifierScores val =
-        evaluate_classifier(model, corpus, split.validation, std::max<int64_t>(o.batch, 64));
+        evaluate_classifier(model, corpus, split.validation, std::max<int64_t>(o.train.batch, 64));
     std::fprintf(stderr, "epoch %lld validation (baseline %.4f):\n%s",
                  static_cast<long long>(epoch), baseline, val.report(corpus.labels()).c_str());
     nlohmann::json record = {
@@ -304,22 +230,17 @@ int run_classify(ClassifyOptions o) {
     append_metrics(metrics, record);
     const bool improved = val.accuracy() > p.best;
     p.best = std::max(p.best, val.accuracy());
-    // Saved as where the next batch is: the next epoch's first, or (--steps) this epoch's next.
-    ClassifyProgress next = p;
-    if (!stop || p.next_batch == static_cast<int64_t>(batches.size()))
-      ++next.epoch, next.next_batch = 0;
+    const EpochProgress next = p.after_epoch(static_cast<int64_t>(batches.size()));
     const nlohmann::json scores = {{"validation_accuracy", val.accuracy()}};
     save_classifier(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, next, scores);
     if (improved)
       save_classifier(o.out + "/best.safetensors", model, optimizer, scaler.get(), o, next, scores);
-    if (g_interrupted) {
+    if (interrupt.requested()) {
       std::fprintf(stderr, "interrupted after epoch %lld; continue with --resume --out %s\n",
                    static_cast<long long>(epoch), o.out.c_str());
-      std::signal(SIGINT, SIG_DFL);
       return 130;
     }
   }
-  std::signal(SIGINT, SIG_DFL);
   std::printf("best validation accuracy %.4f (always '%s': %.4f) after %lld steps, %.1f s -> %s\n",
               p.best, corpus.labels()[static_cast<size_t>(majority)].c_str(), baseline,
               static_cast<long long>(p.step), seconds_since(start),
@@ -389,7 +310,8 @@ std::function<int()> add_classify_command(CLI::App& app) {
   auto o = std::make_shared<ClassifyOptions>();
   CLI::App* cmd = app.add_subcommand(
       "classify", "Train a sequence classifier on a labelled corpus (LABEL<TAB>TEXT documents)");
-  cmd->add_option("--data", o->data, "labelled corpus: a file, or spam (SpamAssassin ham/spam)");
+  cmd->add_option("--data", o->train.data,
+                  "labelled corpus: a file, or spam (SpamAssassin ham/spam)");
   cmd->add_flag("--resume", o->resume,
                 "continue the run in --out from its last checkpoint (its options are the run's)");
   cmd->add_option("--out", o->out, "run folder (metrics.jsonl, last/best checkpoints)")->required();
@@ -404,17 +326,10 @@ std::function<int()> add_classify_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-len", o->model.max_len, "bytes of each document the model reads")
       ->capture_default_str();
-  cmd->add_option("--batch", o->batch, "documents per step")->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "passes over the training documents")
-      ->capture_default_str();
-  cmd->add_option("--steps", o->max_steps, "stop after this many steps (0: run the epochs)")
-      ->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
-  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "initial weights and data order")->capture_default_str();
+  o->train.add_options(cmd, "documents");
   add_compute_options(cmd, o->compute);
   return [o] {
-    RECUR_CHECK(o->resume || !o->data.empty(), "recur classify: --data is required");
+    RECUR_CHECK(o->resume || !o->train.data.empty(), "recur classify: --data is required");
     return run_classify(*o);
   };
 }

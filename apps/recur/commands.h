@@ -53,12 +53,6 @@ std::string resolve_parallel_corpus(const std::string& data);
 // (exported from Debian's python3-statsmodels by python_tools/series.py).
 std::string resolve_series(const std::string& data);
 
-// The options of an epoch-based training run, as its checkpoints record them ("train"): what
-// `recur classify --resume` reads back, and what a reader of a checkpoint sees.
-nlohmann::json epoch_training_json(const std::string& data, int64_t batch, int64_t epochs,
-                                   double lr, double clip, uint64_t seed,
-                                   const ComputeOptions& compute);
-
 // Run folders: appends one JSON line to `path` (metrics.jsonl), flushed; throws on I/O errors.
 void append_metrics(const std::string& path, const nlohmann::json& record);
 double seconds_since(std::chrono::steady_clock::time_point start);

@@ -62,16 +62,4 @@ std::string describe_compute(const Placement& where) {
   return d;
 }
 
-nlohmann::json epoch_training_json(const std::string& data, int64_t batch, int64_t epochs,
-                                   double lr, double clip, uint64_t seed,
-                                   const ComputeOptions& compute) {
-  return {{"data", data},
-          {"batch", batch},
-          {"epochs", epochs},
-          {"lr", lr},
-          {"clip", clip},
-          {"seed", seed},
-          {"precision", compute.precision}};
-}
-
 }  // namespace recur::app

@@ -14,10 +14,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "apps/recur/commands.h"
+#include "apps/recur/epoch_run.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/length_buckets.h"
@@ -37,18 +39,13 @@ namespace {
 struct TranslateOptions {
   TranslatorConfig model;
   std::string cell = "lstm";
-  std::string data;
   std::string out;
+  bool resume = false;
   std::string checkpoint;  // --model: translate with it
   std::string text;        // --text FILE|-
-  int64_t batch = 64;
-  int64_t epochs = 10;
+  EpochTraining train;     // --data, --batch, --epochs, --steps, --lr, --clip, --seed
   int64_t test_pairs = 0;  // 0: every test pair
-  int64_t steps = 0;       // stop after this many steps in all (0: run every epoch)
   DecodeOptions decode;    // --beam, --length-alpha
-  double lr = 2e-3;
-  double clip = 1.0;
-  uint64_t seed = 1;
   ComputeOptions compute;
 };
 
@@ -92,15 +89,21 @@ double train_step(Translator& model, Adam& optimizer, GradScaler* scaler, const 
   return loss;
 }
 
-void save_translator(const std::string& path, Translator& model, const TranslateOptions& o,
-                     const nlohmann::json& scores) {
+// The checkpoint holds what --resume needs: the training options (the data's path included), the
+// optimizer's state, the loss scale (f16) and the progress.
+void save_translator(const std::string& path, Translator& model, const Adam& optimizer,
+                     const GradScaler* scaler, const TranslateOptions& o,
+                     const EpochProgress& progress, const nlohmann::json& scores) {
   Checkpoint ck;
   ck.model = model.state_dict();
-  ck.config = {
-      {"kind", kTranslatorKind},
-      {"model", o.model.to_json()},
-      {"train", epoch_training_json(o.data, o.batch, o.epochs, o.lr, o.clip, o.seed, o.compute)}};
-  ck.extra = scores;
+  ck.config = {{"kind", kTranslatorKind},
+               {"model", o.model.to_json()},
+               {"train", o.train.to_json(o.compute)}};
+  ck.optimizer = optimizer.state_tensors();
+  ck.optimizer_meta = optimizer.state_scalars();
+  ck.extra = {{"progress", progress.to_json()},
+              {"scaler", scaler ? scaler->state() : nlohmann::json()}};
+  if (scores.is_object()) ck.extra.update(scores);  // none at a mid-epoch interrupt
   save_checkpoint(path, ck);
 }
 
@@ -165,9 +168,9 @@ nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& wher
                                 const std::vector<TranslationPair>& test,
                                 const nlohmann::json& training) {
   Translator best = load_translator(o.out + "/best.safetensors", where);
-  const TestScores greedy = score_on_test(best, test, o.batch, DecodeOptions{});
+  const TestScores greedy = score_on_test(best, test, o.train.batch, DecodeOptions{});
   const TestScores chosen =
-      o.decode.beam == 1 ? greedy : score_on_test(best, test, o.batch, o.decode);
+      o.decode.beam == 1 ? greedy : score_on_test(best, test, o.train.batch, o.decode);
   const std::vector<std::string> sources = sources_of(test), references = targets_of(test);
   const std::vector<std::string> memory = translation_memory(train, sources);
   std::string tsv;
@@ -198,34 +201,58 @@ nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& wher
   return report;
 }
 
+// --resume: the options of the run in o.out, and its last checkpoint.
+Checkpoint resume_options(TranslateOptions& o) {
+  Checkpoint ck = resume_run(o.out, kTranslatorKind, "translator");
+  o.model = TranslatorConfig::from_json(ck.config.at("model"));
+  o.cell = cell_name(o.model.cell);
+  o.train.restore(ck.config.at("train"), o.compute, o.out + "/last.safetensors");
+  return ck;
+}
+
 int run_training(TranslateOptions o) {
   const Placement where = apply_compute_options(o.compute);
-  RECUR_CHECK(o.batch >= 1 && o.epochs >= 1, "--batch and --epochs: expected at least 1");
+  Checkpoint resumed;
+  if (o.resume) resumed = resume_options(o);
+  EpochTraining& t = o.train;
+  RECUR_CHECK(t.batch >= 1 && t.epochs >= 1, "--batch and --epochs: expected at least 1");
   o.model.cell = cell_from_name(o.cell);
-  o.data = resolve_parallel_corpus(o.data);
-  const std::vector<TranslationPair> train = read_fitting(o.data + "/train.tsv", o.model.max_len);
-  const std::vector<TranslationPair> valid = read_fitting(o.data + "/valid.tsv", o.model.max_len);
-  const std::vector<TranslationPair> test = read_fitting(o.data + "/test.tsv", o.model.max_len);
-  RECUR_CHECK(!std::filesystem::exists(o.out + "/last.safetensors"),
-              "{} already holds a translator run; use another --out", o.out);
-  std::filesystem::create_directories(o.out);
-  const std::string metrics = o.out + "/metrics.jsonl";
+  t.data = resolve_parallel_corpus(t.data);
+  const std::vector<TranslationPair> train = read_fitting(t.data + "/train.tsv", o.model.max_len);
+  const std::vector<TranslationPair> valid = read_fitting(t.data + "/valid.tsv", o.model.max_len);
+  const std::vector<TranslationPair> test = read_fitting(t.data + "/test.tsv", o.model.max_len);
 
-  Translator model(o.model, o.seed);
+  Translator model(o.model, t.seed);
   model.place(where);
   AdamOptions adam;
-  adam.lr = o.lr;
+  adam.lr = t.lr;
   Adam optimizer(model.parameters(), adam);
   std::unique_ptr<GradScaler> scaler;
   if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
+  EpochProgress p;
+  p.best = std::numeric_limits<double>::max();  // the best validation loss: none yet
+  if (o.resume) {
+    load_state_dict(model.parameters(), resumed.model);
+    optimizer.load_state(resumed.optimizer, resumed.optimizer_meta);
+    if (scaler) scaler->load_state(resumed.extra.at("scaler"));
+    p = EpochProgress::from_json(resumed.extra.at("progress"));
+  } else {
+    check_new_run(o.out, "translator");
+  }
+  std::filesystem::create_directories(o.out);
+  const std::string metrics = o.out + "/metrics.jsonl";
   std::fprintf(stderr,
                "recur translate: %s, %zu train, %zu valid, %zu test pairs\n"
                "model: %s encoder-decoder with attention, embed %lld, hidden %lld x %lld "
                "layer(s), max %lld bytes; %s\n",
-               o.data.c_str(), train.size(), valid.size(), test.size(), o.cell.c_str(),
+               t.data.c_str(), train.size(), valid.size(), test.size(), o.cell.c_str(),
                static_cast<long long>(o.model.embed), static_cast<long long>(o.model.hidden),
                static_cast<long long>(o.model.layers), static_cast<long long>(o.model.max_len),
                describe_compute(where).c_str());
+  if (o.resume)
+    std::fprintf(stderr, "resuming at epoch %lld, batch %lld (step %lld)\n",
+                 static_cast<long long>(p.epoch), static_cast<long long>(p.next_batch + 1),
+                 static_cast<long long>(p.step));
 
   std::vector<int64_t> all(train.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
@@ -233,55 +260,75 @@ int run_training(TranslateOptions o) {
     return static_cast<int64_t>(train[static_cast<size_t>(i)].target.size());
   };
   // The lr decays along a cosine to a tenth over all the epochs' steps.
-  const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + o.batch - 1) / o.batch;
-  const LrSchedule schedule = LrSchedule::cosine(o.lr, 0, o.epochs * steps_per_epoch, o.lr / 10);
+  const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + t.batch - 1) / t.batch;
+  const LrSchedule schedule = LrSchedule::cosine(t.lr, 0, t.epochs * steps_per_epoch, t.lr / 10);
   const auto start = std::chrono::steady_clock::now();
-  double best = INFINITY, train_seconds = 0;
-  int64_t step = 0, tokens = 0;
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto batches = length_buckets(all, target_length, o.batch, o.seed * 1000 + epoch);
-    double loss_sum = 0;
-    int64_t epoch_tokens = 0;
-    const bool last_epoch = epoch == o.epochs ||
-                            (o.steps > 0 && step + static_cast<int64_t>(batches.size()) >= o.steps);
-    for (size_t k = 0; k < batches.size() && (o.steps == 0 || step < o.steps); ++k) {
+  const InterruptWatch interrupt;
+  bool stop = false;
+  for (; p.epoch <= t.epochs && !stop; ++p.epoch, p.next_batch = 0) {
+    const int64_t epoch = p.epoch;
+    const auto batches = length_buckets(all, target_length, t.batch, t.seed * 1000 + epoch);
+    if (p.next_batch == 0) p.start_epoch();
+    for (auto k = static_cast<size_t>(p.next_batch); k < batches.size(); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
       const TranslationBatch b = make_translation_batch(train, batches[k]);
-      optimizer.set_lr(schedule.lr_at(step));
-      const double loss = train_step(model, optimizer, scaler.get(), b, o.clip, step++);
-      train_seconds += seconds_since(step_start);
-      loss_sum += loss * static_cast<double>(b.target_tokens);
-      epoch_tokens += b.target_tokens;
-      tokens += b.target_tokens;
-      if ((k + 1) % 50 == 0 || k + 1 == batches.size() || step == o.steps)
+      optimizer.set_lr(schedule.lr_at(p.step));
+      const double loss = train_step(model, optimizer, scaler.get(), b, t.clip, p.step++);
+      p.train_seconds += seconds_since(step_start);
+      p.loss_sum += loss * static_cast<double>(b.target_tokens);
+      p.seen += b.target_tokens;
+      p.trained += b.target_tokens;
+      p.next_batch = static_cast<int64_t>(k) + 1;
+      if ((k + 1) % 50 == 0 || k + 1 == batches.size() || p.step == t.steps)
         std::fprintf(stderr, "epoch %lld  batch %zu/%zu  loss %.4f  %.0f target tokens/s\n",
                      static_cast<long long>(epoch), k + 1, batches.size(),
-                     loss_sum / static_cast<double>(epoch_tokens),
-                     static_cast<double>(tokens) / std::max(1e-9, train_seconds));
+                     p.loss_sum / static_cast<double>(p.seen),
+                     static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds));
+      if (interrupt.requested() && k + 1 < batches.size()) {
+        save_translator(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, p, {});
+        std::fprintf(stderr,
+                     "interrupted: checkpoint saved at step %lld; continue with --resume --out "
+                     "%s\n",
+                     static_cast<long long>(p.step), o.out.c_str());
+        return 130;
+      }
+      if (t.steps > 0 && p.step >= t.steps) {
+        stop = true;
+        break;
+      }
     }
-    const double valid_loss = translation_loss(model, valid, std::max<int64_t>(o.batch, 64));
+    const double valid_loss = translation_loss(model, valid, std::max<int64_t>(t.batch, 64));
     std::fprintf(stderr, "epoch %lld  validation loss %.4f (%.3f bits per byte)\n",
                  static_cast<long long>(epoch), valid_loss, valid_loss / std::log(2.0));
-    append_metrics(metrics, {{"kind", "val"},
-                             {"epoch", epoch},
-                             {"step", step},
-                             {"train_loss", loss_sum / static_cast<double>(epoch_tokens)},
-                             {"validation_loss", valid_loss},
-                             {"seconds", seconds_since(start)},
-                             {"train_seconds", train_seconds},
-                             {"target_tokens_per_s", static_cast<double>(tokens) / train_seconds}});
+    const double tokens_per_s = static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds);
+    append_metrics(metrics,
+                   {{"kind", "val"},
+                    {"epoch", epoch},
+                    {"step", p.step},
+                    {"train_loss", p.loss_sum / static_cast<double>(std::max<int64_t>(p.seen, 1))},
+                    {"validation_loss", valid_loss},
+                    {"seconds", seconds_since(start)},
+                    {"train_seconds", p.train_seconds},
+                    {"target_tokens_per_s", tokens_per_s}});
+    const bool improved = valid_loss < p.best;
+    p.best = std::min(p.best, valid_loss);
+    const EpochProgress next = p.after_epoch(static_cast<int64_t>(batches.size()));
     const nlohmann::json scores = {{"epoch", epoch}, {"validation_loss", valid_loss}};
-    save_translator(o.out + "/last.safetensors", model, o, scores);
-    if (valid_loss < best) save_translator(o.out + "/best.safetensors", model, o, scores);
-    best = std::min(best, valid_loss);
-    if (last_epoch) break;
+    save_translator(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, next, scores);
+    if (improved)
+      save_translator(o.out + "/best.safetensors", model, optimizer, scaler.get(), o, next, scores);
+    if (interrupt.requested()) {
+      std::fprintf(stderr, "interrupted after epoch %lld; continue with --resume --out %s\n",
+                   static_cast<long long>(epoch), o.out.c_str());
+      return 130;
+    }
   }
   const nlohmann::json training = {
-      {"epochs", o.epochs},
-      {"steps", step},
-      {"best_validation_loss", best},
-      {"train_seconds", train_seconds},
-      {"target_tokens_per_s", static_cast<double>(tokens) / train_seconds},
+      {"epochs", t.epochs},
+      {"steps", p.step},
+      {"best_validation_loss", p.best},
+      {"train_seconds", p.train_seconds},
+      {"target_tokens_per_s", static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds)},
       {"compute", describe_compute(where)}};
   const nlohmann::json report = evaluate_on_test(o, where, train, test_subset(o, test), training);
   std::printf(
@@ -291,7 +338,7 @@ int run_training(TranslateOptions o) {
       report.at("greedy").at("chrf").get<double>(), report.at("test_pairs").get<long long>(),
       report.at("baselines").at("copy_source_chrf").get<double>(),
       report.at("baselines").at("translation_memory_chrf").get<double>(),
-      100.0 * report.at("exact").get<double>(), best, seconds_since(start),
+      100.0 * report.at("exact").get<double>(), p.best, seconds_since(start),
       (o.out + "/report.json").c_str());
   return 0;
 }
@@ -300,10 +347,10 @@ int run_training(TranslateOptions o) {
 int run_scoring(const TranslateOptions& o) {
   const Placement where = apply_compute_options(o.compute);
   Translator model = load_translator(o.checkpoint, where);
-  const std::string data = resolve_parallel_corpus(o.data);
+  const std::string data = resolve_parallel_corpus(o.train.data);
   const std::vector<TranslationPair> test =
       test_subset(o, read_fitting(data + "/test.tsv", model.config().max_len));
-  const TestScores s = score_on_test(model, test, o.batch, o.decode);
+  const TestScores s = score_on_test(model, test, o.train.batch, o.decode);
   std::printf("test chrF %.2f on %zu pairs (%s); exact %.1f%%; %.3f s decoding (%s)\n", s.chrf,
               test.size(), describe_decoding(o.decode).c_str(), 100.0 * s.exact, s.seconds,
               describe_compute(where).c_str());
@@ -330,7 +377,8 @@ int run_translation(const TranslateOptions& o) {
   std::vector<std::string> sources;
   for (const std::string& line : lines)
     if (!line.empty()) sources.push_back(line);
-  const std::vector<std::string> translated = translate_all(model, sources, o.batch, o.decode);
+  const std::vector<std::string> translated =
+      translate_all(model, sources, o.train.batch, o.decode);
   size_t next = 0;
   for (const std::string& line : lines)
     std::printf("%s\n", line.empty() ? "" : translated[next++].c_str());
@@ -344,9 +392,11 @@ std::function<int()> add_translate_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "translate",
       "Train an encoder-decoder with attention on sentence pairs (--data), or translate (--model)");
-  cmd->add_option("--data", o->data,
+  cmd->add_option("--data", o->train.data,
                   "parallel corpus: a folder with train/valid/test.tsv, or translations");
   cmd->add_option("--out", o->out, "run folder (metrics, checkpoints, translations, report)");
+  cmd->add_flag("--resume", o->resume,
+                "continue the run in --out from its last checkpoint (its options are the run's)");
   cmd->add_option("--model", o->checkpoint, "translate with this checkpoint of recur translate");
   cmd->add_option("--text", o->text, "with --model: a file of lines to translate, or - (stdin)");
   cmd->add_option("--cell", o->cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")
@@ -357,13 +407,7 @@ std::function<int()> add_translate_command(CLI::App& app) {
   cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
   cmd->add_option("--max-len", o->model.max_len, "longest source and target trained on (bytes)")
       ->capture_default_str();
-  cmd->add_option("--batch", o->batch, "pairs per step")->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "passes over the training pairs")->capture_default_str();
-  cmd->add_option("--steps", o->steps,
-                  "stop after this many steps in all, then evaluate (0: every epoch; the lr "
-                  "schedule still spans --epochs)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+  o->train.add_options(cmd, "pairs");
   cmd->add_option("--test-pairs", o->test_pairs, "translate the first N test pairs (0: all)")
       ->capture_default_str();
   cmd->add_option("--beam", o->decode.beam,
@@ -374,14 +418,12 @@ std::function<int()> add_translate_command(CLI::App& app) {
                   "beam search ranks by log-probability / tokens^alpha")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
-  cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
-  cmd->add_option("--clip", o->clip, "gradient clipping by global norm")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "initial weights and data order")->capture_default_str();
   add_compute_options(cmd, o->compute);
   return [o] {
-    RECUR_CHECK(!o->data.empty() || !o->checkpoint.empty(),
+    RECUR_CHECK(!o->train.data.empty() || !o->checkpoint.empty() || o->resume,
                 "recur translate: expected --data (train), --model (translate) or both (score)");
-    if (!o->checkpoint.empty()) return o->data.empty() ? run_translation(*o) : run_scoring(*o);
+    if (!o->checkpoint.empty())
+      return o->train.data.empty() ? run_translation(*o) : run_scoring(*o);
     RECUR_CHECK(!o->out.empty(), "recur translate --data: expected --out DIR");
     return run_training(*o);
   };

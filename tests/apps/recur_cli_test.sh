@@ -24,6 +24,21 @@ expect_error() {
   if ! grep -q -- "$pattern" "$WORK/err"; then fail "$name: stderr '$(cat "$WORK/err")' lacks '$pattern'"; fi
 }
 
+# same_weights A B: the two checkpoints hold the same tensors, bit for bit.
+same_weights() {
+  /usr/bin/env python3 - "$@" <<'PY'
+import json, struct, sys
+def tensors(path):  # safetensors: u64 header size, JSON header, data
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}
+a, b = (tensors(p) for p in sys.argv[1:3])
+assert a and a == b, "weights differ"
+PY
+}
+
 # scores_close A B REL [differ]: the two `score --json` files agree within REL (relative, at least
 # 1.0 as the scale); with `differ` they must also not be equal (a real change of arithmetic).
 scores_close() {
@@ -180,16 +195,9 @@ printf 'pos\tfine\x1eno tab here\x1e' > "$WORK/notab.txt"
   || fail "classify --steps 20"
 "$RECUR" classify --resume --out "$WORK/clsB" > /dev/null 2> "$WORK/clsB.log" || fail "classify --resume: $(tail -3 "$WORK/clsB.log")"
 grep -q "resuming at epoch 1, batch 21 (step 20)" "$WORK/clsB.log" || fail "classify --resume did not resume at step 20: $(head -3 "$WORK/clsB.log")"
-/usr/bin/env python3 - "$WORK/clsA" "$WORK/clsB" <<'PY' || fail "classify --resume is not bit-identical to the uninterrupted run"
-import json, struct, sys
-def tensors(path):  # safetensors: u64 header size, JSON header, data
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in header.items() if k != "__metadata__"}
-a, b = (tensors(d + "/last.safetensors") for d in sys.argv[1:3])
-assert a and a == b, "weights differ"
+same_weights "$WORK/clsA/last.safetensors" "$WORK/clsB/last.safetensors" || fail "classify --resume is not bit-identical to the uninterrupted run"
+/usr/bin/env python3 - "$WORK/clsA" "$WORK/clsB" <<'PY' || fail "classify --resume did not end where the uninterrupted run did"
+import json, sys
 last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1], \
        [json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl")][-1]
 assert last[0]["step"] == last[1]["step"] and last[0]["accuracy"] == last[1]["accuracy"], last
@@ -350,15 +358,34 @@ for decoding in "--beam 3:$beam_chrf" "--beam 1:$greedy_chrf"; do
   grep -q "^test chrF ${decoding##*:} on 20 pairs" "$WORK/tr-score.txt" \
     || fail "translate --model --data ${decoding%%:*}: '$(cat "$WORK/tr-score.txt")', expected chrF ${decoding##*:}"
 done
-# --steps stops mid-epoch, then validates and translates as at the end of a run.
-"$RECUR" translate --data "$WORK/tr" --out "$WORK/trsteps" --embed 8 --hidden 8 --epochs 8 --batch 16 \
-  --steps 30 --test-pairs 3 > /dev/null 2> "$WORK/tr2.log" || fail "translate --steps: $(tail -3 "$WORK/tr2.log")"
-/usr/bin/env python3 - "$WORK/trsteps" <<'PY' || fail "translate --steps 30 did not stop after 30 steps"
+# --steps stops mid-epoch, then validates and translates as at the end of a run; --resume
+# continues it and ends bit-identical to a run never stopped; Ctrl-C saves where it is.
+TRSMALL=(--embed 8 --hidden 8 --epochs 2 --batch 16 --test-pairs 3)
+"$RECUR" translate --data "$WORK/tr" --out "$WORK/trA" "${TRSMALL[@]}" > /dev/null 2>&1 || fail "translate (uninterrupted)"
+"$RECUR" translate --data "$WORK/tr" --out "$WORK/trB" "${TRSMALL[@]}" --steps 30 > /dev/null 2> "$WORK/tr2.log" \
+  || fail "translate --steps: $(tail -3 "$WORK/tr2.log")"
+/usr/bin/env python3 - "$WORK/trB" <<'PY' || fail "translate --steps 30 did not stop after 30 steps"
 import json, sys
 epochs = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
 report = json.load(open(sys.argv[1] + "/report.json"))
 assert [e["step"] for e in epochs] == [25, 30] and report["test_pairs"] == 3, (epochs, report)
 PY
+"$RECUR" translate --resume --out "$WORK/trB" --test-pairs 3 > /dev/null 2> "$WORK/trB.log" || fail "translate --resume: $(tail -3 "$WORK/trB.log")"
+grep -q "resuming at epoch 2, batch 6 (step 30)" "$WORK/trB.log" || fail "translate --resume did not resume at step 30: $(head -3 "$WORK/trB.log")"
+same_weights "$WORK/trA/last.safetensors" "$WORK/trB/last.safetensors" || fail "translate --resume is not bit-identical to the uninterrupted run"
+"$RECUR" translate --data "$WORK/tr" --out "$WORK/trC" --embed 8 --hidden 8 --epochs 100000 > /dev/null 2> "$WORK/trC.log" &
+PID=$!
+for _ in $(seq 1 100); do [[ -s "$WORK/trC/metrics.jsonl" ]] && break; sleep 0.1; done
+kill -INT "$PID"
+wait "$PID"
+STATUS=$?
+[[ $STATUS -eq 130 ]] || fail "translate Ctrl-C: exit status $STATUS, expected 130"
+grep -q "^interrupted" "$WORK/trC.log" || fail "translate Ctrl-C: no save message: $(tail -2 "$WORK/trC.log")"
+STEP=$(sed -n 's/^interrupted.* at step \([0-9]*\);.*/\1/p' "$WORK/trC.log" | head -1)
+"$RECUR" translate --resume --out "$WORK/trC" --steps "$(( ${STEP:-50} + 1 ))" --test-pairs 1 > /dev/null 2> "$WORK/trC2.log" \
+  || fail "translate --resume after Ctrl-C: $(tail -2 "$WORK/trC2.log")"
+expect_error "translate resume with another precision" "trained with --precision f32; got --precision bf16" -- "$RECUR" translate --resume --out "$WORK/trA" --precision bf16
+expect_error "translate resume of a classifier run" "is not a resumable translator checkpoint" -- "$RECUR" translate --resume --out "$WORK/clsA"
 printf 'ok\tgut\nno tab here\n' > "$WORK/tr-bad.tsv"
 mkdir -p "$WORK/trbad" && cp "$WORK/tr-bad.tsv" "$WORK/trbad/train.tsv"
 expect_error "malformed pairs" "train.tsv: line 2: expected SOURCE<TAB>TARGET" -- "$RECUR" translate --data "$WORK/trbad" --out "$WORK/tr3"
@@ -366,7 +393,7 @@ expect_error "nothing to do" "expected --data (train), --model (translate) or bo
 expect_error "a model and nothing to translate" "expected --text FILE" -- "$RECUR" translate --model "$WORK/trun/best.safetensors"
 expect_error "beam 0" "--beam" -- "$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" --beam 0
 expect_error "a classifier to translate" "is not a translator checkpoint" -- "$RECUR" translate --model "$WORK/cls/best.safetensors" --text "$WORK/tr-sources.txt"
-expect_error "a second run into one folder" "already holds a translator run" -- "$RECUR" translate --data "$WORK/tr" --out "$WORK/trun"
+expect_error "a second run into one folder" "already holds a translator run; continue it with --resume" -- "$RECUR" translate --data "$WORK/tr" --out "$WORK/trun"
 [[ ! -e "$WORK/tr3" ]] || fail "a failed translate run left $WORK/tr3 behind"
 
 if [[ $FAILURES -ne 0 ]]; then
