@@ -80,22 +80,11 @@ StepResult train_step(SeqClassifier& model, Adam& optimizer, GradScaler* scaler,
   return r;
 }
 
-// The checkpoint holds what --resume needs: the training options (the data's path included), the
-// optimizer's state, the loss scale (f16) and the progress.
-void save_classifier(const std::string& path, SeqClassifier& model, const Adam& optimizer,
-                     const GradScaler* scaler, const ClassifyOptions& o,
-                     const EpochProgress& progress, const nlohmann::json& scores) {
-  Checkpoint ck;
-  ck.model = model.state_dict();
-  ck.config = {{"kind", kSeqClassifierKind},
-               {"model", o.model.to_json()},
-               {"train", o.train.to_json(o.compute)}};
-  ck.optimizer = optimizer.state_tensors();
-  ck.optimizer_meta = optimizer.state_scalars();
-  ck.extra = {{"progress", progress.to_json()},
-              {"scaler", scaler ? scaler->state() : nlohmann::json()}};
-  if (scores.is_object()) ck.extra.update(scores);  // none at a mid-epoch interrupt
-  save_checkpoint(path, ck);
+// A checkpoint's "config": its kind, the model's config and the training options.
+nlohmann::json run_config(const ClassifyOptions& o) {
+  return {{"kind", kSeqClassifierKind},
+          {"model", o.model.to_json()},
+          {"train", o.train.to_json(o.compute)}};
 }
 
 // --resume: the options of the run in o.out, and its last checkpoint.
@@ -129,22 +118,9 @@ int run_classify(ClassifyOptions o) {
 
   SeqClassifier model(o.model, o.train.seed);
   model.place(where);
-  AdamOptions adam;
-  adam.lr = o.train.lr;
-  Adam optimizer(model.parameters(), adam);
-  std::unique_ptr<GradScaler> scaler;
-  if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
-  EpochProgress p;
-  p.best = -1.0;  // the best validation accuracy: none yet
-  if (o.resume) {
-    load_state_dict(model.parameters(), resumed.model);
-    optimizer.load_state(resumed.optimizer, resumed.optimizer_meta);
-    if (scaler) scaler->load_state(resumed.extra.at("scaler"));
-    p = EpochProgress::from_json(resumed.extra.at("progress"));
-  } else {
-    check_new_run(o.out, "classifier");
-  }
-  std::filesystem::create_directories(o.out);
+  EpochRun run(model.parameters(), o.train, where, o.out, "classifier", /*no_best=*/-1.0,
+               o.resume ? &resumed : nullptr);  // the best validation accuracy: none yet
+  EpochProgress& p = run.progress;
   const std::string metrics = o.out + "/metrics.jsonl";
 
   // The majority class of the training split: the accuracy to beat.
@@ -175,7 +151,6 @@ int run_classify(ClassifyOptions o) {
                  static_cast<long long>(p.epoch), static_cast<long long>(p.next_batch + 1),
                  static_cast<long long>(p.step));
   const auto start = std::chrono::steady_clock::now();
-  const InterruptWatch interrupt;
   bool stop = false;
   for (; p.epoch <= o.train.epochs && !stop; ++p.epoch, p.next_batch = 0) {
     const int64_t epoch = p.epoch;
@@ -185,8 +160,8 @@ int run_classify(ClassifyOptions o) {
     for (auto k = static_cast<size_t>(p.next_batch); k < batches.size(); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
       const ClassBatch b = make_class_batch(corpus, batches[k], o.model.max_len);
-      const StepResult r =
-          train_step(model, optimizer, scaler.get(), b, where.device, o.train.clip, p.step++);
+      const StepResult r = train_step(model, run.optimizer, run.scaler.get(), b, where.device,
+                                      o.train.clip, p.step++);
       const int64_t B = b.targets.size(0);
       p.hits += r.hits;
       p.loss_sum += r.loss * static_cast<double>(B);
@@ -200,14 +175,8 @@ int run_classify(ClassifyOptions o) {
                      p.loss_sum / static_cast<double>(p.seen),
                      static_cast<double>(p.hits) / static_cast<double>(p.seen),
                      static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds));
-      if (interrupt.requested() && k + 1 < batches.size()) {
-        save_classifier(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, p, {});
-        std::fprintf(stderr,
-                     "interrupted: checkpoint saved at step %lld; continue with --resume --out "
-                     "%s\n",
-                     static_cast<long long>(p.step), o.out.c_str());
+      if (run.stop_mid_epoch(k + 1 == batches.size(), model.state_dict(), run_config(o)))
         return 130;
-      }
       if (o.train.steps > 0 && p.step >= o.train.steps) {
         stop = true;
         break;
@@ -232,14 +201,10 @@ int run_classify(ClassifyOptions o) {
     p.best = std::max(p.best, val.accuracy());
     const EpochProgress next = p.after_epoch(static_cast<int64_t>(batches.size()));
     const nlohmann::json scores = {{"validation_accuracy", val.accuracy()}};
-    save_classifier(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, next, scores);
+    run.save(o.out + "/last.safetensors", model.state_dict(), run_config(o), next, scores);
     if (improved)
-      save_classifier(o.out + "/best.safetensors", model, optimizer, scaler.get(), o, next, scores);
-    if (interrupt.requested()) {
-      std::fprintf(stderr, "interrupted after epoch %lld; continue with --resume --out %s\n",
-                   static_cast<long long>(epoch), o.out.c_str());
-      return 130;
-    }
+      run.save(o.out + "/best.safetensors", model.state_dict(), run_config(o), next, scores);
+    if (run.stop_after_epoch(epoch)) return 130;
   }
   std::printf("best validation accuracy %.4f (always '%s': %.4f) after %lld steps, %.1f s -> %s\n",
               p.best, corpus.labels()[static_cast<size_t>(majority)].c_str(), baseline,

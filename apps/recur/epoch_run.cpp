@@ -1,6 +1,7 @@
 #include "apps/recur/epoch_run.h"
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/error.h"
@@ -129,10 +130,62 @@ Checkpoint resume_run(const std::string& out, const std::string& kind, const std
   return ck;
 }
 
-void check_new_run(const std::string& out, const std::string& what) {
-  RECUR_CHECK(!std::filesystem::exists(out + "/last.safetensors"),
-              "{} already holds a {} run; continue it with --resume or use another --out", out,
-              what);
+namespace {
+
+AdamOptions adam_at(double lr) {
+  AdamOptions adam;
+  adam.lr = lr;
+  return adam;
+}
+
+}  // namespace
+
+EpochRun::EpochRun(const ParameterList& params, const EpochTraining& training,
+                   const Placement& where, const std::string& out, const std::string& what,
+                   double no_best, const Checkpoint* resumed)
+    : optimizer(params, adam_at(training.lr)), out_(out) {
+  if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
+  progress.best = no_best;
+  if (resumed) {
+    load_state_dict(params, resumed->model);
+    optimizer.load_state(resumed->optimizer, resumed->optimizer_meta);
+    if (scaler) scaler->load_state(resumed->extra.at("scaler"));
+    progress = EpochProgress::from_json(resumed->extra.at("progress"));
+  } else {
+    RECUR_CHECK(!std::filesystem::exists(out + "/last.safetensors"),
+                "{} already holds a {} run; continue it with --resume or use another --out", out,
+                what);
+  }
+  std::filesystem::create_directories(out);
+}
+
+void EpochRun::save(const std::string& path, const TensorMap& state, const nlohmann::json& config,
+                    const EpochProgress& at, const nlohmann::json& scores) const {
+  Checkpoint ck;
+  ck.model = state;
+  ck.config = config;
+  ck.optimizer = optimizer.state_tensors();
+  ck.optimizer_meta = optimizer.state_scalars();
+  ck.extra = {{"progress", at.to_json()}, {"scaler", scaler ? scaler->state() : nlohmann::json()}};
+  if (scores.is_object()) ck.extra.update(scores);  // none at a mid-epoch interrupt
+  save_checkpoint(path, ck);
+}
+
+bool EpochRun::stop_mid_epoch(bool epoch_done, const TensorMap& state,
+                              const nlohmann::json& config) {
+  if (!interrupt.requested() || epoch_done) return false;
+  save(out_ + "/last.safetensors", state, config, progress, nullptr);
+  std::fprintf(stderr,
+               "interrupted: checkpoint saved at step %lld; continue with --resume --out %s\n",
+               static_cast<long long>(progress.step), out_.c_str());
+  return true;
+}
+
+bool EpochRun::stop_after_epoch(int64_t epoch) const {
+  if (!interrupt.requested()) return false;
+  std::fprintf(stderr, "interrupted after epoch %lld; continue with --resume --out %s\n",
+               static_cast<long long>(epoch), out_.c_str());
+  return true;
 }
 
 }  // namespace recur::app

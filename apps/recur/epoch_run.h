@@ -10,8 +10,12 @@
 #include <cstdint>
 #include <string>
 
+#include <memory>
+
 #include "apps/recur/commands.h"
+#include "train/adam.h"
 #include "train/checkpoint.h"
+#include "train/grad_scaler.h"
 
 namespace recur::app {
 
@@ -67,10 +71,39 @@ class InterruptWatch {
   bool requested() const;
 };
 
+// What a run trains with besides its model: Adam at --lr, a loss scaler under f16 math, and the
+// progress; fresh, or restored from the checkpoint of a run being resumed.
+class EpochRun {
+ public:
+  // A new run into `out` (throws when it already holds one, naming `what`: "classifier"), its
+  // progress's best score `no_best` (a value every real score beats); or, given `resumed`, the
+  // model's parameters, the optimizer, the scaler and the progress as the run left them.
+  EpochRun(const ParameterList& params, const EpochTraining& training, const Placement& where,
+           const std::string& out, const std::string& what, double no_best,
+           const Checkpoint* resumed);
+
+  Adam optimizer;
+  std::unique_ptr<GradScaler> scaler;  // f16 only
+  EpochProgress progress;
+  InterruptWatch interrupt;  // Ctrl-C while the run lives
+
+  // Writes a checkpoint --resume can continue from: the model's `state`, `config` ("kind",
+  // "model", "train"), the optimizer and scaler, `at` (where the run is) and `scores` (an object
+  // merged into its extra, or null).
+  void save(const std::string& path, const TensorMap& state, const nlohmann::json& config,
+            const EpochProgress& at, const nlohmann::json& scores) const;
+  // After a training step: true (exit 130) when Ctrl-C came and the epoch has batches left,
+  // once last.safetensors holds the run as it is and stderr says how to resume.
+  bool stop_mid_epoch(bool epoch_done, const TensorMap& state, const nlohmann::json& config);
+  // After an epoch's checkpoints: true (exit 130) when Ctrl-C came, saying how to resume.
+  bool stop_after_epoch(int64_t epoch) const;
+
+ private:
+  std::string out_;
+};
+
 // --resume: the last checkpoint of the run in `out` (with its optimizer state), checked to be a
 // resumable run of checkpoint kind `kind` (`what` names it in errors: "classifier").
 Checkpoint resume_run(const std::string& out, const std::string& kind, const std::string& what);
-// A new run: throws unless `out` is free of a run (naming `what` and --resume).
-void check_new_run(const std::string& out, const std::string& what);
 
 }  // namespace recur::app

@@ -89,22 +89,11 @@ double train_step(Translator& model, Adam& optimizer, GradScaler* scaler, const 
   return loss;
 }
 
-// The checkpoint holds what --resume needs: the training options (the data's path included), the
-// optimizer's state, the loss scale (f16) and the progress.
-void save_translator(const std::string& path, Translator& model, const Adam& optimizer,
-                     const GradScaler* scaler, const TranslateOptions& o,
-                     const EpochProgress& progress, const nlohmann::json& scores) {
-  Checkpoint ck;
-  ck.model = model.state_dict();
-  ck.config = {{"kind", kTranslatorKind},
-               {"model", o.model.to_json()},
-               {"train", o.train.to_json(o.compute)}};
-  ck.optimizer = optimizer.state_tensors();
-  ck.optimizer_meta = optimizer.state_scalars();
-  ck.extra = {{"progress", progress.to_json()},
-              {"scaler", scaler ? scaler->state() : nlohmann::json()}};
-  if (scores.is_object()) ck.extra.update(scores);  // none at a mid-epoch interrupt
-  save_checkpoint(path, ck);
+// A checkpoint's "config": its kind, the model's config and the training options.
+nlohmann::json run_config(const TranslateOptions& o) {
+  return {{"kind", kTranslatorKind},
+          {"model", o.model.to_json()},
+          {"train", o.train.to_json(o.compute)}};
 }
 
 std::vector<std::string> sources_of(const std::vector<TranslationPair>& pairs) {
@@ -224,22 +213,10 @@ int run_training(TranslateOptions o) {
 
   Translator model(o.model, t.seed);
   model.place(where);
-  AdamOptions adam;
-  adam.lr = t.lr;
-  Adam optimizer(model.parameters(), adam);
-  std::unique_ptr<GradScaler> scaler;
-  if (where.precision == Precision::f16) scaler = std::make_unique<GradScaler>();
-  EpochProgress p;
-  p.best = std::numeric_limits<double>::max();  // the best validation loss: none yet
-  if (o.resume) {
-    load_state_dict(model.parameters(), resumed.model);
-    optimizer.load_state(resumed.optimizer, resumed.optimizer_meta);
-    if (scaler) scaler->load_state(resumed.extra.at("scaler"));
-    p = EpochProgress::from_json(resumed.extra.at("progress"));
-  } else {
-    check_new_run(o.out, "translator");
-  }
-  std::filesystem::create_directories(o.out);
+  EpochRun run(model.parameters(), o.train, where, o.out, "translator",
+               /*no_best=*/std::numeric_limits<double>::max(),
+               o.resume ? &resumed : nullptr);  // the best validation loss: none yet
+  EpochProgress& p = run.progress;
   const std::string metrics = o.out + "/metrics.jsonl";
   std::fprintf(stderr,
                "recur translate: %s, %zu train, %zu valid, %zu test pairs\n"
@@ -263,7 +240,6 @@ int run_training(TranslateOptions o) {
   const int64_t steps_per_epoch = (static_cast<int64_t>(train.size()) + t.batch - 1) / t.batch;
   const LrSchedule schedule = LrSchedule::cosine(t.lr, 0, t.epochs * steps_per_epoch, t.lr / 10);
   const auto start = std::chrono::steady_clock::now();
-  const InterruptWatch interrupt;
   bool stop = false;
   for (; p.epoch <= t.epochs && !stop; ++p.epoch, p.next_batch = 0) {
     const int64_t epoch = p.epoch;
@@ -272,8 +248,8 @@ int run_training(TranslateOptions o) {
     for (auto k = static_cast<size_t>(p.next_batch); k < batches.size(); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
       const TranslationBatch b = make_translation_batch(train, batches[k]);
-      optimizer.set_lr(schedule.lr_at(p.step));
-      const double loss = train_step(model, optimizer, scaler.get(), b, t.clip, p.step++);
+      run.optimizer.set_lr(schedule.lr_at(p.step));
+      const double loss = train_step(model, run.optimizer, run.scaler.get(), b, t.clip, p.step++);
       p.train_seconds += seconds_since(step_start);
       p.loss_sum += loss * static_cast<double>(b.target_tokens);
       p.seen += b.target_tokens;
@@ -284,14 +260,8 @@ int run_training(TranslateOptions o) {
                      static_cast<long long>(epoch), k + 1, batches.size(),
                      p.loss_sum / static_cast<double>(p.seen),
                      static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds));
-      if (interrupt.requested() && k + 1 < batches.size()) {
-        save_translator(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, p, {});
-        std::fprintf(stderr,
-                     "interrupted: checkpoint saved at step %lld; continue with --resume --out "
-                     "%s\n",
-                     static_cast<long long>(p.step), o.out.c_str());
+      if (run.stop_mid_epoch(k + 1 == batches.size(), model.state_dict(), run_config(o)))
         return 130;
-      }
       if (t.steps > 0 && p.step >= t.steps) {
         stop = true;
         break;
@@ -314,14 +284,10 @@ int run_training(TranslateOptions o) {
     p.best = std::min(p.best, valid_loss);
     const EpochProgress next = p.after_epoch(static_cast<int64_t>(batches.size()));
     const nlohmann::json scores = {{"epoch", epoch}, {"validation_loss", valid_loss}};
-    save_translator(o.out + "/last.safetensors", model, optimizer, scaler.get(), o, next, scores);
+    run.save(o.out + "/last.safetensors", model.state_dict(), run_config(o), next, scores);
     if (improved)
-      save_translator(o.out + "/best.safetensors", model, optimizer, scaler.get(), o, next, scores);
-    if (interrupt.requested()) {
-      std::fprintf(stderr, "interrupted after epoch %lld; continue with --resume --out %s\n",
-                   static_cast<long long>(epoch), o.out.c_str());
-      return 130;
-    }
+      run.save(o.out + "/best.safetensors", model.state_dict(), run_config(o), next, scores);
+    if (run.stop_after_epoch(epoch)) return 130;
   }
   const nlohmann::json training = {
       {"epochs", t.epochs},
