@@ -45,7 +45,7 @@ struct TranslateOptions {
   std::string text;        // --text FILE|-
   EpochTraining train;     // --data, --batch, --epochs, --steps, --lr, --clip, --seed
   int64_t test_pairs = 0;  // 0: every test pair
-  DecodeOptions decode;    // --beam, --length-alpha
+  DecodeOptions decode{/*max_tokens=*/0, /*beam=*/4, /*length_alpha=*/1.0};  // --beam, ...
   ComputeOptions compute;
 };
 
