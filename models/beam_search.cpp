@@ -39,11 +39,16 @@ double BeamSearch::normalised(double score, int64_t tokens) const {
   return score / std::pow(static_cast<double>(tokens), alpha_);
 }
 
+bool BeamSearch::source_done(int64_t source) const {
+  RECUR_CHECK(source >= 0 && source < sources_, "beam search: no source {} of {}", source,
+              sources_);
+  return live_[static_cast<size_t>(source)] == 0 ||
+         static_cast<int64_t>(done_[static_cast<size_t>(source)].size()) >= width_;
+}
+
 bool BeamSearch::done() const {
   for (int64_t b = 0; b < sources_; ++b)
-    if (live_[static_cast<size_t>(b)] > 0 &&
-        static_cast<int64_t>(done_[static_cast<size_t>(b)].size()) < width_)
-      return false;
+    if (!source_done(b)) return false;
   return true;
 }
 
@@ -53,11 +58,8 @@ std::vector<int64_t> BeamSearch::advance(const double* logits, int64_t vocab) {
   RECUR_CHECK(step_ < max_tokens_, "beam search: already at max_tokens ({})", max_tokens_);
   std::vector<int64_t> parents(rows_.size());
   for (size_t r = 0; r < parents.size(); ++r) parents[r] = static_cast<int64_t>(r);
-  for (int64_t b = 0; b < sources_; ++b) {
-    const bool open = live_[static_cast<size_t>(b)] > 0 &&
-                      static_cast<int64_t>(done_[static_cast<size_t>(b)].size()) < width_;
-    if (open) advance_source(b, logits, vocab, parents);
-  }
+  for (int64_t b = 0; b < sources_; ++b)
+    if (!source_done(b)) advance_source(b, logits, vocab, parents);
   ++step_;
   return parents;
 }

@@ -39,6 +39,9 @@ class BeamSearch {
   // returns, for each row, the row whose decoder state it continues (itself where nothing
   // moved). Throws on a non-finite logit in a live row, naming it.
   std::vector<int64_t> advance(const double* logits, int64_t vocab);
+  // Source `source`'s search is over (K hypotheses finished, or none lives): advance() no longer
+  // reads its rows.
+  bool source_done(int64_t source) const;
   // Every source is done.
   bool done() const;
   // Each source's answer: the tokens of its best finished hypothesis, EOS dropped.

@@ -1,5 +1,8 @@
 #include "models/translator.h"
 
+#include <algorithm>
+#include <numeric>
+
 #include "kernels/embedding.h"
 #include "layers/attention.h"
 #include "layers/embedding.h"
@@ -118,7 +121,9 @@ RecurrentState pick_state_rows(const RecurrentState& state, const std::vector<in
   return {pick(state.h), pick(state.c)};
 }
 
-bool is_identity(const std::vector<int64_t>& ids) {
+// ids picks every one of n rows, in order: picking them would copy the tensor unchanged.
+bool picks_all(const std::vector<int64_t>& ids, int64_t n) {
+  if (static_cast<int64_t>(ids.size()) != n) return false;
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] != static_cast<int64_t>(i)) return false;
   return true;
@@ -139,27 +144,64 @@ std::vector<std::string> Translator::translate(const std::vector<std::string_vie
       graph_.layer("source_embed").forward({on_device(batch.source)}, inference)[0];
   const Recurrent::Output encoded = encoder.run(source, {}, batch.source_lengths, inference);
 
-  // Row r holds one hypothesis of source r / K: the source's keys, lengths and state repeated.
-  std::vector<int64_t> source_of_row(static_cast<size_t>(B * K)), key_lengths(source_of_row.size());
-  for (size_t r = 0; r < source_of_row.size(); ++r) {
-    source_of_row[r] = static_cast<int64_t>(r) / K;
-    key_lengths[r] = batch.source_lengths.data<int64_t>()[source_of_row[r]];
-  }
-  const Tensor keys = K == 1 ? encoded.y : pick_rows(encoded.y, source_of_row);
-  const Tensor lengths = Tensor::from_vector(key_lengths, {B * K});
-  RecurrentState state =
-      K == 1 ? encoded.final_state : pick_state_rows(encoded.final_state, source_of_row);
+  // The decoder runs K rows for each source in `kept` (rows i*K..i*K+K-1 for kept[i]), each with
+  // its source's keys, length and state. Finished sources are dropped once they are a quarter of
+  // the rows: a batch waits for its longest translation, and each drop gathers the keys again.
+  std::vector<int64_t> kept(static_cast<size_t>(B));
+  std::iota(kept.begin(), kept.end(), int64_t{0});
+  Tensor keys, lengths;  // [kept*K, S, H], [kept*K]
+  auto gather_sources = [&] {
+    std::vector<int64_t> source_of_row, key_lengths;
+    for (int64_t s : kept)
+      for (int64_t k = 0; k < K; ++k) {
+        source_of_row.push_back(s);
+        key_lengths.push_back(batch.source_lengths.data<int64_t>()[s]);
+      }
+    keys = picks_all(source_of_row, B) ? encoded.y : pick_rows(encoded.y, source_of_row);
+    lengths = Tensor::from_vector(key_lengths, {static_cast<int64_t>(key_lengths.size())});
+    return source_of_row;
+  };
+  const std::vector<int64_t> first_rows = gather_sources();
+  RecurrentState state = picks_all(first_rows, B)
+                             ? encoded.final_state
+                             : pick_state_rows(encoded.final_state, first_rows);
+  std::vector<double> scores(static_cast<size_t>(B * K * config_.vocab));  // [B*K, V]
   while (!search.done()) {
-    const Tensor tokens = on_device(Tensor::from_vector(search.next_tokens(), {B * K, 1}));
+    const int64_t rows = static_cast<int64_t>(kept.size()) * K;
+    const std::vector<int64_t> all_tokens = search.next_tokens();
+    std::vector<int64_t> step_tokens;
+    for (int64_t s : kept)
+      for (int64_t k = 0; k < K; ++k)
+        step_tokens.push_back(all_tokens[static_cast<size_t>(s * K + k)]);
+    const Tensor tokens = on_device(Tensor::from_vector(step_tokens, {rows, 1}));
     const Tensor x = graph_.layer("target_embed").forward({tokens}, inference)[0];
     const Recurrent::Output decoded = decoder.run(x, state, {}, inference);
     const Tensor attended =
         graph_.layer("attention").forward({decoded.y, keys, lengths}, inference)[0];
     const Tensor logits = graph_.layer("head").forward({attended}, inference)[0].to(Device::cpu());
-    const Tensor scores = logits.to(DType::f64).contiguous();  // [B*K,1,V]
-    const std::vector<int64_t> parents = search.advance(scores.data<double>(), config_.vocab);
-    state =
-        is_identity(parents) ? decoded.final_state : pick_state_rows(decoded.final_state, parents);
+    const Tensor step_scores = logits.to(DType::f64).contiguous();  // [rows, 1, V]
+    for (size_t i = 0; i < kept.size(); ++i)
+      std::copy_n(step_scores.data<double>() + static_cast<int64_t>(i) * K * config_.vocab,
+                  K * config_.vocab, scores.data() + kept[i] * K * config_.vocab);
+    const std::vector<int64_t> parents = search.advance(scores.data(), config_.vocab);
+
+    std::vector<int64_t> position(static_cast<size_t>(B), -1);  // of each kept source this step
+    for (size_t i = 0; i < kept.size(); ++i)
+      position[static_cast<size_t>(kept[i])] = static_cast<int64_t>(i);
+    std::vector<int64_t> open;
+    for (int64_t s : kept)
+      if (!search.source_done(s)) open.push_back(s);
+    const bool drop = !open.empty() && 4 * (kept.size() - open.size()) >= kept.size();
+    if (drop) kept = open;
+    std::vector<int64_t> state_rows;  // the row of this step's batch each next row continues
+    for (int64_t s : kept)
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t parent = parents[static_cast<size_t>(s * K + k)];
+        state_rows.push_back(position[static_cast<size_t>(parent / K)] * K + parent % K);
+      }
+    state = picks_all(state_rows, rows) ? decoded.final_state
+                                        : pick_state_rows(decoded.final_state, state_rows);
+    if (drop) gather_sources();
   }
   std::vector<std::string> translations;
   for (const std::vector<int64_t>& tokens : search.best()) {

@@ -76,7 +76,7 @@ class Translator {
   // (models/beam_search.h; options.beam = 1: greedy decoding). A hypothesis stops after
   // max_tokens tokens, EOS included (default: max_len + 1, room for the longest target trained
   // on and its EOS). Sources are non-empty byte strings; they run as one batch of
-  // sources x beam rows.
+  // sources x beam rows, from which the rows of finished sources are dropped as they finish.
   std::vector<std::string> translate(const std::vector<std::string_view>& sources,
                                      const DecodeOptions& options = {});
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -30,14 +31,21 @@ double synthetic_logit(int64_t source, const std::vector<int64_t>& prefix, int64
 
 using Scorer = std::function<double(int64_t, const std::vector<int64_t>&, int64_t)>;
 
-// Runs the search to the end; row r's logits come from the prefix its state holds.
+// Runs the search to the end; row r's logits come from the prefix its state holds. The rows of
+// sources already done get NaN logits, which advance() would refuse if it read them (Translator
+// drops those rows from its batch); `done_rows` counts them.
 std::vector<std::vector<int64_t>> run_search(BeamSearch& search, int64_t width, int64_t vocab,
-                                             const Scorer& score) {
+                                             const Scorer& score, int64_t* done_rows = nullptr) {
   std::vector<std::vector<int64_t>> state(static_cast<size_t>(search.rows()));
   std::vector<double> logits(state.size() * static_cast<size_t>(vocab));
   while (!search.done()) {
     const std::vector<int64_t> tokens = search.next_tokens();
     for (size_t r = 0; r < state.size(); ++r) {
+      if (search.source_done(static_cast<int64_t>(r) / width)) {
+        std::fill_n(logits.begin() + static_cast<ptrdiff_t>(r) * vocab, vocab, std::nan(""));
+        if (done_rows != nullptr) ++*done_rows;
+        continue;
+      }
       state[r].push_back(tokens[r]);
       for (int64_t v = 0; v < vocab; ++v)
         logits[r * static_cast<size_t>(vocab) + static_cast<size_t>(v)] =
@@ -122,7 +130,9 @@ TEST(BeamSearch, AWidthThatPrunesNothingFindsTheBestOutput) {
 TEST(BeamSearch, SourcesAreIndependent) {
   const int64_t vocab = 6, max_tokens = 10, width = 3;
   BeamSearch together(5, width, max_tokens, 1.0, kBos, kEos);
-  const auto all = run_search(together, width, vocab, synthetic_logit);
+  int64_t done_rows = 0;
+  const auto all = run_search(together, width, vocab, synthetic_logit, &done_rows);
+  EXPECT_GT(done_rows, 0) << "some sources must finish before others";
   for (int64_t b = 0; b < 5; ++b) {
     BeamSearch alone(1, width, max_tokens, 1.0, kBos, kEos);
     const auto one = run_search(alone, width, vocab, [b](int64_t, const auto& prefix, int64_t v) {
@@ -158,6 +168,7 @@ TEST(BeamSearch, RefusesBadInput) {
   expect_error([&] { search.advance(logits.data(), 6); },
                "expected finite logits, got nan at row 0");
   expect_error([&] { search.advance(logits.data(), 3); }, "expected a vocabulary above 3");
+  expect_error([&] { (void)search.source_done(1); }, "no source 1 of 1");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "models/translation.h"
 #include "support/expect_error.h"
 #include "support/scratch_dir.h"
@@ -36,17 +38,26 @@ TEST(Translator, CorpusLossDoesNotDependOnTheBatching) {
     EXPECT_NEAR(translation_loss(model, pairs, batch), reference, 1e-12 * reference) << batch;
 }
 
-// A source's translation does not depend on what else is in its batch (padding is masked).
+// A source's translation, greedy or by beam search, does not depend on what else is in its
+// batch: padding is masked, and the rows of sources that finish early leave the batch.
 TEST(Translator, TranslationsDoNotDependOnTheBatch) {
   const testing::TranslatorFixture f = testing::load_translator_fixture("gru");
   Translator model = testing::translator_fixture_model(f, DType::f64);
   std::vector<std::string> sources;
   for (const TranslationPair& p : testing::translator_fixture_pairs(f)) sources.push_back(p.source);
-  const std::vector<std::string> together = translate_all(model, sources, 64);
-  for (size_t i = 0; i < sources.size(); ++i) {
-    EXPECT_EQ(translate_all(model, {sources[i]}, 1)[0], together[i]) << i;
-    EXPECT_LE(static_cast<int64_t>(together[i].size()), f.config.max_len + 1);
+  std::vector<size_t> lengths;
+  for (int64_t beam : {1, 3}) {
+    DecodeOptions options;
+    options.beam = beam;
+    const std::vector<std::string> together = translate_all(model, sources, 64, options);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      EXPECT_EQ(translate_all(model, {sources[i]}, 1, options)[0], together[i]) << i;
+      EXPECT_LE(static_cast<int64_t>(together[i].size()), f.config.max_len + 1);
+      if (beam == 1) lengths.push_back(together[i].size());
+    }
   }
+  std::sort(lengths.begin(), lengths.end());
+  EXPECT_LT(lengths.front(), lengths.back()) << "the sources must finish at different steps";
   DecodeOptions two_tokens;
   two_tokens.max_tokens = 2;
   EXPECT_EQ(model.translate({sources[0]}, two_tokens)[0].size(), 2u) << "max_tokens bounds it";
