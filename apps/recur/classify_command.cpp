@@ -87,19 +87,10 @@ nlohmann::json run_config(const ClassifyOptions& o) {
           {"train", o.train.to_json(o.compute)}};
 }
 
-// --resume: the options of the run in o.out, and its last checkpoint.
-Checkpoint resume_options(ClassifyOptions& o) {
-  Checkpoint ck = resume_run(o.out, kSeqClassifierKind, "classifier");
-  o.model = SeqClassifierConfig::from_json(ck.config.at("model"));
-  o.cell = cell_name(o.model.cell);
-  o.train.restore(ck.config.at("train"), o.compute, o.out + "/last.safetensors");
-  return ck;
-}
-
 int run_classify(ClassifyOptions o) {
   const Placement where = apply_compute_options(o.compute);
   Checkpoint resumed;
-  if (o.resume) resumed = resume_options(o);
+  if (o.resume) resumed = resume_command(o, kSeqClassifierKind, "classifier");
   RECUR_CHECK(o.train.batch >= 1 && o.train.epochs >= 1,
               "--batch and --epochs: expected at least 1");
   LabelledCorpus corpus(resolve_labelled_corpus(o.train.data));

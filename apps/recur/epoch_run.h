@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "apps/recur/commands.h"
+#include "kernels/cell.h"
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/grad_scaler.h"
@@ -105,5 +106,17 @@ class EpochRun {
 // --resume: the last checkpoint of the run in `out` (with its optimizer state), checked to be a
 // resumable run of checkpoint kind `kind` (`what` names it in errors: "classifier").
 Checkpoint resume_run(const std::string& out, const std::string& kind, const std::string& what);
+
+// --resume for a command whose options hold out, model (a config with from_json), cell, train
+// (EpochTraining) and compute: restores the model config and the training options of the run in
+// o.out; returns its last checkpoint.
+template <class CommandOptions>
+Checkpoint resume_command(CommandOptions& o, const std::string& kind, const std::string& what) {
+  Checkpoint ck = resume_run(o.out, kind, what);
+  o.model = decltype(o.model)::from_json(ck.config.at("model"));
+  o.cell = cell_name(o.model.cell);
+  o.train.restore(ck.config.at("train"), o.compute, o.out + "/last.safetensors");
+  return ck;
+}
 
 }  // namespace recur::app

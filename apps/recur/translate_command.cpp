@@ -190,19 +190,10 @@ nlohmann::json evaluate_on_test(const TranslateOptions& o, const Placement& wher
   return report;
 }
 
-// --resume: the options of the run in o.out, and its last checkpoint.
-Checkpoint resume_options(TranslateOptions& o) {
-  Checkpoint ck = resume_run(o.out, kTranslatorKind, "translator");
-  o.model = TranslatorConfig::from_json(ck.config.at("model"));
-  o.cell = cell_name(o.model.cell);
-  o.train.restore(ck.config.at("train"), o.compute, o.out + "/last.safetensors");
-  return ck;
-}
-
 int run_training(TranslateOptions o) {
   const Placement where = apply_compute_options(o.compute);
   Checkpoint resumed;
-  if (o.resume) resumed = resume_options(o);
+  if (o.resume) resumed = resume_command(o, kTranslatorKind, "translator");
   EpochTraining& t = o.train;
   RECUR_CHECK(t.batch >= 1 && t.epochs >= 1, "--batch and --epochs: expected at least 1");
   o.model.cell = cell_from_name(o.cell);
