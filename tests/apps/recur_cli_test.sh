@@ -39,6 +39,20 @@ assert a and a == b, "weights differ"
 PY
 }
 
+# Runs "$@" (a training command writing DIR/metrics.jsonl) in the background, sends it Ctrl-C
+# once it has trained, and checks that it exits 130 saying where it saved the run (stderr: LOG).
+interrupt_training() {
+  local dir="$1" log="$2" what="$3" pid status=0
+  shift 3
+  "$@" > /dev/null 2> "$log" &
+  pid=$!
+  for _ in $(seq 1 100); do [[ -s "$dir/metrics.jsonl" ]] && break; sleep 0.1; done
+  kill -INT "$pid"
+  wait "$pid" || status=$?
+  [[ $status -eq 130 ]] || fail "$what Ctrl-C: exit status $status, expected 130"
+  grep -q "^interrupted" "$log" || fail "$what Ctrl-C: no save message: $(tail -2 "$log")"
+}
+
 # scores_close A B REL [differ]: the two `score --json` files agree within REL (relative, at least
 # 1.0 as the scale); with `differ` they must also not be equal (a real change of arithmetic).
 scores_close() {
@@ -86,13 +100,8 @@ grep -q "resuming at step 40 of 60" "$WORK/resume.log" || fail "resume did not s
 tail -1 "$WORK/run/metrics.jsonl" | grep -q '"step":60' || fail "metrics do not reach step 60"
 
 # ---- Ctrl-C saves a checkpoint and exits cleanly; the run resumes
-"$RECUR" train --corpus "$WORK/corpus.txt" "${TRAIN[@]}" --hidden 128 --steps 100000 --out "$WORK/stopped" 2> "$WORK/stop.log" &
-PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/stopped/metrics.jsonl" ]] && grep -q step "$WORK/stopped/metrics.jsonl" && break; sleep 0.1; done
-kill -INT "$PID"
-wait "$PID"
-STATUS=$?
-[[ $STATUS -eq 130 ]] || fail "Ctrl-C: exit status $STATUS, expected 130"
+interrupt_training "$WORK/stopped" "$WORK/stop.log" train \
+  "$RECUR" train --corpus "$WORK/corpus.txt" "${TRAIN[@]}" --hidden 128 --steps 100000 --out "$WORK/stopped"
 grep -q "interrupted: checkpoint saved" "$WORK/stop.log" || fail "Ctrl-C: no save message"
 "$RECUR" train --resume --out "$WORK/stopped" --steps 1 2> /dev/null >/dev/null
 "$RECUR" generate --model "$WORK/stopped/last.safetensors" --prime "a" --length 5 > /dev/null \
@@ -202,15 +211,9 @@ last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1], \
        [json.loads(l) for l in open(sys.argv[2] + "/metrics.jsonl")][-1]
 assert last[0]["step"] == last[1]["step"] and last[0]["accuracy"] == last[1]["accuracy"], last
 PY
-"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 100000 --out "$WORK/clsC" > /dev/null 2> "$WORK/clsC.log" &
-PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/clsC/metrics.jsonl" ]] && break; sleep 0.1; done
-kill -INT "$PID"
-wait "$PID"
-STATUS=$?
-[[ $STATUS -eq 130 ]] || fail "classify Ctrl-C: exit status $STATUS, expected 130"
+interrupt_training "$WORK/clsC" "$WORK/clsC.log" classify \
+  "$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 100000 --out "$WORK/clsC"
 STEP=$(sed -n 's/^interrupted.* at step \([0-9]*\);.*/\1/p; s/^interrupted after epoch.*//p' "$WORK/clsC.log" | head -1)
-grep -q "^interrupted" "$WORK/clsC.log" || fail "classify Ctrl-C: no save message: $(tail -2 "$WORK/clsC.log")"
 "$RECUR" classify --resume --out "$WORK/clsC" --steps "$(( ${STEP:-0} + 1 ))" > /dev/null 2> "$WORK/clsC2.log" \
   || fail "classify --resume after Ctrl-C: $(tail -2 "$WORK/clsC2.log")"
 expect_error "resume without a run" "has no last.safetensors" -- "$RECUR" classify --resume --out "$WORK/nothing"
@@ -373,14 +376,8 @@ PY
 "$RECUR" translate --resume --out "$WORK/trB" --test-pairs 3 > /dev/null 2> "$WORK/trB.log" || fail "translate --resume: $(tail -3 "$WORK/trB.log")"
 grep -q "resuming at epoch 2, batch 6 (step 30)" "$WORK/trB.log" || fail "translate --resume did not resume at step 30: $(head -3 "$WORK/trB.log")"
 same_weights "$WORK/trA/last.safetensors" "$WORK/trB/last.safetensors" || fail "translate --resume is not bit-identical to the uninterrupted run"
-"$RECUR" translate --data "$WORK/tr" --out "$WORK/trC" --embed 8 --hidden 8 --epochs 100000 > /dev/null 2> "$WORK/trC.log" &
-PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/trC/metrics.jsonl" ]] && break; sleep 0.1; done
-kill -INT "$PID"
-wait "$PID"
-STATUS=$?
-[[ $STATUS -eq 130 ]] || fail "translate Ctrl-C: exit status $STATUS, expected 130"
-grep -q "^interrupted" "$WORK/trC.log" || fail "translate Ctrl-C: no save message: $(tail -2 "$WORK/trC.log")"
+interrupt_training "$WORK/trC" "$WORK/trC.log" translate \
+  "$RECUR" translate --data "$WORK/tr" --out "$WORK/trC" --embed 8 --hidden 8 --epochs 100000
 STEP=$(sed -n 's/^interrupted.* at step \([0-9]*\);.*/\1/p' "$WORK/trC.log" | head -1)
 "$RECUR" translate --resume --out "$WORK/trC" --steps "$(( ${STEP:-50} + 1 ))" --test-pairs 1 > /dev/null 2> "$WORK/trC2.log" \
   || fail "translate --resume after Ctrl-C: $(tail -2 "$WORK/trC2.log")"
