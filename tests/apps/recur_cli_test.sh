@@ -40,13 +40,14 @@ PY
 }
 
 # Runs "$@" (a training command writing DIR/metrics.jsonl) in the background, sends it Ctrl-C
-# once it has trained, and checks that it exits 130 saying where it saved the run (stderr: LOG).
+# once metrics.jsonl holds a step (as the train check waited before), and checks that it exits
+# 130 saying where it saved the run (stderr: LOG).
 interrupt_training() {
   local dir="$1" log="$2" what="$3" pid status=0
   shift 3
   "$@" > /dev/null 2> "$log" &
   pid=$!
-  for _ in $(seq 1 100); do [[ -s "$dir/metrics.jsonl" ]] && break; sleep 0.1; done
+  for _ in $(seq 1 100); do grep -qs step "$dir/metrics.jsonl" && break; sleep 0.1; done
   kill -INT "$pid"
   wait "$pid" || status=$?
   [[ $status -eq 130 ]] || fail "$what Ctrl-C: exit status $status, expected 130"
