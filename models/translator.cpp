@@ -5,8 +5,10 @@
 
 #include "kernels/embedding.h"
 #include "layers/attention.h"
+#include "layers/dropout.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
+#include "layers/merge_directions.h"
 #include "models/beam_search.h"
 
 namespace recur {
@@ -15,12 +17,20 @@ void TranslatorConfig::validate() const {
   RECUR_CHECK(vocab == 256, "translator: vocab must be 256 (byte tokens), got {}", vocab);
   RECUR_CHECK(embed >= 1, "translator: embed must be at least 1, got {}", embed);
   RECUR_CHECK(max_len >= 1, "translator: max_len must be at least 1, got {}", max_len);
+  RECUR_CHECK(!bidirectional || hidden % 2 == 0,
+              "translator: a bidirectional encoder splits hidden between its directions: expected "
+              "an even hidden, got {}",
+              hidden);
+  RECUR_CHECK(dropout >= 0 && dropout < 1, "translator: dropout must be in [0, 1), got {}",
+              dropout);
   encoder().validate();
+  decoder().validate();
 }
 
 nlohmann::json TranslatorConfig::to_json() const {
-  return {{"cell", cell_name(cell)}, {"vocab", vocab},   {"embed", embed},
-          {"hidden", hidden},        {"layers", layers}, {"max_len", max_len}};
+  return {{"cell", cell_name(cell)}, {"vocab", vocab},    {"embed", embed},
+          {"hidden", hidden},        {"layers", layers},  {"bidirectional", bidirectional},
+          {"dropout", dropout},      {"max_len", max_len}};
 }
 
 TranslatorConfig TranslatorConfig::from_json(const nlohmann::json& j) {
@@ -32,6 +42,8 @@ TranslatorConfig TranslatorConfig::from_json(const nlohmann::json& j) {
     c.embed = j.at("embed").get<int64_t>();
     c.hidden = j.at("hidden").get<int64_t>();
     c.layers = j.at("layers").get<int64_t>();
+    c.bidirectional = j.value("bidirectional", false);  // absent in checkpoints before them
+    c.dropout = j.value("dropout", 0.0);
     c.max_len = j.at("max_len").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("translator config {}: {}", j.dump(), e.what());
@@ -41,11 +53,19 @@ TranslatorConfig TranslatorConfig::from_json(const nlohmann::json& j) {
 }
 
 RecurrentConfig TranslatorConfig::encoder() const {
+  RecurrentConfig r = decoder();
+  r.bidirectional = bidirectional;
+  if (bidirectional) r.hidden_size = hidden / 2;
+  return r;
+}
+
+RecurrentConfig TranslatorConfig::decoder() const {
   RecurrentConfig r;
   r.cell = cell;
   r.input_size = embed;
   r.hidden_size = hidden;
   r.num_layers = layers;
+  r.dropout = dropout;
   return r;
 }
 
@@ -54,16 +74,31 @@ Translator::Translator(const TranslatorConfig& config, uint64_t seed, DType dtyp
   config_.validate();
   for (const char* in : {"source", "source_lengths", "target_in", "target_lengths", "h0", "c0"})
     graph_.add_input(in);
+  // `node` after dropout: the name of the dropout node that follows it, or `node` without one.
+  uint32_t dropouts = 0;
+  auto dropped = [&](const std::string& node) {
+    if (config_.dropout == 0) return node;
+    graph_.add(node + "_dropout", Dropout(config_.dropout, seed + 6, dropouts++), {node});
+    return node + "_dropout";
+  };
   graph_.add("source_embed", Embedding(config_.vocab, config_.embed, dtype, seed), {"source"});
   graph_.add("target_embed", Embedding(config_.vocab, config_.embed, dtype, seed + 1),
              {"target_in"});
-  graph_.add("encoder", Recurrent(config_.encoder(), dtype, seed + 2),
-             {"source_embed", "h0", "c0", "source_lengths"});
-  graph_.add("decoder", Recurrent(config_.encoder(), dtype, seed + 3),
-             {"target_embed", "encoder:1", "encoder:2", "target_lengths"});
+  Recurrent& encoder = graph_.add("encoder", Recurrent(config_.encoder(), dtype, seed + 2),
+                                  {dropped("source_embed"), "h0", "c0", "source_lengths"});
+  std::vector<std::string> state{"encoder:1", "encoder:2"};
+  if (config_.bidirectional) {
+    graph_.add("encoder_state", MergeDirections(), state);
+    state = {"encoder_state:0", "encoder_state:1"};
+  }
+  Recurrent& decoder = graph_.add("decoder", Recurrent(config_.decoder(), dtype, seed + 3),
+                                  {dropped("target_embed"), state[0], state[1], "target_lengths"});
+  encoder.set_dropout_seed(seed + 7);
+  decoder.set_dropout_seed(seed + 8);
   graph_.add("attention", Attention(config_.hidden, dtype, seed + 4),
              {"decoder:0", "encoder:0", "source_lengths"});
-  graph_.add("head", Linear(config_.hidden, config_.vocab, true, dtype, seed + 5), {"attention:0"});
+  graph_.add("head", Linear(config_.hidden, config_.vocab, true, dtype, seed + 5),
+             {dropped("attention")});
   graph_.set_outputs({"head", "attention:1"});
 }
 
@@ -142,7 +177,13 @@ std::vector<std::string> Translator::translate(const std::vector<std::string_vie
   auto& decoder = dynamic_cast<Recurrent&>(graph_.layer("decoder"));
   const Tensor source =
       graph_.layer("source_embed").forward({on_device(batch.source)}, inference)[0];
-  const Recurrent::Output encoded = encoder.run(source, {}, batch.source_lengths, inference);
+  Recurrent::Output encoded = encoder.run(source, {}, batch.source_lengths, inference);
+  if (config_.bidirectional) {
+    const std::vector<Tensor> merged =
+        graph_.layer("encoder_state")
+            .forward({encoded.final_state.h, encoded.final_state.c}, inference);
+    encoded.final_state = {merged[0], merged[1]};
+  }
 
   // The decoder runs K rows for each source in `kept` (rows i*K..i*K+K-1 for kept[i]), each with
   // its source's keys, length and state. Finished sources are dropped once they are a quarter of

@@ -4,20 +4,28 @@
 // predicts the next byte. Its state_dict names and numbers are those of the PyTorch module
 //
 //   class Translator(nn.Module):
-//       def __init__(self, vocab, embed, hidden, layers):
+//       def __init__(self, vocab, embed, hidden, layers, bidirectional, dropout):
 //           super().__init__()
 //           self.source_embed = nn.Embedding(vocab, embed)
 //           self.target_embed = nn.Embedding(vocab, embed)
-//           self.encoder = nn.LSTM(embed, hidden, layers, batch_first=True)  # or GRU/RNN
-//           self.decoder = nn.LSTM(embed, hidden, layers, batch_first=True)
+//           self.encoder = nn.LSTM(embed, hidden // 2 if bidirectional else hidden, layers,
+//                                  batch_first=True, bidirectional=bidirectional,
+//                                  dropout=dropout)                  # or GRU/RNN
+//           self.decoder = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=dropout)
 //           self.attention = nn.Linear(2 * hidden, hidden, bias=False)
 //           self.head = nn.Linear(hidden, vocab)
+//           self.drop = nn.Dropout(dropout)
 //       def forward(self, source, source_lengths, target_in, target_lengths):
-//           keys, state = self.encoder(pack(self.source_embed(source), source_lengths))
-//           queries, _ = self.decoder(pack(self.target_embed(target_in), target_lengths), state)
+//           keys, state = self.encoder(pack(self.drop(self.source_embed(source)), source_lengths))
+//           if bidirectional: state = each layer's two directions side by side
+//                             (layers/merge_directions.h), h and c each [L, B, hidden]
+//           queries, _ = self.decoder(pack(self.drop(self.target_embed(target_in)),
+//                                          target_lengths), state)
 //           (the attention of layers/attention.h over the unpacked keys and queries)
-//           return self.head(attended), weights                   # logits [B,T,V], [B,T,S]
+//           return self.head(self.drop(attended)), weights      # logits [B,T,V], [B,T,S]
 //
+// A bidirectional encoder gives each direction half the hidden units, so its outputs (the
+// attention's keys) and its merged final state have the decoder's size (OpenNMT's "brnn").
 // (python_tools/make_translator_fixture.py; tests/models/translator_test.cpp checks it). The
 // batch layout is datasets/parallel_corpus.h's: target_in starts with BOS, target_out ends with
 // EOS.
@@ -42,13 +50,17 @@ struct TranslatorConfig {
   int64_t embed = 64;
   int64_t hidden = 256;
   int64_t layers = 1;
-  int64_t max_len = 80;  // the longest source and target (bytes) it trains on; translations
-                         // stop after max_len + 1 tokens
+  bool bidirectional = false;  // the encoder's; hidden must then be even
+  double dropout = 0.0;        // in training mode: on the embeddings, between recurrent layers
+                               // and on the attended states the head reads
+  int64_t max_len = 80;        // the longest source and target (bytes) it trains on; translations
+                               // stop after max_len + 1 tokens
 
   void validate() const;  // throws naming the first invalid field
   nlohmann::json to_json() const;
   static TranslatorConfig from_json(const nlohmann::json& j);
-  RecurrentConfig encoder() const;  // the decoder has the same shape
+  RecurrentConfig encoder() const;
+  RecurrentConfig decoder() const;
 };
 
 struct DecodeOptions {

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Writes PyTorch golden fixtures for `recur translate`'s sequence-to-sequence model to
-tests/data/translator_{lstm,gru}.safetensors.
+tests/data/translator_<case>.safetensors, for the cases lstm, gru, lstm_bidirectional and
+gru_bidirectional.
 
 The model is Translator below (models/translator.h): byte tokens; an encoder RNN over the packed
 source; a decoder RNN of the same shape, starting from the encoder's final state, over the packed
-target_in (BOS + target bytes); Luong dot attention over the encoder outputs (no input feeding):
+target_in (BOS + target bytes); in the bidirectional cases the encoder has hidden/2 units per
+direction and the decoder starts from each layer's two final states side by side; Luong dot attention over the encoder outputs (no input feeding):
 softmax(queries @ keys^T, source padding masked), context = weights @ keys,
 attended = tanh(W [context, queries]); logits = head(attended).
 
-Each file holds, in float64 (B=3, S=5, T=6; V=256):
+Each file holds, in float64 (B=3, S=5, T=6; V=256; hidden 5, or 6 in the bidirectional cases):
   - the parameters under their state_dict names ("grad.<name>": the gradient of output.loss);
   - "input.source" [B,S] I64: printable bytes (32..126), 0 past each source's length;
     "input.source_lengths" [B] I64 (unsorted, all different);
@@ -28,11 +30,12 @@ Each file holds, in float64 (B=3, S=5, T=6; V=256):
   - "output.beam" [B,max_len] I64: the same for beam search (beam_search below: the rules of
     models/beam_search.h) with the width and length exponent of "output.beam_options" [2] F64
     (BEAM_WIDTH, BEAM_ALPHA); it differs from the greedy translation of at least one source.
-Weights are PyTorch's default float32 init under torch.manual_seed(CRC-32 of "translator_<cell>"),
+Weights are PyTorch's default float32 init under torch.manual_seed(CRC-32 of "translator_<case>"),
 then .double(), except the EOS row of the head (head.weight[3], head.bias[3]), changed to other
 float32 values so that greedy decoding ends with EOS mid-way in some rows (at different steps)
 and runs the full max_len in another (eos_adjustment).
-The metadata "config" is {"cell", "vocab", "embed", "hidden", "layers", "max_len"}.
+The metadata "config" is {"cell", "vocab", "embed", "hidden", "layers", "bidirectional",
+"dropout", "max_len"} (dropout 0: its masks are random, so recur's own tests check it).
 
 Before writing, it checks itself and stops on any failure: each pair run alone (unpadded, a
 batch of 1) gives the logits and attention of its valid steps to 1e-12; other tokens at the
@@ -64,8 +67,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(REPO, "tests", "data")
 
 BOS, EOS, PAD_TARGET = 2, 3, -100  # datasets/parallel_corpus.h kBos, kEos, kIgnoredTarget
-CELLS = ("lstm", "gru")
+# case -> (cell, bidirectional)
+CASES = {"lstm": ("lstm", False), "gru": ("gru", False),
+         "lstm_bidirectional": ("lstm", True), "gru_bidirectional": ("gru", True)}
 CONFIG = {"vocab": 256, "embed": 4, "hidden": 5, "layers": 2, "max_len": 8}
+BIDIRECTIONAL_HIDDEN = 6  # 3 units per direction
 SOURCE_LENGTHS = [5, 2, 4]  # unsorted, all different; S = 5
 TARGET_LENGTHS = [3, 6, 1]  # target bytes + 1: 2, 5 and 0 bytes; T = 6
 TIE_GAP = 1e-6  # every greedy argmax and beam choice leads the runner-up by more
@@ -76,22 +82,34 @@ TOL = 1e-12
 class Translator(nn.Module):
     """models/translator.h. forward: teacher forcing, (logits [B,T,V], weights [B,T,S])."""
 
-    def __init__(self, cell, vocab, embed, hidden, layers):
+    def __init__(self, cell, vocab, embed, hidden, layers, bidirectional=False, dropout=0.0):
         super().__init__()
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn_tanh": nn.RNN}[cell]
         self.source_embed = nn.Embedding(vocab, embed)
         self.target_embed = nn.Embedding(vocab, embed)
-        self.encoder = rnn(embed, hidden, layers, batch_first=True)
-        self.decoder = rnn(embed, hidden, layers, batch_first=True)
+        assert not bidirectional or hidden % 2 == 0
+        self.encoder = rnn(embed, hidden // 2 if bidirectional else hidden, layers,
+                           batch_first=True, bidirectional=bidirectional, dropout=dropout)
+        self.decoder = rnn(embed, hidden, layers, batch_first=True, dropout=dropout)
         self.attention = nn.Linear(2 * hidden, hidden, bias=False)
         self.head = nn.Linear(hidden, vocab)
+        self.drop = nn.Dropout(dropout)
+
+    @staticmethod
+    def merge_directions(h_n):
+        """[L*2,B,H/2] -> [L,B,H]: each layer's forward and backward states side by side
+        (layers/merge_directions.h)."""
+        return torch.cat([h_n[0::2], h_n[1::2]], dim=2)
 
     def encode(self, source, source_lengths):
         """keys [B,S,H] (0 at padded steps) and the encoder's final state, taken at each
         source's own end."""
-        packed = pack_padded_sequence(self.source_embed(source), source_lengths,
+        packed = pack_padded_sequence(self.drop(self.source_embed(source)), source_lengths,
                                       batch_first=True, enforce_sorted=False)
         keys, state = self.encoder(packed)
+        if self.encoder.bidirectional:
+            state = (tuple(self.merge_directions(s) for s in state) if isinstance(state, tuple)
+                     else self.merge_directions(state))
         keys, _ = pad_packed_sequence(keys, batch_first=True, total_length=source.shape[1])
         return keys, state
 
@@ -115,15 +133,15 @@ class Translator(nn.Module):
     def forward(self, source, source_lengths, target_in, target_lengths):
         keys, state = self.encode(source, source_lengths)
         if self.pack_decoder:
-            packed = pack_padded_sequence(self.target_embed(target_in), target_lengths,
+            packed = pack_padded_sequence(self.drop(self.target_embed(target_in)), target_lengths,
                                           batch_first=True, enforce_sorted=False)
             queries, _ = self.decoder(packed, state)
             queries, _ = pad_packed_sequence(queries, batch_first=True,
                                              total_length=target_in.shape[1])
         else:
-            queries, _ = self.decoder(self.target_embed(target_in), state)
+            queries, _ = self.decoder(self.drop(self.target_embed(target_in)), state)
         attended, weights = self.attend(queries, keys, source_lengths)
-        return self.head(attended), weights
+        return self.head(self.drop(attended)), weights
 
     @torch.no_grad()
     def greedy(self, source, source_lengths, max_len, return_steps=False):
@@ -153,20 +171,31 @@ class Translator(nn.Module):
         return out
 
 
-def seed_of(cell):
-    return zlib.crc32(f"translator_{cell}".encode("utf-8"))
+def seed_of(case):
+    return zlib.crc32(f"translator_{case}".encode("utf-8"))
 
 
-def expected_param_names():
+def config_of(case):
+    cell, bidirectional = CASES[case]
+    hidden = BIDIRECTIONAL_HIDDEN if bidirectional else CONFIG["hidden"]
+    return dict(CONFIG, cell=cell, hidden=hidden, bidirectional=bidirectional, dropout=0.0)
+
+
+def expected_param_names(case):
     names = ["source_embed.weight", "target_embed.weight"]
     for rnn in ("encoder", "decoder"):
+        suffixes = ("", "_reverse") if rnn == "encoder" and CASES[case][1] else ("",)
         for k in range(CONFIG["layers"]):
-            names += [f"{rnn}.{w}_l{k}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            for suffix in suffixes:
+                names += [f"{rnn}.{w}_l{k}{suffix}"
+                          for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
     return names + ["attention.weight", "head.weight", "head.bias"]
 
 
-def model_of(cell):
-    return Translator(cell, *(CONFIG[k] for k in ("vocab", "embed", "hidden", "layers")))
+def model_of(case):
+    c = config_of(case)
+    return Translator(*(c[k] for k in ("cell", "vocab", "embed", "hidden", "layers",
+                                       "bidirectional", "dropout")))
 
 
 def make_batch(sources, targets):
@@ -268,12 +297,12 @@ def beam_rows(model, source, source_lengths, width, max_len, alpha):
     return out, gap
 
 
-def run_case(cell):
-    """Builds the model under the cell's seed, draws the batch, runs forward + backward and the
+def run_case(case):
+    """Builds the model under the case's seed, draws the batch, runs forward + backward and the
     greedy decoding, checks them; returns (tensors, metadata)."""
-    seed = seed_of(cell)
+    seed = seed_of(case)
     torch.manual_seed(seed)
-    model = model_of(cell).double()
+    model = model_of(case).double()
     V, max_len = CONFIG["vocab"], CONFIG["max_len"]
     sources = [torch.randint(32, 127, (n,)).tolist() for n in SOURCE_LENGTHS]
     targets = [torch.randint(32, 127, (n - 1,)).tolist() for n in TARGET_LENGTHS]
@@ -308,11 +337,11 @@ def run_case(cell):
             s, t = int(source_lengths[b]), int(target_lengths[b])
             one_logits, one_weights = model(source[b:b + 1, :s], source_lengths[b:b + 1],
                                             target_in[b:b + 1, :t], target_lengths[b:b + 1])
-            assert (logits[b, :t] - one_logits[0]).abs().max() < TOL, (cell, b)
-            assert (weights[b, :t, :s] - one_weights[0]).abs().max() < TOL, (cell, b)
+            assert (logits[b, :t] - one_logits[0]).abs().max() < TOL, (case, b)
+            assert (weights[b, :t, :s] - one_weights[0]).abs().max() < TOL, (case, b)
             nats += F.cross_entropy(one_logits[0], target_out[b, :t], reduction="sum").item()
             tokens_seen += t
-    assert abs(nats / tokens_seen - loss.item()) < TOL, cell
+    assert abs(nats / tokens_seen - loss.item()) < TOL, case
     # Self-check 3: other tokens at the padded positions change nothing at the valid steps.
     target_pad = torch.arange(T)[None, :] >= target_lengths[:, None]
     other_source, other_target = source.clone(), target_in.clone()
@@ -321,8 +350,8 @@ def run_case(cell):
     with torch.no_grad():
         other_logits, other_weights = model(other_source, source_lengths, other_target,
                                             target_lengths)
-    assert torch.equal(other_logits[~target_pad], logits.detach()[~target_pad]), cell
-    assert torch.equal(other_weights[~target_pad], weights.detach()[~target_pad]), cell
+    assert torch.equal(other_logits[~target_pad], logits.detach()[~target_pad]), case
+    assert torch.equal(other_weights[~target_pad], weights.detach()[~target_pad]), case
 
     # Greedy decoding, checked against teacher-forced forwards over its own growing prefix.
     greedy, step_logits, _ = model.greedy(source, source_lengths, max_len, return_steps=True)
@@ -330,34 +359,34 @@ def run_case(cell):
         for b in range(B):
             row = greedy[b].tolist()
             n = row.index(EOS) + 1 if EOS in row else max_len
-            assert all(x == -1 for x in row[n:]) and -1 not in row[:n], (cell, b, row)
-            assert n == (max_len if stops[b] is None else stops[b] + 1), (cell, b, row, stops)
+            assert all(x == -1 for x in row[n:]) and -1 not in row[:n], (case, b, row)
+            assert n == (max_len if stops[b] is None else stops[b] + 1), (case, b, row, stops)
             s = int(source_lengths[b])
             for k in range(n):
                 prefix = torch.tensor([[BOS] + row[:k]], dtype=torch.int64)
                 full, _ = model(source[b:b + 1, :s], source_lengths[b:b + 1], prefix,
                                 torch.tensor([k + 1]))
-                assert (full[0, k] - step_logits[b, k]).abs().max() < TOL, (cell, b, k)
+                assert (full[0, k] - step_logits[b, k]).abs().max() < TOL, (case, b, k)
                 top2 = full[0, k].topk(2).values
-                assert int(full[0, k].argmax()) == row[k], (cell, b, k)
-                assert top2[0] - top2[1] > TIE_GAP, (cell, b, k, float(top2[0] - top2[1]))
-    assert (greedy == EOS).any() and not (greedy == EOS).any(dim=1).all(), (cell, greedy)
+                assert int(full[0, k].argmax()) == row[k], (case, b, k)
+                assert top2[0] - top2[1] > TIE_GAP, (case, b, k, float(top2[0] - top2[1]))
+    assert (greedy == EOS).any() and not (greedy == EOS).any(dim=1).all(), (case, greedy)
     one, _ = beam_rows(model, source, source_lengths, 1, max_len, BEAM_ALPHA)
-    assert torch.equal(one, greedy), (cell, one, greedy)
+    assert torch.equal(one, greedy), (case, one, greedy)
     beam, gap = beam_rows(model, source, source_lengths, BEAM_WIDTH, max_len, BEAM_ALPHA)
-    assert gap > TIE_GAP, (cell, gap)
-    assert not torch.equal(beam, greedy), (cell, beam)
+    assert gap > TIE_GAP, (case, gap)
+    assert not torch.equal(beam, greedy), (case, beam)
 
     state = model.state_dict()
-    assert list(state) == expected_param_names(), (cell, list(state))
+    assert list(state) == expected_param_names(case), (case, list(state))
     params = dict(model.named_parameters())
     tensors = {name: value.detach().numpy().astype(np.float64) for name, value in state.items()}
     for name in state:
         grad = params[name].grad
-        assert grad is not None and grad.shape == params[name].shape, (cell, name)
+        assert grad is not None and grad.shape == params[name].shape, (case, name)
         tensors["grad." + name] = grad.detach().numpy().astype(np.float64)
     assert all(np.array_equal(v, v.astype(np.float32)) for k, v in tensors.items()
-               if not k.startswith("grad.")), f"{cell}: a weight is not float32-representable"
+               if not k.startswith("grad.")), f"{case}: a weight is not float32-representable"
     tensors["input.source"] = source.numpy().astype(np.int64)
     tensors["input.source_lengths"] = source_lengths.numpy().astype(np.int64)
     tensors["input.target_in"] = target_in.numpy().astype(np.int64)
@@ -369,11 +398,11 @@ def run_case(cell):
     tensors["output.greedy"] = greedy.numpy().astype(np.int64)
     tensors["output.beam"] = beam.numpy().astype(np.int64)
     tensors["output.beam_options"] = np.array([BEAM_WIDTH, BEAM_ALPHA], dtype=np.float64)
-    config = dict({"cell": cell}, **CONFIG)
+    config = config_of(case)
     metadata = {
         "config": json.dumps(config, separators=(",", ":")),
-        "description": f"Translator ({cell}, {CONFIG['layers']} layers, E={CONFIG['embed']}, "
-                       f"H={CONFIG['hidden']}, Luong dot attention) in float64: B={B} S={S} "
+        "description": f"Translator ({case}, {CONFIG['layers']} layers, E={CONFIG['embed']}, "
+                       f"H={config['hidden']}, Luong dot attention) in float64: B={B} S={S} "
                        f"T={T}, source lengths {SOURCE_LENGTHS}, target lengths "
                        f"{TARGET_LENGTHS}; logits, attention weights, mean cross-entropy over "
                        f"the real target tokens and its gradients; greedy decoding of the "
@@ -389,9 +418,9 @@ def run_case(cell):
 def main():
     torch.set_num_threads(1)  # keep float reductions in one fixed order
     os.makedirs(OUT_DIR, exist_ok=True)
-    for cell in CELLS:
-        tensors, metadata = run_case(cell)
-        path = os.path.join(OUT_DIR, f"translator_{cell}.safetensors")
+    for case in CASES:
+        tensors, metadata = run_case(case)
+        path = os.path.join(OUT_DIR, f"translator_{case}.safetensors")
         safetensors_io.write_checked(path, tensors, metadata)
         print(f"wrote {os.path.relpath(path, REPO)}  ({len(tensors)} tensors, "
               f"{os.path.getsize(path)} bytes, loss {tensors['output.loss'][0]:.12f}, "

@@ -211,12 +211,13 @@ int run_training(TranslateOptions o) {
   const std::string metrics = o.out + "/metrics.jsonl";
   std::fprintf(stderr,
                "recur translate: %s, %zu train, %zu valid, %zu test pairs\n"
-               "model: %s encoder-decoder with attention, embed %lld, hidden %lld x %lld "
-               "layer(s), max %lld bytes; %s\n",
+               "model: %s encoder-decoder with attention, %sembed %lld, hidden %lld x %lld "
+               "layer(s), dropout %g, max %lld bytes; %s\n",
                t.data.c_str(), train.size(), valid.size(), test.size(), o.cell.c_str(),
+               o.model.bidirectional ? "bidirectional encoder, " : "",
                static_cast<long long>(o.model.embed), static_cast<long long>(o.model.hidden),
-               static_cast<long long>(o.model.layers), static_cast<long long>(o.model.max_len),
-               describe_compute(where).c_str());
+               static_cast<long long>(o.model.layers), o.model.dropout,
+               static_cast<long long>(o.model.max_len), describe_compute(where).c_str());
   if (o.resume)
     std::fprintf(stderr, "resuming at epoch %lld, batch %lld (step %lld)\n",
                  static_cast<long long>(p.epoch), static_cast<long long>(p.next_batch + 1),
@@ -362,6 +363,12 @@ std::function<int()> add_translate_command(CLI::App& app) {
   cmd->add_option("--embed", o->model.embed, "byte embedding size")->capture_default_str();
   cmd->add_option("--hidden", o->model.hidden, "hidden units")->capture_default_str();
   cmd->add_option("--layers", o->model.layers, "recurrent layers")->capture_default_str();
+  cmd->add_flag("--bidirectional", o->model.bidirectional,
+                "a bidirectional encoder (hidden/2 units per direction)");
+  cmd->add_option("--dropout", o->model.dropout,
+                  "dropout on the embeddings, between layers and before the head (training)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.95));
   cmd->add_option("--max-len", o->model.max_len, "longest source and target trained on (bytes)")
       ->capture_default_str();
   o->train.add_options(cmd, "pairs");

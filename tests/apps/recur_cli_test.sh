@@ -363,8 +363,9 @@ for decoding in "--beam 3:$beam_chrf" "--beam 1:$greedy_chrf"; do
     || fail "translate --model --data ${decoding%%:*}: '$(cat "$WORK/tr-score.txt")', expected chrF ${decoding##*:}"
 done
 # --steps stops mid-epoch, then validates and translates as at the end of a run; --resume
-# continues it and ends bit-identical to a run never stopped; Ctrl-C saves where it is.
-TRSMALL=(--embed 8 --hidden 8 --epochs 2 --batch 16 --test-pairs 3)
+# continues it (the bidirectional encoder and the dropout too, its masks keyed by the step) and
+# ends bit-identical to a run never stopped; Ctrl-C saves where it is.
+TRSMALL=(--embed 8 --hidden 8 --bidirectional --dropout 0.2 --epochs 2 --batch 16 --test-pairs 3)
 "$RECUR" translate --data "$WORK/tr" --out "$WORK/trA" "${TRSMALL[@]}" > /dev/null 2>&1 || fail "translate (uninterrupted)"
 "$RECUR" translate --data "$WORK/tr" --out "$WORK/trB" "${TRSMALL[@]}" --steps 30 > /dev/null 2> "$WORK/tr2.log" \
   || fail "translate --steps: $(tail -3 "$WORK/tr2.log")"
@@ -388,6 +389,7 @@ printf 'ok\tgut\nno tab here\n' > "$WORK/tr-bad.tsv"
 mkdir -p "$WORK/trbad" && cp "$WORK/tr-bad.tsv" "$WORK/trbad/train.tsv"
 expect_error "malformed pairs" "train.tsv: line 2: expected SOURCE<TAB>TARGET" -- "$RECUR" translate --data "$WORK/trbad" --out "$WORK/tr3"
 expect_error "nothing to do" "expected --data (train), --model (translate) or both" -- "$RECUR" translate
+expect_error "odd hidden, bidirectional" "expected an even hidden, got 7" -- "$RECUR" translate --data "$WORK/tr" --out "$WORK/tr3" --hidden 7 --bidirectional
 expect_error "a model and nothing to translate" "expected --text FILE" -- "$RECUR" translate --model "$WORK/trun/best.safetensors"
 expect_error "beam 0" "--beam" -- "$RECUR" translate --model "$WORK/trun/best.safetensors" --text "$WORK/tr-sources.txt" --beam 0
 expect_error "a classifier to translate" "is not a translator checkpoint" -- "$RECUR" translate --model "$WORK/cls/best.safetensors" --text "$WORK/tr-sources.txt"

@@ -13,15 +13,16 @@ namespace {
 TEST(GpuTranslator, MatchesPyTorchOnEveryEngine) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU";
   for (Engine engine : {Engine::fused, Engine::cudnn, Engine::persistent, Engine::auto_})
-    for (const char* cell : {"lstm", "gru"})
-      testing::check_translator_against_pytorch(cell, DType::f32, testing::kF32Tolerance,
+    for (const char* fixture_case : {"lstm", "gru", "lstm_bidirectional", "gru_bidirectional"})
+      testing::check_translator_against_pytorch(fixture_case, DType::f32, testing::kF32Tolerance,
                                                 {Device::cuda(0), engine});
 }
 
 TEST(GpuTranslator, MatchesPyTorchInF64) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU";
-  testing::check_translator_against_pytorch("lstm", DType::f64, testing::kF64Tolerance,
-                                            {Device::cuda(0), Engine::fused});
+  for (const char* fixture_case : {"lstm", "lstm_bidirectional"})
+    testing::check_translator_against_pytorch(fixture_case, DType::f64, testing::kF64Tolerance,
+                                              {Device::cuda(0), Engine::fused});
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "models/translation.h"
 #include "support/expect_error.h"
+#include "support/gradcheck.h"
 #include "support/scratch_dir.h"
 #include "support/translator_fixture.h"
 
@@ -17,14 +18,16 @@ namespace {
 
 using testing::expect_error;
 
+constexpr const char* kFixtureCases[] = {"lstm", "gru", "lstm_bidirectional", "gru_bidirectional"};
+
 TEST(Translator, MatchesPyTorchInF64) {
-  testing::check_translator_against_pytorch("lstm", DType::f64, testing::kF64Tolerance);
-  testing::check_translator_against_pytorch("gru", DType::f64, testing::kF64Tolerance);
+  for (const char* fixture_case : kFixtureCases)
+    testing::check_translator_against_pytorch(fixture_case, DType::f64, testing::kF64Tolerance);
 }
 
 TEST(Translator, MatchesPyTorchInF32) {
-  testing::check_translator_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
-  testing::check_translator_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
+  for (const char* fixture_case : kFixtureCases)
+    testing::check_translator_against_pytorch(fixture_case, DType::f32, testing::kF32Tolerance);
 }
 
 // The loss over a corpus is the mean per target token whatever the batching, and equals the
@@ -76,8 +79,71 @@ TEST(TranslatorConfig, RoundTripsAndRejectsBadFields) {
   j = c.to_json();
   j["max_len"] = 0;
   expect_error([&] { TranslatorConfig::from_json(j); }, "max_len must be at least 1");
+  j = c.to_json();
+  j["bidirectional"] = true;
+  j["hidden"] = 11;
+  expect_error([&] { TranslatorConfig::from_json(j); }, "expected an even hidden, got 11");
+  j = c.to_json();
+  j["dropout"] = 1.0;
+  expect_error([&] { TranslatorConfig::from_json(j); }, "dropout must be in [0, 1), got 1");
   j.erase("hidden");
   expect_error([&] { TranslatorConfig::from_json(j); }, "translator config");
+  // A checkpoint's config from before bidirectional encoders and dropout loads as neither.
+  j = c.to_json();
+  j.erase("bidirectional");
+  j.erase("dropout");
+  const TranslatorConfig old = TranslatorConfig::from_json(j);
+  EXPECT_FALSE(old.bidirectional);
+  EXPECT_EQ(old.dropout, 0.0);
+  c.bidirectional = true;
+  c.dropout = 0.25;
+  EXPECT_EQ(TranslatorConfig::from_json(c.to_json()).to_json(), c.to_json());
+  EXPECT_EQ(c.encoder().hidden_size, 6) << "half the units per direction";
+  EXPECT_EQ(c.encoder().output_size(), 12) << "the keys have the decoder's size";
+  EXPECT_EQ(c.decoder().hidden_size, 12);
+  EXPECT_FALSE(c.decoder().bidirectional);
+}
+
+// A small f64 model on the fixture's batch, with `dropout`.
+Translator dropout_model(double dropout, const TranslatorConfig& base) {
+  TranslatorConfig c = base;
+  c.dropout = dropout;
+  return Translator(c, 11, DType::f64);
+}
+
+// Dropout changes nothing in eval mode and leaves the weights' initial values alone; in training
+// mode it is on, its masks fixed by the step (so backward sees the forward's), and the gradients
+// are those of the dropped forward.
+TEST(Translator, DropoutIsOnOnlyInTrainingAndDifferentiable) {
+  const testing::TranslatorFixture f = testing::load_translator_fixture("lstm_bidirectional");
+  const TranslationBatch batch = testing::translator_fixture_batch(f);
+  Translator plain = dropout_model(0.0, f.config), dropped = dropout_model(0.3, f.config);
+  const TensorMap plain_weights = plain.state_dict(), dropped_weights = dropped.state_dict();
+  ASSERT_EQ(plain_weights.size(), dropped_weights.size());
+  for (const auto& [name, value] : plain_weights)
+    EXPECT_EQ(value.to_vector(), dropped_weights.at(name).to_vector()) << name;
+  auto logits = [&](Translator& m, uint64_t step, bool keep = false) {
+    ForwardOptions o;
+    o.step = step;
+    o.keep_for_backward = keep;
+    return m.forward(batch, o).logits;
+  };
+  plain.set_training(false);
+  dropped.set_training(false);
+  EXPECT_EQ(logits(dropped, 1).to_vector(), logits(plain, 1).to_vector()) << "eval: no dropout";
+  plain.set_training(true);
+  dropped.set_training(true);
+  EXPECT_NE(logits(dropped, 1).to_vector(), logits(plain, 1).to_vector()) << "training: dropout";
+  EXPECT_EQ(logits(dropped, 1).to_vector(), logits(dropped, 1).to_vector()) << "one mask a step";
+  EXPECT_NE(logits(dropped, 1).to_vector(), logits(dropped, 2).to_vector()) << "a new mask a step";
+
+  const Tensor w = testing::random_tensor(logits(dropped, 5).shape(), 3);
+  dropped.zero_grad();
+  logits(dropped, 5, /*keep=*/true);
+  dropped.backward(w);
+  auto loss = [&] { return testing::dot(logits(dropped, 5), w); };
+  for (Parameter& p : dropped.parameters())
+    testing::expect_gradient(p.name, p.value, p.grad, loss, 1e-6, 1e-6, 8);
 }
 
 TEST(Translator, CheckpointsLoadOnlyAsTranslators) {

@@ -1,5 +1,6 @@
-// The PyTorch golden fixtures of the translator: tests/data/translator_<cell>.safetensors, by
-// python_tools/make_translator_fixture.py, hold a 2-layer model's weights (PyTorch state_dict
+// The PyTorch golden fixtures of the translator: tests/data/translator_<case>.safetensors, by
+// python_tools/make_translator_fixture.py (cases lstm, gru, lstm_bidirectional and
+// gru_bidirectional), hold a 2-layer model's weights (PyTorch state_dict
 // names), a padded batch of three pairs with different source and target lengths
 // ("input.source", "input.source_lengths", "input.target_in", "input.target_out",
 // "input.target_lengths"), the logits, the attention weights, the mean cross-entropy and every
@@ -25,8 +26,8 @@ namespace recur::testing {
 
 using TranslatorFixture = ModelFixture<TranslatorConfig>;
 
-inline TranslatorFixture load_translator_fixture(const std::string& cell) {
-  return load_model_fixture<TranslatorConfig>("translator_" + cell);
+inline TranslatorFixture load_translator_fixture(const std::string& fixture_case) {
+  return load_model_fixture<TranslatorConfig>("translator_" + fixture_case);
 }
 
 inline Translator translator_fixture_model(const TranslatorFixture& f, DType dtype) {
@@ -73,10 +74,10 @@ inline std::string translator_fixture_translation(const TranslatorFixture& f,
 
 // Forward (logits, attention), loss, every parameter gradient and the greedy translations by a
 // model of `dtype` at `where`, against PyTorch's.
-inline void check_translator_against_pytorch(const std::string& cell, DType dtype,
+inline void check_translator_against_pytorch(const std::string& fixture_case, DType dtype,
                                              const Tolerance& tol, const Placement& where = {}) {
-  SCOPED_TRACE(cell + " " + dtype_name(dtype) + " on " + where.describe());
-  const TranslatorFixture f = load_translator_fixture(cell);
+  SCOPED_TRACE(fixture_case + " " + dtype_name(dtype) + " on " + where.describe());
+  const TranslatorFixture f = load_translator_fixture(fixture_case);
   Translator model = translator_fixture_model(f, dtype);
   model.place(where);
   auto on_host = [](const Tensor& t) { return t.to(Device::cpu()); };
@@ -100,7 +101,9 @@ inline void check_translator_against_pytorch(const std::string& cell, DType dtyp
     expect_close(on_host(p.grad), f.at("grad." + p.name), tol, "grad of " + p.name);
     ++checked;
   }
-  EXPECT_EQ(checked, 2 + 2 * f.config.layers * 4 + 1 + 2);  // embeds, RNNs, attention, head
+  const int64_t encoder_directions = f.config.bidirectional ? 2 : 1;
+  // embeddings, the encoder's and the decoder's 4 tensors per layer and direction, attention, head
+  EXPECT_EQ(checked, 2 + (encoder_directions + 1) * f.config.layers * 4 + 1 + 2);
 
   std::vector<std::string> sources;
   for (const TranslationPair& p : translator_fixture_pairs(f)) sources.push_back(p.source);
