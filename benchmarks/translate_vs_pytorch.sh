@@ -8,6 +8,7 @@
 #
 #   bash benchmarks/translate_vs_pytorch.sh                 # recur 12 epochs, PyTorch 1
 #   EPOCHS=4 PEER_EPOCHS=2 bash benchmarks/translate_vs_pytorch.sh
+#   MODEL_OPTIONS="--bidirectional --dropout 0.2" bash benchmarks/translate_vs_pytorch.sh
 #
 # Both train the byte-level encoder-decoder with Luong attention of models/translator.h (an LSTM,
 # embed 64, H=256, one layer; Adam lr 2e-3, clipping 1, batches of 64 pairs of similar target
@@ -26,6 +27,8 @@ source benchmarks/peer_run.sh
 out="benchmarks/results/translate-$stamp.json"
 corpus="$(dirname "$(/usr/bin/python3 python_tools/datasets.py path translations)")"
 MODEL=(--cell lstm --embed 64 --hidden 256 --layers 1 --batch 64 --lr 2e-3 --clip 1.0 --seed 1 --max-len 80)
+read -r -a extra <<< "${MODEL_OPTIONS:-}"  # options both take: --bidirectional, --dropout P
+MODEL+=("${extra[@]}")
 
 echo "recur translate, $EPOCHS epochs..." >&2
 "$RECUR" translate --data "$corpus" --out "$tmp/recur" "${MODEL[@]}" --epochs "$EPOCHS" \

@@ -213,6 +213,10 @@ def parse_args(argv):
     p.add_argument("--embed", type=int, default=64)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--bidirectional", action="store_true",
+                   help="a bidirectional encoder, hidden/2 units per direction")
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="on the embeddings, between layers and before the head (training)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -233,6 +237,11 @@ def parse_args(argv):
     if a.epochs < 1 or a.lr <= 0 or a.clip < 0 or a.threads < 0 or a.decode_limit < 0:
         p.error("expected --epochs >= 1, --lr > 0, --clip >= 0, --threads >= 0, "
                 "--decode-limit >= 0")
+    if a.bidirectional and a.hidden % 2:
+        p.error(f"--bidirectional splits --hidden between two directions: expected it even, "
+                f"got {a.hidden}")
+    if not 0 <= a.dropout < 1:
+        p.error(f"--dropout: expected a value in [0, 1), got {a.dropout}")
     return a
 
 
@@ -251,7 +260,7 @@ def main(argv=None):
         sys.exit(f"{folder}: a split is empty after dropping pairs longer than {a.max_len} bytes "
                  f"({', '.join(f'{s} {len(corpus[s])}' for s in SPLITS)})")
     torch.manual_seed(a.seed)
-    model = Translator(a.cell, VOCAB, a.embed, a.hidden, a.layers)
+    model = Translator(a.cell, VOCAB, a.embed, a.hidden, a.layers, a.bidirectional, a.dropout)
     model.pack_decoder = False  # the same loss and gradients, 3-4x faster (see Translator)
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads: "

@@ -8,7 +8,9 @@ Run from the repository root:
     /usr/bin/python3 -B -m unittest python_tools/tests/test_train_translator_reference.py -v
 """
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -180,6 +182,27 @@ class TrainingTest(unittest.TestCase):
         for key in ("cell", "embed", "hidden", "layers", "batch", "lr", "clip", "seed",
                     "max_len", "decode_limit", "threads", "torch"):
             self.assertIn(key, report)
+
+    def test_bidirectional_encoder_with_dropout(self):
+        self.addCleanup(torch.set_num_threads, torch.get_num_threads())
+        with tempfile.TemporaryDirectory() as folder:
+            write_corpus(folder)
+            out = os.path.join(folder, "report.json")
+            code = ref.main(["--corpus", folder, "--out", out, "--embed", "8", "--hidden", "16",
+                             "--bidirectional", "--dropout", "0.2", "--batch", "16",
+                             "--epochs", "1", "--threads", "1", "--decode-limit", "3"])
+            self.assertEqual(code, 0)
+            with open(out, encoding="utf-8") as f:
+                report = json.load(f)
+        self.assertTrue(report["bidirectional"])
+        self.assertEqual(report["dropout"], 0.2)
+        self.assertEqual(report["test"]["pairs"], 3)
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            ref.parse_args(["--corpus", "x", "--out", "y", "--hidden", "15", "--bidirectional"])
+        self.assertIn("expected it even, got 15", err.getvalue())
+        with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+            ref.parse_args(["--corpus", "x", "--out", "y", "--dropout", "1"])
+        self.assertIn("--dropout: expected a value in [0, 1), got 1.0", err.getvalue())
 
 
 if __name__ == "__main__":
