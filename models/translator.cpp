@@ -164,6 +164,23 @@ bool picks_all(const std::vector<int64_t>& ids, int64_t n) {
   return true;
 }
 
+// Eval mode for as long as it lives (a translation: no dropout, even between recurrent layers),
+// then the mode the caller had.
+class EvalMode {
+ public:
+  explicit EvalMode(Graph& graph)
+      : graph_(graph), was_training_(graph.layer("decoder").training()) {
+    graph_.set_training(false);
+  }
+  ~EvalMode() { graph_.set_training(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  Graph& graph_;
+  bool was_training_;
+};
+
 }  // namespace
 
 std::vector<std::string> Translator::translate(const std::vector<std::string_view>& sources,
@@ -173,6 +190,7 @@ std::vector<std::string> Translator::translate(const std::vector<std::string_vie
   const int64_t B = static_cast<int64_t>(sources.size()), K = options.beam;
   BeamSearch search(B, K, max_tokens, options.length_alpha, kBos, kEos);
   const ForwardOptions inference;  // keeps nothing for backward
+  const EvalMode eval(graph_);
   auto& encoder = dynamic_cast<Recurrent&>(graph_.layer("encoder"));
   auto& decoder = dynamic_cast<Recurrent&>(graph_.layer("decoder"));
   const Tensor source =

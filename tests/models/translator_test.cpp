@@ -146,6 +146,31 @@ TEST(Translator, DropoutIsOnOnlyInTrainingAndDifferentiable) {
     testing::expect_gradient(p.name, p.value, p.grad, loss, 1e-6, 1e-6, 8);
 }
 
+// translate() runs in eval mode whatever mode the model is in (no dropout between its recurrent
+// layers), and leaves the model in the mode it found.
+TEST(Translator, TranslatesWithoutDropoutInEitherMode) {
+  TranslatorConfig c;
+  c.embed = 4;
+  c.hidden = 6;
+  c.layers = 2;
+  c.bidirectional = true;
+  c.dropout = 0.5;
+  c.max_len = 12;
+  Translator model(c, 3, DType::f64);
+  const std::vector<std::string_view> sources = {"abc", "hello world", "x"};
+  model.set_training(false);
+  const std::vector<std::string> in_eval = model.translate(sources);
+  model.set_training(true);
+  EXPECT_EQ(model.translate(sources), in_eval);
+  const TranslationBatch batch = make_translation_batch({{"abc", "de"}, {"x", "yz"}}, {0, 1});
+  ForwardOptions o;
+  o.step = 4;
+  const std::vector<double> first = model.forward(batch, o).logits.to_vector();
+  model.set_training(false);
+  EXPECT_NE(model.forward(batch, o).logits.to_vector(), first)
+      << "the model was left in training mode: dropout on";
+}
+
 TEST(Translator, CheckpointsLoadOnlyAsTranslators) {
   testing::ScratchDir dir("recur_translator");
   const testing::TranslatorFixture f = testing::load_translator_fixture("lstm");
