@@ -5,6 +5,7 @@
 #
 #   bash benchmarks/classify_vs_pytorch.sh            # spam vs ham, 100 training steps each
 #   STEPS=200 PACKED_STEPS=20 DATA=path/to/labelled.txt bash benchmarks/classify_vs_pytorch.sh
+#   DATA=rows.csv bash benchmarks/classify_vs_pytorch.sh   # feature sequences (--embed unused)
 #
 # The model: bidirectional LSTM, E=32, H=128, the first 256 bytes of each message, B=32, Adam
 # 3e-3, clipping 1.0. Speed is documents per second over the training steps only (validation and
@@ -30,7 +31,7 @@ echo "recur classify..." >&2
 "$RECUR" classify --data "$DATA" "${common[@]}" --steps "$STEPS" --out "$tmp/recur" > /dev/null 2> "$tmp/recur.log" ||
   { tail -5 "$tmp/recur.log"; exit 1; }
 # The file recur read (a corpus name resolves to the cached file).
-path="$(sed -n 's/^recur classify: \(.*\), [0-9]* documents.*/\1/p' "$tmp/recur.log")"
+path="$(sed -n 's/^recur classify: \(.*\), [0-9]* \(documents\|sequences\) .*/\1/p' "$tmp/recur.log")"
 peers=()
 for threads in 0 "$(nproc)"; do
   for pack in pack no-pack; do

@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "datasets/length_buckets.h"
 
 namespace recur {
 
@@ -85,23 +84,6 @@ LabelledCorpus::LabelledCorpus(const std::string& path, std::vector<std::string>
   }
 }
 
-std::vector<int64_t> LabelledCorpus::count_per_label() const {
-  std::vector<int64_t> counts(labels_.size(), 0);
-  for (const LabelledDocument& d : docs_) ++counts[static_cast<size_t>(d.label)];
-  return counts;
-}
-
-LabelledCorpus::Split LabelledCorpus::split(int64_t every) const {
-  RECUR_CHECK(every >= 2, "LabelledCorpus::split: expected every >= 2, got {}", every);
-  std::vector<int64_t> seen(labels_.size(), 0);
-  Split s;
-  for (int64_t i = 0; i < size(); ++i) {
-    int64_t& n = seen[static_cast<size_t>(docs_[static_cast<size_t>(i)].label)];
-    (n++ % every == 0 ? s.validation : s.train).push_back(i);
-  }
-  return s;
-}
-
 namespace {
 
 ClassBatch make_batch(const std::vector<std::string_view>& texts,
@@ -117,8 +99,8 @@ ClassBatch make_batch(const std::vector<std::string_view>& texts,
     T = std::max(T, lengths[b]);
   }
   ClassBatch batch;
-  batch.tokens = Tensor::zeros({B, T}, DType::i64);
-  int64_t* tokens = batch.tokens.data<int64_t>();
+  batch.inputs = Tensor::zeros({B, T}, DType::i64);
+  int64_t* tokens = batch.inputs.data<int64_t>();
   for (size_t b = 0; b < texts.size(); ++b)
     for (int64_t t = 0; t < lengths[b]; ++t)
       tokens[static_cast<int64_t>(b) * T + t] = static_cast<unsigned char>(texts[b][t]);
@@ -129,26 +111,15 @@ ClassBatch make_batch(const std::vector<std::string_view>& texts,
 
 }  // namespace
 
-ClassBatch make_class_batch(const LabelledCorpus& corpus, const std::vector<int64_t>& documents,
-                            int64_t max_len) {
+ClassBatch LabelledCorpus::batch(const std::vector<int64_t>& documents, int64_t max_len) const {
+  check_items(*this, documents, "classifier batch");
   std::vector<std::string_view> texts;
   std::vector<int64_t> labels;
   for (int64_t i : documents) {
-    RECUR_CHECK(i >= 0 && i < corpus.size(), "classifier batch: document {} of a corpus of {}", i,
-                corpus.size());
-    texts.push_back(corpus[i].text);
-    labels.push_back(corpus[i].label);
+    texts.push_back((*this)[i].text);
+    labels.push_back((*this)[i].label);
   }
   return make_batch(texts, labels, max_len);
-}
-
-std::vector<std::vector<int64_t>> bucket_batches(const LabelledCorpus& corpus,
-                                                 std::vector<int64_t> documents, int64_t batch,
-                                                 int64_t max_len, uint64_t seed) {
-  auto length = [&](int64_t i) {
-    return std::min<int64_t>(static_cast<int64_t>(corpus[i].text.size()), max_len);
-  };
-  return length_buckets(std::move(documents), length, batch, seed);
 }
 
 ClassBatch make_text_batch(std::string_view text, int64_t max_len) {

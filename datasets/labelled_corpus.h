@@ -7,7 +7,8 @@
 // A label is a short name without control characters; TEXT is any bytes but RS, at least one.
 // python_tools/datasets.py writes the `spam` corpus in this format.
 //
-// Tokens are bytes (256 symbols). A classifier reads the first max_len bytes of each TEXT.
+// Tokens are bytes (256 symbols). A classifier reads the first max_len bytes of each TEXT. The
+// split, bucketing and evaluation are ClassData's (datasets/class_data.h).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 #include "core/mapped_file.h"
 #include "core/tensor.h"
+#include "datasets/class_data.h"
 
 namespace recur {
 
@@ -26,7 +28,7 @@ struct LabelledDocument {
   std::string_view text;  // TEXT, viewed in the mapping
 };
 
-class LabelledCorpus {
+class LabelledCorpus : public ClassData {
  public:
   // Maps and indexes `path`. labels: the class names in index order (a trained model's); empty
   // means the distinct labels of the file, sorted. Throws recur::Error naming the path, the
@@ -34,19 +36,15 @@ class LabelledCorpus {
   // text, a label with control characters or over 64 bytes, a label not in `labels`.
   explicit LabelledCorpus(const std::string& path, std::vector<std::string> labels = {});
 
-  const std::string& path() const { return file_.path(); }
-  const std::vector<std::string>& labels() const { return labels_; }
-  int64_t size() const { return static_cast<int64_t>(docs_.size()); }
-  const LabelledDocument& operator[](int64_t i) const { return docs_[static_cast<size_t>(i)]; }
-  std::vector<int64_t> count_per_label() const;
+  const std::string& path() const override { return file_.path(); }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  int64_t size() const override { return static_cast<int64_t>(docs_.size()); }
+  int64_t label(int64_t i) const override { return (*this)[i].label; }
+  int64_t steps(int64_t i) const override { return static_cast<int64_t>((*this)[i].text.size()); }
+  // inputs [B,T] i64: the first min(bytes, max_len) bytes of each TEXT, then zeros.
+  ClassBatch batch(const std::vector<int64_t>& documents, int64_t max_len) const override;
 
-  // A split that keeps the label proportions: of each label's documents in file order, every
-  // `every`-th (the 1st, the every+1-th, ...) goes to validation, the rest to training. Indices
-  // into this corpus, in file order.
-  struct Split {
-    std::vector<int64_t> train, validation;
-  };
-  Split split(int64_t every) const;
+  const LabelledDocument& operator[](int64_t i) const { return docs_[static_cast<size_t>(i)]; }
 
  private:
   MappedFile file_;
@@ -54,23 +52,7 @@ class LabelledCorpus {
   std::vector<LabelledDocument> docs_;
 };
 
-// Documents as a padded batch of byte tokens.
-struct ClassBatch {
-  Tensor tokens;   // [B,T] i64: the first min(bytes, max_len) bytes of each TEXT, then zeros
-  Tensor lengths;  // [B] i64 in [1,T]; T is the longest of them
-  Tensor targets;  // [B] i64: the labels
-};
-ClassBatch make_class_batch(const LabelledCorpus& corpus, const std::vector<int64_t>& documents,
-                            int64_t max_len);
-
-// One epoch's batches of `documents` (indices into the corpus), in an order drawn from `seed`:
-// shuffled, then sorted by length within windows of 16 batches (so a batch pads little),
-// the batches shuffled again. Every document once; the last batch may be smaller.
-std::vector<std::vector<int64_t>> bucket_batches(const LabelledCorpus& corpus,
-                                                 std::vector<int64_t> documents, int64_t batch,
-                                                 int64_t max_len, uint64_t seed);
-
-// The byte tokens of one unlabelled text, truncated to max_len: [1,T] i64 and lengths [1].
+// The byte tokens of one unlabelled text, truncated to max_len: inputs [1,T] i64, lengths [1].
 ClassBatch make_text_batch(std::string_view text, int64_t max_len);
 
 }  // namespace recur

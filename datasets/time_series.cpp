@@ -1,44 +1,13 @@
 #include "datasets/time_series.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/philox.h"
+#include "datasets/csv.h"
 
 namespace recur {
-
-namespace {
-
-// Splits a CSV line on commas; trims spaces and one pair of surrounding double quotes per field.
-// (No quoted commas: a time-series CSV has none.)
-std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> fields;
-  std::stringstream in(line);
-  std::string field;
-  while (std::getline(in, field, ',')) fields.push_back(field);
-  if (!line.empty() && line.back() == ',') fields.emplace_back();
-  for (std::string& f : fields) {
-    const size_t first = f.find_first_not_of(" \t");
-    const size_t last = f.find_last_not_of(" \t");
-    f = first == std::string::npos ? "" : f.substr(first, last - first + 1);
-    if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
-  }
-  return fields;
-}
-
-bool parse_finite(const std::string& text, double& value) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && errno != ERANGE && std::isfinite(value);
-}
-
-}  // namespace
 
 TimeSeries read_time_series(const std::string& path, const std::string& column) {
   std::ifstream in(path, std::ios::binary);
@@ -52,12 +21,12 @@ TimeSeries read_time_series(const std::string& path, const std::string& column) 
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
-    const std::vector<std::string> fields = split_fields(line);
+    const std::vector<std::string_view> fields = split_csv_fields(line);
     if (index < 0) {  // the header
       header_fields = fields.size();
       if (column.empty()) {
         index = static_cast<int64_t>(fields.size()) - 1;
-        series.column = fields.back();
+        series.column = std::string(fields.back());
       } else {
         for (size_t i = 0; i < fields.size() && index < 0; ++i)
           if (fields[i] == column) index = static_cast<int64_t>(i);
@@ -70,7 +39,7 @@ TimeSeries read_time_series(const std::string& path, const std::string& column) 
                 "{}:{}: expected {} comma-separated fields like the header, got {}: '{}'", path,
                 line_no, header_fields, fields.size(), line);
     double value = 0.0;
-    const std::string& text = fields[static_cast<size_t>(index)];
+    const std::string_view text = fields[static_cast<size_t>(index)];
     RECUR_CHECK(parse_finite(text, value),
                 "{}:{}: column '{}' holds '{}', expected a finite number (fill or drop missing "
                 "values first)",

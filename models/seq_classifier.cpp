@@ -1,5 +1,6 @@
 #include "models/seq_classifier.h"
 
+#include <cmath>
 #include <set>
 
 #include "layers/embedding.h"
@@ -11,6 +12,19 @@ namespace recur {
 void SeqClassifierConfig::validate() const {
   RECUR_CHECK(vocab >= 2, "classifier: vocab must be at least 2, got {}", vocab);
   RECUR_CHECK(embed >= 1, "classifier: embed must be at least 1, got {}", embed);
+  RECUR_CHECK(feature_mean.size() == features.size() && feature_std.size() == features.size(),
+              "classifier: expected a feature_mean and a feature_std for each of the {} features, "
+              "got {} and {}",
+              features.size(), feature_mean.size(), feature_std.size());
+  RECUR_CHECK(!id_column.empty() && !label_column.empty() && id_column != label_column,
+              "classifier: expected distinct, non-empty id and label columns, got '{}' and '{}'",
+              id_column, label_column);
+  for (size_t f = 0; f < features.size(); ++f)
+    RECUR_CHECK(!features[f].empty() && std::isfinite(feature_mean[f]) &&
+                    std::isfinite(feature_std[f]) && feature_std[f] > 0.0,
+                "classifier: feature {} ('{}'): expected a name, a finite mean and a positive "
+                "std, got {} and {}",
+                f, features[f], feature_mean[f], feature_std[f]);
   RECUR_CHECK(max_len >= 1, "classifier: max_len must be at least 1, got {}", max_len);
   RECUR_CHECK(labels.size() >= 2, "classifier: expected at least 2 labels, got {}", labels.size());
   std::set<std::string> seen;
@@ -22,9 +36,20 @@ void SeqClassifierConfig::validate() const {
 }
 
 nlohmann::json SeqClassifierConfig::to_json() const {
-  return {{"cell", cell_name(cell)}, {"vocab", vocab},   {"embed", embed},
-          {"hidden", hidden},        {"layers", layers}, {"bidirectional", bidirectional},
-          {"dropout", dropout},      {"labels", labels}, {"max_len", max_len}};
+  return {{"cell", cell_name(cell)},
+          {"vocab", vocab},
+          {"embed", embed},
+          {"hidden", hidden},
+          {"layers", layers},
+          {"bidirectional", bidirectional},
+          {"dropout", dropout},
+          {"labels", labels},
+          {"max_len", max_len},
+          {"features", features},
+          {"feature_mean", feature_mean},
+          {"feature_std", feature_std},
+          {"id_column", id_column},
+          {"label_column", label_column}};
 }
 
 SeqClassifierConfig SeqClassifierConfig::from_json(const nlohmann::json& j) {
@@ -40,6 +65,12 @@ SeqClassifierConfig SeqClassifierConfig::from_json(const nlohmann::json& j) {
     c.dropout = j.value("dropout", 0.0);
     c.labels = j.at("labels").get<std::vector<std::string>>();
     c.max_len = j.at("max_len").get<int64_t>();
+    // Checkpoints written before numeric inputs read bytes.
+    c.features = j.value("features", std::vector<std::string>{});
+    c.feature_mean = j.value("feature_mean", std::vector<double>{});
+    c.feature_std = j.value("feature_std", std::vector<double>{});
+    c.id_column = j.value("id_column", std::string("id"));
+    c.label_column = j.value("label_column", std::string("label"));
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("classifier config {}: {}", j.dump(), e.what());
   }
@@ -50,7 +81,7 @@ SeqClassifierConfig SeqClassifierConfig::from_json(const nlohmann::json& j) {
 RecurrentConfig SeqClassifierConfig::recurrent() const {
   RecurrentConfig r;
   r.cell = cell;
-  r.input_size = embed;
+  r.input_size = reads_features() ? static_cast<int64_t>(features.size()) : embed;
   r.hidden_size = hidden;
   r.num_layers = layers;
   r.bidirectional = bidirectional;
@@ -62,10 +93,12 @@ SeqClassifier::SeqClassifier(const SeqClassifierConfig& config, uint64_t seed, D
     : config_(config) {
   config_.validate();
   const RecurrentConfig rc = config_.recurrent();
-  for (const char* in : {"tokens", "h0", "c0", "lengths"}) graph_.add_input(in);
-  graph_.add("embed", Embedding(config_.vocab, config_.embed, dtype, seed), {"tokens"});
+  for (const char* in : {"inputs", "h0", "c0", "lengths"}) graph_.add_input(in);
+  if (!config_.reads_features())
+    graph_.add("embed", Embedding(config_.vocab, config_.embed, dtype, seed), {"inputs"});
+  const char* sequence = config_.reads_features() ? "inputs" : "embed";
   Recurrent& rnn =
-      graph_.add("rnn", Recurrent(rc, dtype, seed + 1), {"embed", "h0", "c0", "lengths"});
+      graph_.add("rnn", Recurrent(rc, dtype, seed + 1), {sequence, "h0", "c0", "lengths"});
   rnn.set_dropout_seed(seed + 2);
   graph_.add("features", FinalHidden(rc.directions()), {"rnn:1"});
   graph_.add("head", Linear(rc.output_size(), config_.classes(), true, dtype, seed + 3),
@@ -73,11 +106,15 @@ SeqClassifier::SeqClassifier(const SeqClassifierConfig& config, uint64_t seed, D
   graph_.set_outputs({"head"});
 }
 
-Tensor SeqClassifier::forward(const Tensor& tokens, const Tensor& lengths,
+Tensor SeqClassifier::forward(const Tensor& inputs, const Tensor& lengths,
                               const ForwardOptions& options) {
-  check_shape(tokens, {"B", "T"}, "classifier tokens");
+  if (config_.reads_features())
+    check_shape(inputs, {"B", "T", static_cast<int64_t>(config_.features.size())},
+                "classifier features");
+  else
+    check_shape(inputs, {"B", "T"}, "classifier tokens");
   return graph_.forward(
-      {{"tokens", tokens}, {"h0", Tensor()}, {"c0", Tensor()}, {"lengths", lengths}}, options)[0];
+      {{"inputs", inputs}, {"h0", Tensor()}, {"c0", Tensor()}, {"lengths", lengths}}, options)[0];
 }
 
 void SeqClassifier::backward(const Tensor& dlogits) {

@@ -1,24 +1,29 @@
 // SeqClassifier: sequence-to-vector classification (spam or not, sentiment, the kind of sensor
-// behind a signal). Embedding -> Recurrent (any cell; L layers; uni- or bidirectional; dropout
-// between layers) -> FinalHidden (the last layer's final h, directions side by side) -> Linear
-// -> logits over the classes. Its state_dict names and numbers are those of the PyTorch module
+// behind a signal). Its input is either byte tokens through an Embedding, or numeric feature
+// vectors read directly (config.features: the names of the F features) -> Recurrent (any cell;
+// L layers; uni- or bidirectional; dropout between layers) -> FinalHidden (the last layer's final
+// h, directions side by side) -> Linear -> logits over the classes. Its state_dict names and
+// numbers are those of the PyTorch module
 //
 //   class SeqClassifier(nn.Module):
-//       def __init__(self, vocab, embed, hidden, layers, bidirectional, classes):
+//       def __init__(self, vocab, embed, hidden, layers, bidirectional, classes, features=0):
 //           super().__init__()
-//           self.embed = nn.Embedding(vocab, embed)
-//           self.rnn = nn.LSTM(embed, hidden, layers, batch_first=True,
+//           if features == 0:                    # byte tokens; else no embedding at all
+//               self.embed = nn.Embedding(vocab, embed)
+//           self.rnn = nn.LSTM(features or embed, hidden, layers, batch_first=True,
 //                              bidirectional=bidirectional)             # or nn.GRU / nn.RNN
 //           self.head = nn.Linear(hidden * (2 if bidirectional else 1), classes)
-//       def forward(self, tokens, lengths):
-//           x = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True,
-//                                    enforce_sorted=False)
+//       def forward(self, inputs, lengths):      # tokens [B,T], or features [B,T,F] float
+//           x = self.embed(inputs) if hasattr(self, "embed") else inputs
+//           x = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
 //           _, h_n = self.rnn(x)                       # LSTM: (h_n, c_n) -> h_n
 //           h = torch.cat([h_n[-2], h_n[-1]], 1) if self.rnn.bidirectional else h_n[-1]
 //           return self.head(h)
 //
 // (python_tools/make_classifier_fixture.py; tests/models/seq_classifier_test.cpp checks it).
-//   tokens [B,T] i64, lengths [B] i64 (CPU) -> logits [B,C]
+// Feature inputs are standardised before the model: (value - feature_mean) / feature_std, with
+// the statistics of the training data, kept in the config (datasets/labelled_sequences.h).
+//   inputs [B,T] i64 or [B,T,F] float, lengths [B] i64 (CPU) -> logits [B,C]
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -42,7 +47,13 @@ struct SeqClassifierConfig {
   bool bidirectional = false;
   double dropout = 0.0;             // between recurrent layers, in training mode
   std::vector<std::string> labels;  // the class names, in class-index order (at least 2)
-  int64_t max_len = 256;            // the model reads the first max_len tokens of a document
+  int64_t max_len = 256;            // the model reads the first max_len steps of a sequence
+  // Numeric inputs: the names of the features, in input order; empty: byte tokens (vocab, embed).
+  std::vector<std::string> features;
+  std::vector<double> feature_mean, feature_std;  // per feature: the standardisation of inputs
+  std::string id_column = "id", label_column = "label";  // of feature CSV files
+
+  bool reads_features() const { return !features.empty(); }
 
   int64_t classes() const { return static_cast<int64_t>(labels.size()); }
   void validate() const;  // throws naming the first invalid field
@@ -57,9 +68,10 @@ class SeqClassifier {
   explicit SeqClassifier(const SeqClassifierConfig& config, uint64_t seed = 0,
                          DType dtype = DType::f32);
 
-  // tokens [B,T] i64 on the model's device; lengths [B] i64 on the CPU, each in [1,T], or
-  // undefined (all T valid). -> logits [B,C]
-  Tensor forward(const Tensor& tokens, const Tensor& lengths, const ForwardOptions& options = {});
+  // inputs on the model's device: tokens [B,T] i64, or (reads_features()) standardised features
+  // [B,T,F] of the model's dtype; lengths [B] i64 on the CPU, each in [1,T], or undefined (all T
+  // valid). -> logits [B,C]
+  Tensor forward(const Tensor& inputs, const Tensor& lengths, const ForwardOptions& options = {});
   // dlogits [B,C]: accumulates parameter gradients.
   void backward(const Tensor& dlogits);
 

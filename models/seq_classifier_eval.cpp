@@ -22,6 +22,15 @@ SeqClassifier load_seq_classifier(const std::string& path, const Placement& wher
   return model;
 }
 
+std::unique_ptr<ClassData> open_class_data(const std::string& path,
+                                           const SeqClassifierConfig& model) {
+  if (!model.reads_features()) return std::make_unique<LabelledCorpus>(path, model.labels);
+  auto data = std::make_unique<LabelledSequences>(
+      path, SequenceColumns{model.id_column, model.label_column, model.features}, model.labels);
+  data->set_standardisation({model.feature_mean, model.feature_std});
+  return data;
+}
+
 int64_t ClassifierScores::correct() const {
   int64_t n = 0;
   for (size_t c = 0; c < confusion.size(); ++c) n += confusion[c][c];
@@ -64,15 +73,16 @@ nlohmann::json ClassifierScores::to_json(const std::vector<std::string>& labels)
           {"confusion", confusion}};
 }
 
-std::string ClassifierScores::report(const std::vector<std::string>& labels) const {
+std::string ClassifierScores::report(const std::vector<std::string>& labels,
+                                     const std::string& items) const {
   std::string out = fmt::format("  accuracy {:.4f} ({} of {}), loss {:.4f}\n", accuracy(),
                                 correct(), documents, loss);
   for (size_t c = 0; c < labels.size(); ++c) {
     int64_t count = 0;
     for (int64_t n : confusion[c]) count += n;
     const auto label = static_cast<int64_t>(c);
-    out += fmt::format("  {:>12s}: {:6d} documents, precision {:.4f}, recall {:.4f}\n", labels[c],
-                       count, precision(label), recall(label));
+    out += fmt::format("  {:>12s}: {:6d} {}, precision {:.4f}, recall {:.4f}\n", labels[c], count,
+                       items, precision(label), recall(label));
   }
   return out;
 }
@@ -81,8 +91,8 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model,
                                                      const ClassBatch& batch) {
   model.set_training(false);
   const Device device = model.device();
-  const Tensor tokens = device.is_cpu() ? batch.tokens : batch.tokens.to(device);
-  const Tensor logits = model.forward(tokens, batch.lengths).to(Device::cpu());
+  const Tensor inputs = device.is_cpu() ? batch.inputs : batch.inputs.to(device);
+  const Tensor logits = model.forward(inputs, batch.lengths).to(Device::cpu());
   const int64_t B = logits.size(0), C = logits.size(1);
   const std::vector<double> values = logits.to_vector();
   std::vector<std::vector<double>> probs(static_cast<size_t>(B));
@@ -97,7 +107,7 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model,
   return probs;
 }
 
-ClassifierScores evaluate_classifier(SeqClassifier& model, const LabelledCorpus& corpus,
+ClassifierScores evaluate_classifier(SeqClassifier& model, const ClassData& corpus,
                                      const std::vector<int64_t>& documents, int64_t batch) {
   RECUR_CHECK(corpus.labels() == model.config().labels,
               "{}: its labels ({}) are not the model's ({})", corpus.path(),
@@ -112,10 +122,10 @@ ClassifierScores evaluate_classifier(SeqClassifier& model, const LabelledCorpus&
     const std::vector<int64_t> part(
         documents.begin() + static_cast<ptrdiff_t>(i),
         documents.begin() + static_cast<ptrdiff_t>(std::min(documents.size(), i + batch)));
-    const ClassBatch b = make_class_batch(corpus, part, model.config().max_len);
+    const ClassBatch b = corpus.batch(part, model.config().max_len);
     const auto probs = class_probabilities(model, b);
     for (size_t r = 0; r < part.size(); ++r) {
-      const auto target = static_cast<size_t>(corpus[part[r]].label);
+      const auto target = static_cast<size_t>(corpus.label(part[r]));
       const auto& p = probs[r];
       const auto predicted = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
       ++s.confusion[target][predicted];

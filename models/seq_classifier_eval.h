@@ -1,14 +1,17 @@
-// Using a SeqClassifier: its checkpoints, class probabilities of a batch, and accuracy, mean loss
-// and the confusion matrix over labelled documents (`recur classify` and `recur predict`).
+// Using a SeqClassifier: its checkpoints, its data, class probabilities of a batch, and accuracy,
+// mean loss and the confusion matrix over labelled sequences (`recur classify` and
+// `recur predict`).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "datasets/labelled_corpus.h"
+#include "datasets/labelled_sequences.h"
 #include "models/seq_classifier.h"
 
 namespace recur {
@@ -20,6 +23,13 @@ inline constexpr char kSeqClassifierKind[] = "seq_classifier";
 // The model of a checkpoint written by `recur classify`, placed at `where`. Throws naming the
 // file when it is not a classifier checkpoint or its tensors do not fit its config.
 SeqClassifier load_seq_classifier(const std::string& path, const Placement& where = {});
+
+// The data at `path` as `model` reads it, with the model's labels: byte documents
+// (LabelledCorpus), or feature sequences (LabelledSequences: the model's id, label and feature
+// columns, standardised as in training; the label column may be absent). Throws as those
+// readers do.
+std::unique_ptr<ClassData> open_class_data(const std::string& path,
+                                           const SeqClassifierConfig& model);
 
 struct ClassifierScores {
   int64_t documents = 0;
@@ -33,8 +43,9 @@ struct ClassifierScores {
   // {"documents", "loss", "accuracy", "per_label": {name: {"precision", "recall", "count"}},
   //  "confusion": [[...]]}
   nlohmann::json to_json(const std::vector<std::string>& labels) const;
-  // A few lines: accuracy, loss, and per label its count, precision and recall.
-  std::string report(const std::vector<std::string>& labels) const;
+  // A few lines: accuracy, loss, and per label its count of `items`, precision and recall.
+  std::string report(const std::vector<std::string>& labels,
+                     const std::string& items = "documents") const;
 };
 
 // Softmax of the logits of `batch` (evaluation mode, nothing kept): [B][C] on the host.
@@ -42,7 +53,7 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const
 
 // Scores `documents` of `corpus` (whose labels must be the model's), `batch` at a time, in
 // evaluation mode. Leaves the model in evaluation mode.
-ClassifierScores evaluate_classifier(SeqClassifier& model, const LabelledCorpus& corpus,
+ClassifierScores evaluate_classifier(SeqClassifier& model, const ClassData& corpus,
                                      const std::vector<int64_t>& documents, int64_t batch);
 
 }  // namespace recur

@@ -1,10 +1,12 @@
 // `recur classify`: trains a sequence-to-vector classifier (models/seq_classifier.h) on a
 // labelled corpus (datasets/labelled_corpus.h: LABEL<TAB>TEXT documents, e.g. `spam`: the
-// SpamAssassin messages as ham or spam), reporting accuracy, per-label precision and recall on a
-// held-out tenth after every epoch against the majority-class baseline; writes metrics.jsonl and
-// atomic last/best checkpoints (best by validation accuracy).
+// SpamAssassin messages as ham or spam) or on numeric feature sequences (a .csv file,
+// datasets/labelled_sequences.h: one row of features per time step), reporting accuracy,
+// per-label precision and recall on a held-out tenth after every epoch against the
+// majority-class baseline; writes metrics.jsonl and atomic last/best checkpoints (best by
+// validation accuracy).
 // `recur predict`: a trained classifier's label and probabilities for each document of a text
-// file, or its scores on a labelled corpus.
+// file or each sequence of an unlabelled CSV, or its scores on labelled data.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -60,7 +62,7 @@ StepResult train_step(SeqClassifier& model, Adam& optimizer, GradScaler* scaler,
   ForwardOptions fo;
   fo.keep_for_backward = true;
   fo.step = static_cast<uint64_t>(step);
-  const Tensor logits = model.forward(on_device(b.tokens), b.lengths, fo);
+  const Tensor logits = model.forward(on_device(b.inputs), b.lengths, fo);
   SoftmaxCrossEntropy xent;
   StepResult r;
   r.loss = xent.forward(logits, on_device(b.targets));
@@ -87,13 +89,43 @@ nlohmann::json run_config(const ClassifyOptions& o) {
           {"train", o.train.to_json(o.compute)}};
 }
 
+bool is_feature_csv(const std::string& data) {
+  return std::filesystem::path(data).extension() == ".csv";
+}
+
+// The training data of run `o`: feature sequences of a CSV file, whose features (the run's, or
+// those of --features, or every column) and standardisation (the run's, or fitted on `train`
+// of its split) it records in o.model; or a labelled corpus of byte documents.
+std::unique_ptr<ClassData> open_training_data(ClassifyOptions& o) {
+  if (!is_feature_csv(o.train.data)) {
+    RECUR_CHECK(o.model.features.empty(),
+                "--features: {} is a labelled corpus of byte documents; features come from the "
+                "columns of a .csv file of feature sequences",
+                o.train.data);
+    return std::make_unique<LabelledCorpus>(resolve_labelled_corpus(o.train.data));
+  }
+  auto data = std::make_unique<LabelledSequences>(
+      o.train.data, SequenceColumns{o.model.id_column, o.model.label_column, o.model.features});
+  o.model.features = data->features();
+  if (!o.resume) {
+    Standardisation s = data->fit_standardisation(data->split(kValidationEvery).train);
+    o.model.feature_mean = s.mean;
+    o.model.feature_std = s.std;
+  }
+  data->set_standardisation({o.model.feature_mean, o.model.feature_std});
+  return data;
+}
+
 int run_classify(ClassifyOptions o) {
   const Placement where = apply_compute_options(o.compute);
   Checkpoint resumed;
   if (o.resume) resumed = resume_command(o, kSeqClassifierKind, "classifier");
   RECUR_CHECK(o.train.batch >= 1 && o.train.epochs >= 1,
               "--batch and --epochs: expected at least 1");
-  LabelledCorpus corpus(resolve_labelled_corpus(o.train.data));
+  const std::unique_ptr<ClassData> data = open_training_data(o);
+  const ClassData& corpus = *data;
+  const bool features = o.model.reads_features();
+  const char* items = features ? "sequences" : "documents";
   RECUR_CHECK(corpus.labels().size() >= 2,
               "{}: expected at least 2 labels to classify, got {} ('{}')", corpus.path(),
               corpus.labels().size(), corpus.labels()[0]);
@@ -102,9 +134,9 @@ int run_classify(ClassifyOptions o) {
               "--resume: {} no longer has the labels the run was trained on", corpus.path());
   o.model.labels = corpus.labels();
   o.train.data = corpus.path();  // a name resolves to the cached file: the path is what resumes
-  const LabelledCorpus::Split split = corpus.split(kValidationEvery);
+  const ClassData::Split split = corpus.split(kValidationEvery);
   RECUR_CHECK(!split.train.empty() && !split.validation.empty(),
-              "{}: {} documents are too few to hold out every {}th", corpus.path(), corpus.size(),
+              "{}: {} {} are too few to hold out every {}th", corpus.path(), corpus.size(), items,
               kValidationEvery);
 
   SeqClassifier model(o.model, o.train.seed);
@@ -116,24 +148,28 @@ int run_classify(ClassifyOptions o) {
 
   // The majority class of the training split: the accuracy to beat.
   std::vector<int64_t> train_counts(corpus.labels().size(), 0);
-  for (int64_t i : split.train) ++train_counts[static_cast<size_t>(corpus[i].label)];
+  for (int64_t i : split.train) ++train_counts[static_cast<size_t>(corpus.label(i))];
   const auto majority = static_cast<int64_t>(
       std::max_element(train_counts.begin(), train_counts.end()) - train_counts.begin());
   int64_t majority_hits = 0;
-  for (int64_t i : split.validation) majority_hits += corpus[i].label == majority;
+  for (int64_t i : split.validation) majority_hits += corpus.label(i) == majority;
   const double baseline =
       static_cast<double>(majority_hits) / static_cast<double>(split.validation.size());
 
-  std::fprintf(
-      stderr,
-      "recur classify: %s, %lld documents (%lld train, %lld validation), labels %s\n"
-      "model: %s, embed %lld, hidden %lld x %lld layer(s)%s, reads %lld bytes; %s\n",
-      corpus.path().c_str(), static_cast<long long>(corpus.size()),
-      static_cast<long long>(split.train.size()), static_cast<long long>(split.validation.size()),
-      fmt::format("{}", fmt::join(corpus.labels(), ", ")).c_str(), o.cell.c_str(),
-      static_cast<long long>(o.model.embed), static_cast<long long>(o.model.hidden),
-      static_cast<long long>(o.model.layers), o.model.bidirectional ? ", bidirectional" : "",
-      static_cast<long long>(o.model.max_len), describe_compute(where).c_str());
+  const std::string input =
+      features ? fmt::format("{} features (standardised), up to {} steps", o.model.features.size(),
+                             o.model.max_len)
+               : fmt::format("embed {}, up to {} bytes", o.model.embed, o.model.max_len);
+  std::fprintf(stderr,
+               "recur classify: %s, %lld %s (%lld train, %lld validation), labels %s\n"
+               "model: %s, hidden %lld x %lld layer(s)%s, reads %s; %s\n",
+               corpus.path().c_str(), static_cast<long long>(corpus.size()), items,
+               static_cast<long long>(split.train.size()),
+               static_cast<long long>(split.validation.size()),
+               fmt::format("{}", fmt::join(corpus.labels(), ", ")).c_str(), o.cell.c_str(),
+               static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
+               o.model.bidirectional ? ", bidirectional" : "", input.c_str(),
+               describe_compute(where).c_str());
   std::fprintf(stderr, "baseline: always '%s' scores %.4f on validation\n",
                corpus.labels()[static_cast<size_t>(majority)].c_str(), baseline);
 
@@ -150,7 +186,7 @@ int run_classify(ClassifyOptions o) {
     if (p.next_batch == 0) p.start_epoch();
     for (auto k = static_cast<size_t>(p.next_batch); k < batches.size(); ++k) {
       const auto step_start = std::chrono::steady_clock::now();
-      const ClassBatch b = make_class_batch(corpus, batches[k], o.model.max_len);
+      const ClassBatch b = corpus.batch(batches[k], o.model.max_len);
       const StepResult r = train_step(model, run.optimizer, run.scaler.get(), b, where.device,
                                       o.train.clip, p.step++);
       const int64_t B = b.targets.size(0);
@@ -161,11 +197,12 @@ int run_classify(ClassifyOptions o) {
       p.train_seconds += seconds_since(step_start);
       p.next_batch = static_cast<int64_t>(k) + 1;
       if ((k + 1) % 20 == 0 || k + 1 == batches.size())
-        std::fprintf(stderr, "epoch %lld  batch %zu/%zu  loss %.4f  accuracy %.4f  %.1f docs/s\n",
+        std::fprintf(stderr, "epoch %lld  batch %zu/%zu  loss %.4f  accuracy %.4f  %.1f %s/s\n",
                      static_cast<long long>(epoch), k + 1, batches.size(),
                      p.loss_sum / static_cast<double>(p.seen),
                      static_cast<double>(p.hits) / static_cast<double>(p.seen),
-                     static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds));
+                     static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds),
+                     features ? "seqs" : "docs");
       if (run.stop_mid_epoch(k + 1 == batches.size(), model.state_dict(), run_config(o)))
         return 130;
       if (o.train.steps > 0 && p.step >= o.train.steps) {
@@ -176,7 +213,8 @@ int run_classify(ClassifyOptions o) {
     const ClassifierScores val =
         evaluate_classifier(model, corpus, split.validation, std::max<int64_t>(o.train.batch, 64));
     std::fprintf(stderr, "epoch %lld validation (baseline %.4f):\n%s",
-                 static_cast<long long>(epoch), baseline, val.report(corpus.labels()).c_str());
+                 static_cast<long long>(epoch), baseline,
+                 val.report(corpus.labels(), items).c_str());
     nlohmann::json record = {
         {"kind", "val"},
         {"epoch", epoch},
@@ -213,21 +251,58 @@ struct PredictOptions {
   ComputeOptions compute;
 };
 
+// One prediction: the most probable label, as a line of text or JSON.
+void print_prediction(const std::vector<std::string>& labels, const std::vector<double>& p,
+                      const nlohmann::json& name, bool json) {
+  const auto best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+  if (json) {
+    nlohmann::json probs = nlohmann::json::object();
+    for (size_t c = 0; c < labels.size(); ++c) probs[labels[c]] = p[c];
+    nlohmann::json line = name;
+    line["label"] = labels[best];
+    line["probabilities"] = probs;
+    std::printf("%s\n", line.dump().c_str());
+  } else {
+    const auto& [key, value] = *name.items().begin();
+    std::printf("%s %s: %s (p = %.4f)\n", key.c_str(),
+                value.is_string() ? value.get<std::string>().c_str() : value.dump().c_str(),
+                labels[best].c_str(), p[best]);
+  }
+}
+
 int run_predict(const PredictOptions& o) {
   RECUR_CHECK(o.text.empty() != o.data.empty(),
               "recur predict: expected exactly one of --text FILE and --data FILE|NAME");
   const Placement where = apply_compute_options(o.compute);
   SeqClassifier model = load_seq_classifier(o.model, where);
-  const std::vector<std::string>& labels = model.config().labels;
+  const SeqClassifierConfig& config = model.config();
+  const std::vector<std::string>& labels = config.labels;
+  RECUR_CHECK(o.text.empty() || !config.reads_features(),
+              "recur predict --text: {} reads feature sequences ({}); pass them as --data FILE.csv",
+              o.model, fmt::format("{}", fmt::join(config.features, ",")));
   if (!o.data.empty()) {
-    const LabelledCorpus corpus(resolve_labelled_corpus(o.data), labels);
-    std::vector<int64_t> all(static_cast<size_t>(corpus.size()));
+    const std::unique_ptr<ClassData> data =
+        open_class_data(config.reads_features() ? o.data : resolve_labelled_corpus(o.data), config);
+    std::vector<int64_t> all(static_cast<size_t>(data->size()));
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-    const ClassifierScores s = evaluate_classifier(model, corpus, all, o.batch);
+    const auto* sequences = dynamic_cast<const LabelledSequences*>(data.get());
+    if (sequences && !sequences->has_labels()) {  // nothing to score: a label per sequence
+      for (size_t i = 0; i < all.size(); i += static_cast<size_t>(o.batch)) {
+        const std::vector<int64_t> part(
+            all.begin() + static_cast<ptrdiff_t>(i),
+            all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), i + o.batch)));
+        const auto probs = class_probabilities(model, data->batch(part, config.max_len));
+        for (size_t r = 0; r < part.size(); ++r)
+          print_prediction(labels, probs[r], {{"sequence", sequences->id(part[r])}}, o.json);
+      }
+      return 0;
+    }
+    const ClassifierScores s = evaluate_classifier(model, *data, all, o.batch);
     if (o.json)
       std::printf("%s\n", s.to_json(labels).dump().c_str());
     else
-      std::printf("%s:\n%s", corpus.path().c_str(), s.report(labels).c_str());
+      std::printf("%s:\n%s", data->path().c_str(),
+                  s.report(labels, config.reads_features() ? "sequences" : "documents").c_str());
     return 0;
   }
   // Documents of the text file: separated by RS, or the whole file as one.
@@ -241,20 +316,8 @@ int run_predict(const PredictOptions& o) {
     begin = end + 1;
     ++number;
     RECUR_CHECK(!doc.empty(), "{}: document {} is empty", o.text, number);
-    const auto p = class_probabilities(model, make_text_batch(doc, model.config().max_len))[0];
-    const auto best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
-    if (o.json) {
-      nlohmann::json probs = nlohmann::json::object();
-      for (size_t c = 0; c < labels.size(); ++c) probs[labels[c]] = p[c];
-      std::printf(
-          "%s\n",
-          nlohmann::json{{"document", number}, {"label", labels[best]}, {"probabilities", probs}}
-              .dump()
-              .c_str());
-    } else {
-      std::printf("document %lld: %s (p = %.4f)\n", static_cast<long long>(number),
-                  labels[best].c_str(), p[best]);
-    }
+    print_prediction(labels, class_probabilities(model, make_text_batch(doc, config.max_len))[0],
+                     {{"document", number}}, o.json);
   }
   RECUR_CHECK(number > 0, "{}: expected at least one document, got an empty file", o.text);
   return 0;
@@ -267,7 +330,8 @@ std::function<int()> add_classify_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "classify", "Train a sequence classifier on a labelled corpus (LABEL<TAB>TEXT documents)");
   cmd->add_option("--data", o->train.data,
-                  "labelled corpus: a file, or spam (SpamAssassin ham/spam)");
+                  "labelled corpus (a file, or spam: SpamAssassin ham/spam), or a .csv file of "
+                  "feature sequences (id,label,features...; one row per time step)");
   cmd->add_flag("--resume", o->resume,
                 "continue the run in --out from its last checkpoint (its options are the run's)");
   cmd->add_option("--out", o->out, "run folder (metrics.jsonl, last/best checkpoints)")->required();
@@ -280,7 +344,15 @@ std::function<int()> add_classify_command(CLI::App& app) {
   cmd->add_flag("--bidirectional", o->model.bidirectional, "read each document both ways");
   cmd->add_option("--dropout", o->model.dropout, "dropout between recurrent layers")
       ->capture_default_str();
-  cmd->add_option("--max-len", o->model.max_len, "bytes of each document the model reads")
+  cmd->add_option("--max-len", o->model.max_len,
+                  "steps of each sequence the model reads (bytes of a document)")
+      ->capture_default_str();
+  cmd->add_option("--features", o->model.features,
+                  "a .csv file's feature columns, comma-separated (default: all but id and label)")
+      ->delimiter(',');
+  cmd->add_option("--id-column", o->model.id_column, "a .csv file's sequence id column")
+      ->capture_default_str();
+  cmd->add_option("--label-column", o->model.label_column, "a .csv file's label column")
       ->capture_default_str();
   o->train.add_options(cmd, "documents");
   add_compute_options(cmd, o->compute);
@@ -296,8 +368,10 @@ std::function<int()> add_predict_command(CLI::App& app) {
       app.add_subcommand("predict", "Classify documents with a model trained by recur classify");
   cmd->add_option("--model", o->model, "checkpoint written by recur classify")->required();
   cmd->add_option("--text", o->text, "text file: documents separated by RS, or one document");
-  cmd->add_option("--data", o->data, "labelled corpus to score (accuracy, precision, recall)");
-  cmd->add_option("--batch", o->batch, "documents per batch (--data)")->capture_default_str();
+  cmd->add_option("--data", o->data,
+                  "labelled data to score (accuracy, precision, recall), or a .csv file of "
+                  "feature sequences without labels to classify");
+  cmd->add_option("--batch", o->batch, "sequences per batch (--data)")->capture_default_str();
   cmd->add_flag("--json", o->json, "print JSON lines");
   add_compute_options(cmd, o->compute);
   return [o] { return run_predict(*o); };

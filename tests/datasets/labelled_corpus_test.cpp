@@ -91,17 +91,17 @@ TEST(LabelledCorpus, SplitHoldsOutEveryNthDocumentOfEachLabel) {
 TEST(LabelledCorpus, BatchesTruncatePadAndCarryLengthsAndTargets) {
   testing::ScratchDir dir("recur_labelled");
   const LabelledCorpus corpus(write_file(dir, "c.txt", "y\tabcdef\x1en\tAB\x1ey\t\xff\x01\x1e"));
-  const ClassBatch b = make_class_batch(corpus, {0, 1, 2}, 4);
-  ASSERT_EQ(b.tokens.shape(), (Shape{3, 4}));
-  EXPECT_EQ(b.tokens.to_vector(),
+  const ClassBatch b = corpus.batch({0, 1, 2}, 4);
+  ASSERT_EQ(b.inputs.shape(), (Shape{3, 4}));
+  EXPECT_EQ(b.inputs.to_vector(),
             (std::vector<double>{'a', 'b', 'c', 'd', 'A', 'B', 0, 0, 255, 1, 0, 0}));
   EXPECT_EQ(b.lengths.to_vector(), (std::vector<double>{4, 2, 2}));
   EXPECT_EQ(b.targets.to_vector(), (std::vector<double>{1, 0, 1}));
   // T is the longest document of the batch, not max_len.
-  EXPECT_EQ(make_class_batch(corpus, {1, 2}, 512).tokens.shape(), (Shape{2, 2}));
+  EXPECT_EQ(corpus.batch({1, 2}, 512).inputs.shape(), (Shape{2, 2}));
   const ClassBatch one = make_text_batch("hello", 3);
-  EXPECT_EQ(one.tokens.to_vector(), (std::vector<double>{'h', 'e', 'l'}));
-  expect_error([&] { make_class_batch(corpus, {3}, 4); }, "document 3 of a corpus of 3");
+  EXPECT_EQ(one.inputs.to_vector(), (std::vector<double>{'h', 'e', 'l'}));
+  expect_error([&] { corpus.batch({3}, 4); }, "sequence 3 of");
 }
 
 TEST(LabelledCorpus, BucketBatchesCoverEveryDocumentOnceAndRepeatForASeed) {
@@ -117,8 +117,8 @@ TEST(LabelledCorpus, BucketBatchesCoverEveryDocumentOnceAndRepeatForASeed) {
   for (const auto& b : batches) {
     EXPECT_LE(b.size(), 8u);
     seen.insert(seen.end(), b.begin(), b.end());
-    const ClassBatch cb = make_class_batch(corpus, b, 64);
-    padded += cb.tokens.numel();
+    const ClassBatch cb = corpus.batch(b, 64);
+    padded += cb.inputs.numel();
     for (double n : cb.lengths.to_vector()) real += static_cast<int64_t>(n);
   }
   std::sort(seen.begin(), seen.end());

@@ -12,8 +12,8 @@ namespace {
 TEST(GpuSeqClassifier, MatchesPyTorchOnEveryEngine) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU";
   for (Engine engine : {Engine::fused, Engine::cudnn, Engine::auto_})
-    for (const char* cell : {"lstm", "gru", "rnn_tanh"})
-      testing::check_classifier_against_pytorch(cell, DType::f32, testing::kF32Tolerance,
+    for (const char* name : {"lstm", "gru", "rnn_tanh", "features_lstm"})
+      testing::check_classifier_against_pytorch(name, DType::f32, testing::kF32Tolerance,
                                                 {Device::cuda(0), engine});
   // The persistent engine runs lstm and gru only.
   for (const char* cell : {"lstm", "gru"})

@@ -18,13 +18,13 @@ using testing::check_classifier_against_pytorch;
 using testing::load_classifier_fixture;
 
 TEST(SeqClassifier, MatchesPyTorchInF64) {
-  for (const char* cell : {"lstm", "gru", "rnn_tanh"})
-    check_classifier_against_pytorch(cell, DType::f64, testing::kF64Tolerance);
+  for (const char* name : {"lstm", "gru", "rnn_tanh", "features_lstm"})
+    check_classifier_against_pytorch(name, DType::f64, testing::kF64Tolerance);
 }
 
 TEST(SeqClassifier, MatchesPyTorchInF32) {
-  for (const char* cell : {"lstm", "gru", "rnn_tanh"})
-    check_classifier_against_pytorch(cell, DType::f32, testing::kF32Tolerance);
+  for (const char* name : {"lstm", "gru", "rnn_tanh", "features_lstm"})
+    check_classifier_against_pytorch(name, DType::f32, testing::kF32Tolerance);
 }
 
 TEST(SeqClassifier, PaddingTokensDoNotChangeTheLogits) {
@@ -65,6 +65,58 @@ TEST(SeqClassifier, ConfigRoundTripsAndRejectsBadValues) {
   testing::expect_error([&] { short_len.validate(); }, "max_len must be at least 1");
 }
 
+TEST(SeqClassifier, FeatureConfigRoundTripsAndOldConfigsReadBytes) {
+  SeqClassifierConfig c;
+  c.labels = {"sit", "walk"};
+  c.features = {"x", "y", "z"};
+  c.feature_mean = {0.5, -1.0, 2.0};
+  c.feature_std = {1.0, 0.25, 3.0};
+  c.id_column = "seq";
+  c.label_column = "activity";
+  EXPECT_EQ(SeqClassifierConfig::from_json(c.to_json()).to_json(), c.to_json());
+  EXPECT_EQ(c.recurrent().input_size, 3);
+  nlohmann::json old = SeqClassifierConfig{}.to_json();
+  old["labels"] = {"ham", "spam"};
+  for (const char* key : {"features", "feature_mean", "feature_std", "id_column", "label_column"})
+    old.erase(key);
+  const SeqClassifierConfig bytes = SeqClassifierConfig::from_json(old);
+  EXPECT_FALSE(bytes.reads_features());
+  EXPECT_EQ(bytes.id_column, "id");
+  EXPECT_EQ(bytes.recurrent().input_size, bytes.embed);
+
+  SeqClassifierConfig short_mean = c;
+  short_mean.feature_mean.pop_back();
+  testing::expect_error([&] { short_mean.validate(); },
+                        "a feature_mean and a feature_std for each of the 3 features, got 2 and 3");
+  SeqClassifierConfig zero_std = c;
+  zero_std.feature_std[1] = 0.0;
+  testing::expect_error([&] { zero_std.validate(); }, {"feature 1 ('y')", "positive"});
+  SeqClassifierConfig same_columns = c;
+  same_columns.label_column = "seq";
+  testing::expect_error([&] { same_columns.validate(); }, "distinct, non-empty id and label");
+}
+
+TEST(SeqClassifier, AFeatureModelHasNoEmbeddingAndChecksItsInputs) {
+  const testing::ClassifierFixture f = load_classifier_fixture("features_lstm");
+  SeqClassifier model(f.config, 3, DType::f64);
+  for (const Parameter& p : model.parameters()) EXPECT_NE(p.name.rfind("embed", 0), 0u) << p.name;
+  model.set_training(false);
+  const Tensor x = f.file.tensors.at("input.features"),
+               lengths = f.file.tensors.at("input.lengths");
+  const Tensor a = model.forward(x, lengths);
+  // Other values after each length change nothing.
+  Tensor other = x.clone();
+  const int64_t T = x.size(1), F = x.size(2);
+  for (int64_t b = 0; b < x.size(0); ++b)
+    for (int64_t t = static_cast<int64_t>(lengths.item({b})); t < T; ++t)
+      for (int64_t k = 0; k < F; ++k) other.data<double>()[(b * T + t) * F + k] = 100.0 + k;
+  EXPECT_EQ(model.forward(other, lengths).to_vector(), a.to_vector());
+  testing::expect_error([&] { model.forward(f.file.tensors.at("input.lengths"), lengths); },
+                        "classifier features");
+  testing::expect_error([&] { model.forward(x.narrow(2, 0, F - 1), lengths); },
+                        "classifier features");
+}
+
 TEST(FinalHidden, TakesTheLastLayerAndRejectsBadShapes) {
   // h_n [L*D=4, B=2, H=3] with value 100*row + 10*b + h.
   Tensor h_n = Tensor::empty({4, 2, 3}, DType::f32);
@@ -103,7 +155,7 @@ TEST(SeqClassifier, ProbabilitiesSumToOneAndAgreeWithTheLogits) {
   const auto p = class_probabilities(model, b)[0];
   ASSERT_EQ(p.size(), 3u);
   EXPECT_NEAR(p[0] + p[1] + p[2], 1.0, 1e-12);
-  const std::vector<double> logits = model.forward(b.tokens, b.lengths).to_vector();
+  const std::vector<double> logits = model.forward(b.inputs, b.lengths).to_vector();
   EXPECT_NEAR(std::log(p[0] / p[1]), logits[0] - logits[1], 1e-5);
 }
 

@@ -1,7 +1,8 @@
-// The PyTorch golden fixtures of the sequence classifier: tests/data/seq_classifier_<cell>
+// The PyTorch golden fixtures of the sequence classifier: tests/data/seq_classifier_<case>
 // .safetensors, by python_tools/make_classifier_fixture.py, hold a 2-layer bidirectional
 // classifier's weights (PyTorch state_dict names), a padded batch with unsorted lengths
-// ("input.tokens", "input.lengths", "input.targets"), and the logits, mean cross-entropy and every
+// ("input.tokens", or "input.features" [B,T,F] for the case `features_lstm`, which has no
+// embedding; "input.lengths", "input.targets"), and the logits, mean cross-entropy and every
 // parameter gradient ("output.logits", "output.loss", "grad.<name>") PyTorch computes in float64
 // through pack_padded_sequence and the last layer's h_n.
 #pragma once
@@ -26,12 +27,20 @@ struct ClassifierFixture {
   SeqClassifierConfig config;
 };
 
-inline ClassifierFixture load_classifier_fixture(const std::string& cell) {
-  ClassifierFixture f{read_fixture("seq_classifier_" + cell), {}};
+inline ClassifierFixture load_classifier_fixture(const std::string& name) {
+  ClassifierFixture f{read_fixture("seq_classifier_" + name), {}};
   const nlohmann::json j = nlohmann::json::parse(f.file.metadata.at("config"));
   f.config.cell = cell_from_name(j.at("cell").get<std::string>());
-  f.config.vocab = j.at("vocab");
-  f.config.embed = j.at("embed");
+  if (j.contains("features")) {  // raw inputs: names f0.., no standardisation
+    for (int64_t i = 0; i < j.at("features").get<int64_t>(); ++i) {
+      f.config.features.push_back("f" + std::to_string(i));
+      f.config.feature_mean.push_back(0.0);
+      f.config.feature_std.push_back(1.0);
+    }
+  } else {
+    f.config.vocab = j.at("vocab");
+    f.config.embed = j.at("embed");
+  }
   f.config.hidden = j.at("hidden");
   f.config.layers = j.at("layers");
   f.config.bidirectional = j.at("bidirectional");
@@ -42,10 +51,16 @@ inline ClassifierFixture load_classifier_fixture(const std::string& cell) {
 
 // Forward, loss and backward of the fixture's batch by a model of `dtype` at `where`; compares
 // the logits, the loss and every parameter gradient with PyTorch's.
-inline void check_classifier_against_pytorch(const std::string& cell, DType dtype,
+// The fixture's input batch for a model of `dtype`: tokens, or features converted to `dtype`.
+inline Tensor classifier_fixture_inputs(const ClassifierFixture& f, DType dtype) {
+  const TensorMap& t = f.file.tensors;
+  return f.config.reads_features() ? t.at("input.features").to(dtype) : t.at("input.tokens");
+}
+
+inline void check_classifier_against_pytorch(const std::string& name, DType dtype,
                                              const Tolerance& tol, const Placement& where = {}) {
-  SCOPED_TRACE(cell + " " + dtype_name(dtype) + " on " + where.describe());
-  const ClassifierFixture f = load_classifier_fixture(cell);
+  SCOPED_TRACE(name + " " + dtype_name(dtype) + " on " + where.describe());
+  const ClassifierFixture f = load_classifier_fixture(name);
   const TensorMap& t = f.file.tensors;
   SeqClassifier model(f.config, 99, dtype);
   load_state_dict(model.parameters(), fixture_weights(f.file), /*strict=*/true);
@@ -56,7 +71,8 @@ inline void check_classifier_against_pytorch(const std::string& cell, DType dtyp
   model.zero_grad();
   ForwardOptions keep;
   keep.keep_for_backward = true;
-  const Tensor logits = model.forward(on_device(t.at("input.tokens")), t.at("input.lengths"), keep);
+  const Tensor logits =
+      model.forward(on_device(classifier_fixture_inputs(f, dtype)), t.at("input.lengths"), keep);
   expect_close(on_host(logits), t.at("output.logits"), tol, "logits");
   SoftmaxCrossEntropy xent;
   const double loss = xent.forward(logits, on_device(t.at("input.targets")));
@@ -67,7 +83,8 @@ inline void check_classifier_against_pytorch(const std::string& cell, DType dtyp
     expect_close(on_host(p.grad), t.at("grad." + p.name), tol, "grad of " + p.name);
     ++checked;
   }
-  EXPECT_EQ(checked, 1 + f.config.layers * 2 * 4 + 2);  // embed, rnn (2 directions), head
+  // embed (bytes only), rnn (2 directions), head
+  EXPECT_EQ(checked, (f.config.reads_features() ? 0 : 1) + f.config.layers * 2 * 4 + 2);
 }
 
 }  // namespace recur::testing

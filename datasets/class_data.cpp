@@ -1,0 +1,40 @@
+#include "datasets/class_data.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "datasets/length_buckets.h"
+
+namespace recur {
+
+std::vector<int64_t> ClassData::count_per_label() const {
+  std::vector<int64_t> counts(labels().size(), 0);
+  for (int64_t i = 0; i < size(); ++i) ++counts[static_cast<size_t>(label(i))];
+  return counts;
+}
+
+ClassData::Split ClassData::split(int64_t every) const {
+  RECUR_CHECK(every >= 2, "ClassData::split: expected every >= 2, got {}", every);
+  std::vector<int64_t> seen(labels().size(), 0);
+  Split s;
+  for (int64_t i = 0; i < size(); ++i) {
+    int64_t& n = seen[static_cast<size_t>(label(i))];
+    (n++ % every == 0 ? s.validation : s.train).push_back(i);
+  }
+  return s;
+}
+
+std::vector<std::vector<int64_t>> bucket_batches(const ClassData& data, std::vector<int64_t> items,
+                                                 int64_t batch, int64_t max_len, uint64_t seed) {
+  check_items(data, items, "bucket_batches");
+  auto length = [&](int64_t i) { return std::min(data.steps(i), max_len); };
+  return length_buckets(std::move(items), length, batch, seed);
+}
+
+void check_items(const ClassData& data, const std::vector<int64_t>& items, const char* what) {
+  for (int64_t i : items)
+    RECUR_CHECK(i >= 0 && i < data.size(), "{}: sequence {} of {} ({} sequences)", what, i,
+                data.path(), data.size());
+}
+
+}  // namespace recur

@@ -1,0 +1,63 @@
+// ClassData: what a sequence classifier (models/seq_classifier.h) learns from: labelled
+// sequences of variable length. Two kinds: byte documents (datasets/labelled_corpus.h: spam or
+// ham mail, reviews) and numeric feature sequences (datasets/labelled_sequences.h: a sensor's
+// readings, one row of values per time step). The split, the length-bucketed batches and the
+// evaluation are written once, against this interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace recur {
+
+// A padded batch of sequences.
+struct ClassBatch {
+  // Byte documents: [B,T] i64 tokens, zeros after each length. Feature sequences: [B,T,F] f32
+  // standardised values, zeros after each length.
+  Tensor inputs;
+  Tensor lengths;  // [B] i64 in [1,T]; T is the longest of them
+  Tensor targets;  // [B] i64: the labels (0 where the data has none)
+};
+
+class ClassData {
+ public:
+  virtual ~ClassData() = default;
+
+  virtual const std::string& path() const = 0;
+  // The class names, in index order.
+  virtual const std::vector<std::string>& labels() const = 0;
+  // Number of sequences.
+  virtual int64_t size() const = 0;
+  // The label index of sequence i, in [0, labels().size()).
+  virtual int64_t label(int64_t i) const = 0;
+  // The number of time steps of sequence i (bytes of a document, rows of a feature sequence).
+  virtual int64_t steps(int64_t i) const = 0;
+  // `items` (indices into this data) as one batch, each truncated to its first max_len steps.
+  // Throws naming the index when one is out of range.
+  virtual ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const = 0;
+
+  std::vector<int64_t> count_per_label() const;
+
+  // A split that keeps the label proportions: of each label's sequences in order, every
+  // `every`-th (the 1st, the every+1-th, ...) goes to validation, the rest to training. Indices,
+  // in order.
+  struct Split {
+    std::vector<int64_t> train, validation;
+  };
+  Split split(int64_t every) const;
+};
+
+// One epoch's batches of `items` (indices into `data`), in an order drawn from `seed`: shuffled,
+// then sorted by min(steps, max_len) within windows of 16 batches (so a batch pads little), the
+// batches shuffled again (datasets/length_buckets.h). Every item once; the last batch may be
+// smaller.
+std::vector<std::vector<int64_t>> bucket_batches(const ClassData& data, std::vector<int64_t> items,
+                                                 int64_t batch, int64_t max_len, uint64_t seed);
+
+// Throws unless `items` are indices of `data`; `what` names the caller in the message.
+void check_items(const ClassData& data, const std::vector<int64_t>& items, const char* what);
+
+}  // namespace recur

@@ -1,0 +1,176 @@
+// LabelledSequences (datasets/labelled_sequences.h): the long CSV format of feature sequences,
+// its errors, the standardisation, the split and the [B,T,F] batches; and the CSV fields
+// (datasets/csv.h) it shares with the time series reader.
+#include "datasets/labelled_sequences.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "datasets/csv.h"
+#include "support/expect_error.h"
+#include "support/scratch_dir.h"
+
+namespace recur {
+namespace {
+
+using testing::expect_error;
+
+std::string write_file(const testing::ScratchDir& dir, const std::string& name,
+                       const std::string& text) {
+  const std::string path = dir.file(name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+// Three sequences: s1 (walk, 3 steps), s2 (sit, 1 step), s3 (walk, 2 steps); features x, y.
+constexpr char kThree[] =
+    "id,label,x,y\n"
+    "s1,walk,1,10\n"
+    "s1,walk,2,20\n"
+    "s1,walk,3,30\n"
+    "s2,sit,4,40\r\n"
+    "\n"
+    "s3,walk,5,50\n"
+    "s3,walk,6,60";  // no final line break
+
+TEST(CsvFields, SplitTrimAndParseFiniteNumbers) {
+  EXPECT_EQ(split_csv_fields(" a ,\"b\",,c,"),
+            (std::vector<std::string_view>{"a", "b", "", "c", ""}));
+  EXPECT_EQ(split_csv_fields("one"), (std::vector<std::string_view>{"one"}));
+  double v = 0.0;
+  EXPECT_TRUE(parse_finite("1.5", v));
+  EXPECT_EQ(v, 1.5);
+  EXPECT_TRUE(parse_finite("+4", v));
+  EXPECT_EQ(v, 4.0);
+  EXPECT_TRUE(parse_finite("-2e3", v));
+  EXPECT_EQ(v, -2000.0);
+  for (const char* bad : {"", "+", "NA", "nan", "inf", "-inf", "1e999", "1.5x", "1,5", " 1"})
+    EXPECT_FALSE(parse_finite(bad, v)) << bad;
+}
+
+TEST(LabelledSequences, ReadsSequencesInFileOrderWithSortedLabels) {
+  testing::ScratchDir dir("recur_sequences");
+  const LabelledSequences data(write_file(dir, "s.csv", kThree));
+  EXPECT_EQ(data.labels(), (std::vector<std::string>{"sit", "walk"}));
+  EXPECT_EQ(data.features(), (std::vector<std::string>{"x", "y"}));
+  ASSERT_EQ(data.size(), 3);
+  EXPECT_EQ(data.rows(), 6);
+  EXPECT_TRUE(data.has_labels());
+  EXPECT_EQ(data.id(0), "s1");
+  EXPECT_EQ(data.id(2), "s3");
+  EXPECT_EQ(data.label(0), 1);
+  EXPECT_EQ(data.label(1), 0);
+  EXPECT_EQ(data.steps(0), 3);
+  EXPECT_EQ(data.steps(1), 1);
+  EXPECT_EQ(data.steps(2), 2);
+  EXPECT_EQ(data.count_per_label(), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(LabelledSequences, BatchesPadTruncateAndStandardise) {
+  testing::ScratchDir dir("recur_sequences");
+  LabelledSequences data(write_file(dir, "s.csv", kThree));
+  const ClassBatch raw = data.batch({2, 1, 0}, 2);  // s1 truncated to 2 steps
+  ASSERT_EQ(raw.inputs.shape(), (Shape{3, 2, 2}));
+  EXPECT_EQ(raw.inputs.dtype(), DType::f32);
+  EXPECT_EQ(raw.inputs.to_vector(), (std::vector<double>{5, 50, 6, 60, 4, 40, 0, 0, 1, 10, 2, 20}));
+  EXPECT_EQ(raw.lengths.to_vector(), (std::vector<double>{2, 1, 2}));
+  EXPECT_EQ(raw.targets.to_vector(), (std::vector<double>{1, 0, 1}));
+  EXPECT_EQ(data.batch({1}, 8).inputs.shape(), (Shape{1, 1, 2}));  // T: the longest
+
+  // Statistics of s1 and s2 only: x in {1,2,3,4}, y = 10x.
+  const Standardisation s = data.fit_standardisation({0, 1});
+  const double sd = std::sqrt(1.25);
+  ASSERT_EQ(s.mean.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.mean[0], 2.5);
+  EXPECT_DOUBLE_EQ(s.mean[1], 25.0);
+  EXPECT_DOUBLE_EQ(s.std[0], sd);
+  EXPECT_DOUBLE_EQ(s.std[1], 10 * sd);
+  data.set_standardisation(s);
+  const std::vector<double> z = data.batch({2}, 8).inputs.to_vector();
+  ASSERT_EQ(z.size(), 4u);
+  EXPECT_NEAR(z[0], (5 - 2.5) / sd, 1e-6);
+  EXPECT_NEAR(z[1], (50 - 25.0) / (10 * sd), 1e-6);
+  EXPECT_NEAR(z[2], (6 - 2.5) / sd, 1e-6);
+
+  // A constant feature gets std 1, not a division by zero.
+  const LabelledSequences flat(write_file(dir, "flat.csv", "id,label,c\na,x,7\na,x,7\nb,y,7\n"));
+  EXPECT_EQ(flat.fit_standardisation({0, 1}).std, (std::vector<double>{1.0}));
+  expect_error([&] { data.set_standardisation({{0.0}, {1.0}}); }, "each of its 2 features");
+  expect_error(
+      [&] {
+        data.set_standardisation({{0.0, 0.0}, {1.0, 0.0}});
+      },
+      {"feature 'y'", "positive std"});
+  expect_error([&] { data.batch({3}, 4); }, "sequence 3 of");
+  expect_error([&] { data.batch({0}, 0); }, "max_len >= 1");
+}
+
+TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
+  testing::ScratchDir dir("recur_sequences");
+  std::string text = "id,label,v\n";
+  for (int i = 0; i < 12; ++i)
+    text += "q" + std::to_string(i) + "," + (i % 3 == 0 ? "b" : "a") + ",1\n";
+  const LabelledSequences data(write_file(dir, "s.csv", text));
+  const ClassData::Split s = data.split(5);
+  // a: 1 2 4 5 7 8 10 11 -> validation its 1st and 6th, 1 and 8; b: 0 3 6 9 -> its 1st, 0.
+  EXPECT_EQ(s.validation, (std::vector<int64_t>{0, 1, 8}));
+  EXPECT_EQ(s.train.size(), 9u);
+}
+
+TEST(LabelledSequences, ChosenColumnsAndTheModelsLabels) {
+  testing::ScratchDir dir("recur_sequences");
+  const std::string path =
+      write_file(dir, "s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");
+  const LabelledSequences data(path, {"seq", "kind", {"y", "t"}}, {"b", "a"});
+  EXPECT_EQ(data.features(), (std::vector<std::string>{"y", "t"}));
+  EXPECT_EQ(data.labels(), (std::vector<std::string>{"b", "a"}));
+  EXPECT_EQ(data.label(0), 0);
+  EXPECT_EQ(data.batch({0}, 9).inputs.to_vector(), (std::vector<double>{2, 0, 4, 1}));
+  // Without a label column, given the model's labels: data to predict.
+  const LabelledSequences unlabelled(write_file(dir, "u.csv", "id,x\nA,1\nB,2\nB,3\n"),
+                                     {"id", "label", {"x"}}, {"a", "b"});
+  EXPECT_FALSE(unlabelled.has_labels());
+  EXPECT_EQ(unlabelled.size(), 2);
+  EXPECT_EQ(unlabelled.steps(1), 2);
+  expect_error([&] { LabelledSequences(write_file(dir, "u2.csv", "id,x\nA,1\n")); },
+               {"u2.csv:1", "label column 'label'"});
+}
+
+TEST(LabelledSequences, MalformedFilesNameTheLineAndWhatWasExpected) {
+  testing::ScratchDir dir("recur_sequences");
+  auto read = [&](const std::string& text) { LabelledSequences(write_file(dir, "bad.csv", text)); };
+  expect_error([&] { read(""); }, {"bad.csv", "empty file"});
+  expect_error([&] { read("id,label,x\n"); }, "expected rows after the header");
+  expect_error([&] { read("label,x\na,1\n"); }, {"bad.csv:1", "id column 'id'"});
+  expect_error([&] { read("id,label\na,b\n"); }, "at least one feature column");
+  expect_error([&] { read("id,label,x,x\na,b,1,2\n"); }, "column 'x' appears twice");
+  expect_error([&] { read("id,label,x\na,b,1\na,b\n"); },
+               {"bad.csv:3", "expected 3 comma-separated fields", "got 2"});
+  expect_error([&] { read("id,label,x\na,b,1\na,b,NA\n"); },
+               {"bad.csv:3", "column 'x' holds 'NA'", "finite number"});
+  expect_error([&] { read("id,label,x\na,b,nan\n"); }, {"bad.csv:2", "'nan'"});
+  expect_error([&] { read("id,label,x\n,b,1\n"); }, {"bad.csv:2", "empty id"});
+  expect_error([&] { read("id,label,x\na,,1\n"); }, {"bad.csv:2", "empty label"});
+  expect_error([&] { read("id,label,x\na,b,1\nc,b,1\na,b,1\n"); },
+               {"bad.csv:4", "sequence 'a' continues after other sequences"});
+  expect_error([&] { read("id,label,x\na,b,1\na,c,1\n"); },
+               {"bad.csv:3", "changes its label from 'b' to 'c'"});
+  expect_error(
+      [&] {
+        LabelledSequences(write_file(dir, "m.csv", "id,label,x\na,z,1\n"), {}, {"a", "b"});
+      },
+      {"label 'z' is not one of the 2 labels of the model (a, b)"});
+  expect_error(
+      [&] {
+        LabelledSequences(write_file(dir, "f.csv", "id,label,x\na,b,1\n"), {"id", "label", {"y"}});
+      },
+      {"f.csv:1", "feature column 'y'"});
+  expect_error([&] { LabelledSequences(dir.file("missing.csv")); }, "missing.csv");
+}
+
+}  // namespace
+}  // namespace recur
