@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <string>
 
 #include "support/expect_error.h"
@@ -16,18 +15,11 @@ namespace {
 
 using testing::expect_error;
 
-std::string write_file(const testing::ScratchDir& dir, const std::string& name,
-                       const std::string& bytes) {
-  const std::string path = dir.file(name);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path;
-}
-
 TEST(LabelledCorpus, ReadsLabelsAndTextsWithSortedLabelNames) {
   testing::ScratchDir dir("recur_labelled");
   // The last document has no RS: accepted. A TAB inside the text belongs to the text.
   const std::string path =
-      write_file(dir, "c.txt", "spam\tBuy now\x1eham\tMeeting at 3\tpm\x1espam\tFree!");
+      dir.write("c.txt", "spam\tBuy now\x1eham\tMeeting at 3\tpm\x1espam\tFree!");
   const LabelledCorpus corpus(path);
   ASSERT_EQ(corpus.labels(), (std::vector<std::string>{"ham", "spam"}));
   ASSERT_EQ(corpus.size(), 3);
@@ -46,27 +38,27 @@ TEST(LabelledCorpus, ReadsLabelsAndTextsWithSortedLabelNames) {
 
 TEST(LabelledCorpus, MalformedFilesNameTheDocumentAndWhatWasExpected) {
   testing::ScratchDir dir("recur_labelled");
-  expect_error([&] { LabelledCorpus(write_file(dir, "empty.txt", "")); },
+  expect_error([&] { LabelledCorpus(dir.write("empty.txt", "")); },
                {"empty.txt", "expected a labelled corpus", "empty file"});
-  expect_error([&] { LabelledCorpus(write_file(dir, "notab.txt", "a\tx\x1eno tab here\x1e")); },
+  expect_error([&] { LabelledCorpus(dir.write("notab.txt", "a\tx\x1eno tab here\x1e")); },
                {"notab.txt", "document 2 (byte 4)", "expected LABEL<TAB>TEXT, found no TAB"});
-  expect_error([&] { LabelledCorpus(write_file(dir, "nolabel.txt", "\ttext\x1e")); },
+  expect_error([&] { LabelledCorpus(dir.write("nolabel.txt", "\ttext\x1e")); },
                {"document 1", "expected a label before the TAB"});
   expect_error(
       [&] {
-        LabelledCorpus(write_file(dir, "notext.txt",
+        LabelledCorpus(dir.write("notext.txt",
                                   "a\tx\x1e"
                                   "b\t\x1e"));
       },
       {"document 2", "label 'b'", "expected text after the TAB"});
-  expect_error([&] { LabelledCorpus(write_file(dir, "ctrl.txt", "line\nbreak\ttext\x1e")); },
+  expect_error([&] { LabelledCorpus(dir.write("ctrl.txt", "line\nbreak\ttext\x1e")); },
                {"document 1", "without control characters"});
   expect_error(
-      [&] { LabelledCorpus(write_file(dir, "long.txt", std::string(65, 'x') + "\tt\x1e")); },
+      [&] { LabelledCorpus(dir.write("long.txt", std::string(65, 'x') + "\tt\x1e")); },
       {"at most 64 bytes, got 65"});
   expect_error(
       [&] {
-        LabelledCorpus(write_file(dir, "other.txt", "cat\tmeow\x1e"), {"a", "b"});
+        LabelledCorpus(dir.write("other.txt", "cat\tmeow\x1e"), {"a", "b"});
       },
       {"label 'cat' is not one of the 2 labels of the model (a, b)"});
   expect_error([&] { LabelledCorpus(dir.file("missing.txt")); }, "missing.txt");
@@ -76,7 +68,7 @@ TEST(LabelledCorpus, SplitHoldsOutEveryNthDocumentOfEachLabel) {
   testing::ScratchDir dir("recur_labelled");
   std::string bytes;
   for (int i = 0; i < 30; ++i) bytes += std::string(i % 3 == 0 ? "a" : "b") + "\tdoc\x1e";
-  const LabelledCorpus corpus(write_file(dir, "c.txt", bytes));
+  const LabelledCorpus corpus(dir.write("c.txt", bytes));
   const LabelledCorpus::Split s = corpus.split(5);
   // 10 documents of a (0, 3, ..., 27) and 20 of b: the 1st, 6th, ... of each label is held out.
   EXPECT_EQ(s.validation, (std::vector<int64_t>{0, 1, 8, 15, 16, 23}));
@@ -90,7 +82,7 @@ TEST(LabelledCorpus, SplitHoldsOutEveryNthDocumentOfEachLabel) {
 
 TEST(LabelledCorpus, BatchesTruncatePadAndCarryLengthsAndTargets) {
   testing::ScratchDir dir("recur_labelled");
-  const LabelledCorpus corpus(write_file(dir, "c.txt", "y\tabcdef\x1en\tAB\x1ey\t\xff\x01\x1e"));
+  const LabelledCorpus corpus(dir.write("c.txt", "y\tabcdef\x1en\tAB\x1ey\t\xff\x01\x1e"));
   const ClassBatch b = corpus.batch({0, 1, 2}, 4);
   ASSERT_EQ(b.inputs.shape(), (Shape{3, 4}));
   EXPECT_EQ(b.inputs.to_vector(),
@@ -108,7 +100,7 @@ TEST(LabelledCorpus, BucketBatchesCoverEveryDocumentOnceAndRepeatForASeed) {
   testing::ScratchDir dir("recur_labelled");
   std::string bytes;
   for (int i = 0; i < 203; ++i) bytes += "l\t" + std::string(1 + (i * 37) % 90, 'x') + "\x1e";
-  const LabelledCorpus corpus(write_file(dir, "c.txt", bytes));
+  const LabelledCorpus corpus(dir.write("c.txt", bytes));
   std::vector<int64_t> docs(203);
   for (int64_t i = 0; i < 203; ++i) docs[static_cast<size_t>(i)] = i;
   const auto batches = bucket_batches(corpus, docs, 8, 64, 7);

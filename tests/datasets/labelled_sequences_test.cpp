@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <string>
 
 #include "datasets/csv.h"
@@ -18,13 +17,6 @@ namespace recur {
 namespace {
 
 using testing::expect_error;
-
-std::string write_file(const testing::ScratchDir& dir, const std::string& name,
-                       const std::string& text) {
-  const std::string path = dir.file(name);
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
 
 // Three sequences: s1 (walk, 3 steps), s2 (sit, 1 step), s3 (walk, 2 steps); features x, y.
 constexpr char kThree[] =
@@ -54,7 +46,7 @@ TEST(CsvFields, SplitTrimAndParseFiniteNumbers) {
 
 TEST(LabelledSequences, ReadsSequencesInFileOrderWithSortedLabels) {
   testing::ScratchDir dir("recur_sequences");
-  const LabelledSequences data(write_file(dir, "s.csv", kThree));
+  const LabelledSequences data(dir.write("s.csv", kThree));
   EXPECT_EQ(data.labels(), (std::vector<std::string>{"sit", "walk"}));
   EXPECT_EQ(data.features(), (std::vector<std::string>{"x", "y"}));
   ASSERT_EQ(data.size(), 3);
@@ -72,7 +64,7 @@ TEST(LabelledSequences, ReadsSequencesInFileOrderWithSortedLabels) {
 
 TEST(LabelledSequences, BatchesPadTruncateAndStandardise) {
   testing::ScratchDir dir("recur_sequences");
-  LabelledSequences data(write_file(dir, "s.csv", kThree));
+  LabelledSequences data(dir.write("s.csv", kThree));
   const ClassBatch raw = data.batch({2, 1, 0}, 2);  // s1 truncated to 2 steps
   ASSERT_EQ(raw.inputs.shape(), (Shape{3, 2, 2}));
   EXPECT_EQ(raw.inputs.dtype(), DType::f32);
@@ -97,7 +89,7 @@ TEST(LabelledSequences, BatchesPadTruncateAndStandardise) {
   EXPECT_NEAR(z[2], (6 - 2.5) / sd, 1e-6);
 
   // A constant feature gets std 1, not a division by zero.
-  const LabelledSequences flat(write_file(dir, "flat.csv", "id,label,c\na,x,7\na,x,7\nb,y,7\n"));
+  const LabelledSequences flat(dir.write("flat.csv", "id,label,c\na,x,7\na,x,7\nb,y,7\n"));
   EXPECT_EQ(flat.fit_standardisation({0, 1}).std, (std::vector<double>{1.0}));
   expect_error([&] { data.set_standardisation({{0.0}, {1.0}}); }, "each of its 2 features");
   expect_error(
@@ -114,7 +106,7 @@ TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
   std::string text = "id,label,v\n";
   for (int i = 0; i < 12; ++i)
     text += "q" + std::to_string(i) + "," + (i % 3 == 0 ? "b" : "a") + ",1\n";
-  const LabelledSequences data(write_file(dir, "s.csv", text));
+  const LabelledSequences data(dir.write("s.csv", text));
   const ClassData::Split s = data.split(5);
   // a: 1 2 4 5 7 8 10 11 -> validation its 1st and 6th, 1 and 8; b: 0 3 6 9 -> its 1st, 0.
   EXPECT_EQ(s.validation, (std::vector<int64_t>{0, 1, 8}));
@@ -124,25 +116,25 @@ TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
 TEST(LabelledSequences, ChosenColumnsAndTheModelsLabels) {
   testing::ScratchDir dir("recur_sequences");
   const std::string path =
-      write_file(dir, "s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");
+      dir.write("s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");
   const LabelledSequences data(path, {"seq", "kind", {"y", "t"}}, {"b", "a"});
   EXPECT_EQ(data.features(), (std::vector<std::string>{"y", "t"}));
   EXPECT_EQ(data.labels(), (std::vector<std::string>{"b", "a"}));
   EXPECT_EQ(data.label(0), 0);
   EXPECT_EQ(data.batch({0}, 9).inputs.to_vector(), (std::vector<double>{2, 0, 4, 1}));
   // Without a label column, given the model's labels: data to predict.
-  const LabelledSequences unlabelled(write_file(dir, "u.csv", "id,x\nA,1\nB,2\nB,3\n"),
+  const LabelledSequences unlabelled(dir.write("u.csv", "id,x\nA,1\nB,2\nB,3\n"),
                                      {"id", "label", {"x"}}, {"a", "b"});
   EXPECT_FALSE(unlabelled.has_labels());
   EXPECT_EQ(unlabelled.size(), 2);
   EXPECT_EQ(unlabelled.steps(1), 2);
-  expect_error([&] { LabelledSequences(write_file(dir, "u2.csv", "id,x\nA,1\n")); },
+  expect_error([&] { LabelledSequences(dir.write("u2.csv", "id,x\nA,1\n")); },
                {"u2.csv:1", "label column 'label'"});
 }
 
 TEST(LabelledSequences, MalformedFilesNameTheLineAndWhatWasExpected) {
   testing::ScratchDir dir("recur_sequences");
-  auto read = [&](const std::string& text) { LabelledSequences(write_file(dir, "bad.csv", text)); };
+  auto read = [&](const std::string& text) { LabelledSequences(dir.write("bad.csv", text)); };
   expect_error([&] { read(""); }, {"bad.csv", "empty file"});
   expect_error([&] { read("id,label,x\n"); }, "expected rows after the header");
   expect_error([&] { read("label,x\na,1\n"); }, {"bad.csv:1", "id column 'id'"});
@@ -161,12 +153,12 @@ TEST(LabelledSequences, MalformedFilesNameTheLineAndWhatWasExpected) {
                {"bad.csv:3", "changes its label from 'b' to 'c'"});
   expect_error(
       [&] {
-        LabelledSequences(write_file(dir, "m.csv", "id,label,x\na,z,1\n"), {}, {"a", "b"});
+        LabelledSequences(dir.write("m.csv", "id,label,x\na,z,1\n"), {}, {"a", "b"});
       },
       {"label 'z' is not one of the 2 labels of the model (a, b)"});
   expect_error(
       [&] {
-        LabelledSequences(write_file(dir, "f.csv", "id,label,x\na,b,1\n"), {"id", "label", {"y"}});
+        LabelledSequences(dir.write("f.csv", "id,label,x\na,b,1\n"), {"id", "label", {"y"}});
       },
       {"f.csv:1", "feature column 'y'"});
   expect_error([&] { LabelledSequences(dir.file("missing.csv")); }, "missing.csv");
