@@ -13,14 +13,18 @@
 # statistics, and keep the epoch with the best validation accuracy; recur's kept model then
 # classifies the 10,000 pictures of the official test set (`recur predict`). The initial weights
 # and the order of batches differ (each framework's own), so accuracies agree in distribution,
-# not digit for digit. PyTorch runs packed (the same numbers as recur) on TORCH_THREADS threads
-# (1: the fastest on the 2-core development VM, where 2 threads ran at a quarter of the speed).
+# not digit for digit. PyTorch runs on TORCH_THREADS threads (1: the fastest on the 2-core
+# development VM, where 2 threads ran at a quarter of the speed) over the padded batch
+# (TORCH_PACK=no-pack): every picture has 28 rows, so there is no padding and the padded run
+# computes the numbers of the packed one, on PyTorch 1.13's faster path
+# (benchmarks/classify_vs_pytorch.sh measures both); TORCH_PACK=pack for data of mixed lengths.
 # Results: benchmarks/results/classify-sequences-<host>-<date>-<commit>.json
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 EPOCHS="${EPOCHS:-10}"
 TORCH_EPOCHS="${TORCH_EPOCHS:-$EPOCHS}"
 TORCH_THREADS="${TORCH_THREADS:-1}"
+TORCH_PACK="${TORCH_PACK:-no-pack}"
 DATA_DIR="${DATA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/recur/corpora/fashion-rows}"
 source benchmarks/peer_run.sh
 out="benchmarks/results/classify-sequences-$stamp.json"
@@ -40,6 +44,7 @@ echo "recur classify, $EPOCHS epochs..." >&2
 echo "PyTorch, $TORCH_EPOCHS epochs on $TORCH_THREADS thread(s)..." >&2
 /usr/bin/python3 python_tools/train_classifier_reference.py --data "$DATA_DIR/train.csv" \
   "${common[@]}" --epochs "$TORCH_EPOCHS" --threads "$TORCH_THREADS" --out "$tmp/torch" \
+  $([[ $TORCH_PACK == no-pack ]] && echo --no-pack) \
   2> "$tmp/torch.log" || { tail -5 "$tmp/torch.log"; exit 1; }
 
 /usr/bin/python3 - "$tmp" "$out" "$stamp" "$DATA_DIR" "${common[*]}" <<'PY'
@@ -70,7 +75,8 @@ print(f"| Fashion-MNIST rows, LSTM H=128 ({cpu}, {os.cpu_count()} cores) | epoch
 print("|---|---:|---:|---:|---:|")
 print(f"| recur | {r['epochs']} | {r['best_validation_accuracy']:.4f} | {r['train_seconds']:.1f} | "
       f"{r['train_sequences_per_s']:.0f} |")
-print(f"| PyTorch {torch.__version__}, {p['threads']} thread(s), packed | {p['epochs']} | "
+print(f"| PyTorch {torch.__version__}, {p['threads']} thread(s), "
+      f"{'packed' if p['packed'] else 'padded'} | {p['epochs']} | "
       f"{p['best_validation_accuracy']:.4f} | {p['train_seconds']:.1f} | "
       f"{p['train_sequences_per_s']:.0f} |")
 print(f"\nrecur's kept model on the test set: accuracy {r['test_accuracy']:.4f} of "
