@@ -278,6 +278,8 @@ PY
   || fail "classify .csv --steps 20"
 "$RECUR" classify --resume --out "$WORK/seqB" > /dev/null 2> "$WORK/seqB.log" || fail "classify .csv --resume: $(tail -3 "$WORK/seqB.log")"
 same_weights "$WORK/seqA/last.safetensors" "$WORK/seqB/last.safetensors" || fail "classify .csv --resume is not bit-identical to the uninterrupted run"
+"$RECUR" classify --data "$WORK/signals.csv" "${SEQS[@]}" --steps 3 --precision bf16 --out "$WORK/seq-bf16" \
+  > /dev/null 2> "$WORK/seq-bf16.log" || fail "classify .csv --precision bf16: $(tail -3 "$WORK/seq-bf16.log")"
 printf 'kind,t,volts,seq,amps\nsine,0,1,a,2\nsine,1,NA,a,2\n' > "$WORK/badseq.csv"
 expect_error "a missing value in a .csv" "badseq.csv:3: column 'volts' holds 'NA'" -- "$RECUR" classify --data "$WORK/badseq.csv" "${SEQS[@]}" --out "$WORK/cls2"
 expect_error "features of a byte corpus" "--features: .*labelled corpus of byte documents" -- "$RECUR" classify --data "$WORK/labelled.txt" --features a,b --out "$WORK/cls2"
