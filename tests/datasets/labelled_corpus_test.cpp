@@ -47,15 +47,14 @@ TEST(LabelledCorpus, MalformedFilesNameTheDocumentAndWhatWasExpected) {
   expect_error(
       [&] {
         LabelledCorpus(dir.write("notext.txt",
-                                  "a\tx\x1e"
-                                  "b\t\x1e"));
+                                 "a\tx\x1e"
+                                 "b\t\x1e"));
       },
       {"document 2", "label 'b'", "expected text after the TAB"});
   expect_error([&] { LabelledCorpus(dir.write("ctrl.txt", "line\nbreak\ttext\x1e")); },
                {"document 1", "without control characters"});
-  expect_error(
-      [&] { LabelledCorpus(dir.write("long.txt", std::string(65, 'x') + "\tt\x1e")); },
-      {"at most 64 bytes, got 65"});
+  expect_error([&] { LabelledCorpus(dir.write("long.txt", std::string(65, 'x') + "\tt\x1e")); },
+               {"at most 64 bytes, got 65"});
   expect_error(
       [&] {
         LabelledCorpus(dir.write("other.txt", "cat\tmeow\x1e"), {"a", "b"});

@@ -115,8 +115,7 @@ TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
 
 TEST(LabelledSequences, ChosenColumnsAndTheModelsLabels) {
   testing::ScratchDir dir("recur_sequences");
-  const std::string path =
-      dir.write("s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");
+  const std::string path = dir.write("s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");
   const LabelledSequences data(path, {"seq", "kind", {"y", "t"}}, {"b", "a"});
   EXPECT_EQ(data.features(), (std::vector<std::string>{"y", "t"}));
   EXPECT_EQ(data.labels(), (std::vector<std::string>{"b", "a"}));
