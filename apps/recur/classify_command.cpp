@@ -251,22 +251,20 @@ struct PredictOptions {
   ComputeOptions compute;
 };
 
-// One prediction: the most probable label, as a line of text or JSON.
+// One prediction of the item `kind` ("document", "sequence") called `name`: the most probable
+// label, as a line of text or JSON.
 void print_prediction(const std::vector<std::string>& labels, const std::vector<double>& p,
-                      const nlohmann::json& name, bool json) {
+                      const std::string& kind, const nlohmann::json& name, bool json) {
   const auto best = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
   if (json) {
     nlohmann::json probs = nlohmann::json::object();
     for (size_t c = 0; c < labels.size(); ++c) probs[labels[c]] = p[c];
-    nlohmann::json line = name;
-    line["label"] = labels[best];
-    line["probabilities"] = probs;
+    const nlohmann::json line = {{kind, name}, {"label", labels[best]}, {"probabilities", probs}};
     std::printf("%s\n", line.dump().c_str());
   } else {
-    const auto& [key, value] = *name.items().begin();
-    std::printf("%s %s: %s (p = %.4f)\n", key.c_str(),
-                value.is_string() ? value.get<std::string>().c_str() : value.dump().c_str(),
-                labels[best].c_str(), p[best]);
+    const std::string shown = name.is_string() ? name.get<std::string>() : name.dump();
+    std::printf("%s %s: %s (p = %.4f)\n", kind.c_str(), shown.c_str(), labels[best].c_str(),
+                p[best]);
   }
 }
 
@@ -293,7 +291,7 @@ int run_predict(const PredictOptions& o) {
             all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), i + o.batch)));
         const auto probs = class_probabilities(model, data->batch(part, config.max_len));
         for (size_t r = 0; r < part.size(); ++r)
-          print_prediction(labels, probs[r], {{"sequence", sequences->id(part[r])}}, o.json);
+          print_prediction(labels, probs[r], "sequence", sequences->id(part[r]), o.json);
       }
       return 0;
     }
@@ -317,7 +315,7 @@ int run_predict(const PredictOptions& o) {
     ++number;
     RECUR_CHECK(!doc.empty(), "{}: document {} is empty", o.text, number);
     print_prediction(labels, class_probabilities(model, make_text_batch(doc, config.max_len))[0],
-                     {{"document", number}}, o.json);
+                     "document", number, o.json);
   }
   RECUR_CHECK(number > 0, "{}: expected at least one document, got an empty file", o.text);
   return 0;
