@@ -38,6 +38,8 @@ class ClassData {
   // `items` (indices into this data) as one batch, each truncated to its first max_len steps.
   // Throws naming the index when one is out of range.
   virtual ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const = 0;
+  // What its items are called in messages: "documents", "sequences".
+  virtual const char* noun() const = 0;
 
   std::vector<int64_t> count_per_label() const;
 

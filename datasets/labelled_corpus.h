@@ -43,6 +43,7 @@ class LabelledCorpus : public ClassData {
   int64_t steps(int64_t i) const override { return static_cast<int64_t>((*this)[i].text.size()); }
   // inputs [B,T] i64: the first min(bytes, max_len) bytes of each TEXT, then zeros.
   ClassBatch batch(const std::vector<int64_t>& documents, int64_t max_len) const override;
+  const char* noun() const override { return "documents"; }
 
   const LabelledDocument& operator[](int64_t i) const { return docs_[static_cast<size_t>(i)]; }
 

@@ -57,6 +57,7 @@ class LabelledSequences : public ClassData {
   // inputs [B,T,F] f32: the first min(steps, max_len) rows of each sequence, standardised
   // (set_standardisation; none set: the raw values), then zeros.
   ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const override;
+  const char* noun() const override { return "sequences"; }
 
   bool has_labels() const { return has_labels_; }
   const std::string& id(int64_t i) const { return sequences_[static_cast<size_t>(i)].id; }

@@ -107,30 +107,39 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model,
   return probs;
 }
 
+std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const ClassData& data,
+                                                     const std::vector<int64_t>& items,
+                                                     int64_t batch) {
+  RECUR_CHECK(batch >= 1, "class_probabilities: expected batch >= 1, got {}", batch);
+  std::vector<std::vector<double>> probs;
+  probs.reserve(items.size());
+  for (size_t i = 0; i < items.size(); i += static_cast<size_t>(batch)) {
+    const std::vector<int64_t> part(
+        items.begin() + static_cast<ptrdiff_t>(i),
+        items.begin() + static_cast<ptrdiff_t>(std::min(items.size(), i + batch)));
+    for (auto& p : class_probabilities(model, data.batch(part, model.config().max_len)))
+      probs.push_back(std::move(p));
+  }
+  return probs;
+}
+
 ClassifierScores evaluate_classifier(SeqClassifier& model, const ClassData& corpus,
                                      const std::vector<int64_t>& documents, int64_t batch) {
   RECUR_CHECK(corpus.labels() == model.config().labels,
               "{}: its labels ({}) are not the model's ({})", corpus.path(),
               fmt::format("{}", fmt::join(corpus.labels(), ", ")),
               fmt::format("{}", fmt::join(model.config().labels, ", ")));
-  RECUR_CHECK(batch >= 1, "evaluate_classifier: expected batch >= 1, got {}", batch);
   const size_t C = model.config().labels.size();
   ClassifierScores s;
   s.confusion.assign(C, std::vector<int64_t>(C, 0));
   double nats = 0.0;
-  for (size_t i = 0; i < documents.size(); i += static_cast<size_t>(batch)) {
-    const std::vector<int64_t> part(
-        documents.begin() + static_cast<ptrdiff_t>(i),
-        documents.begin() + static_cast<ptrdiff_t>(std::min(documents.size(), i + batch)));
-    const ClassBatch b = corpus.batch(part, model.config().max_len);
-    const auto probs = class_probabilities(model, b);
-    for (size_t r = 0; r < part.size(); ++r) {
-      const auto target = static_cast<size_t>(corpus.label(part[r]));
-      const auto& p = probs[r];
-      const auto predicted = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
-      ++s.confusion[target][predicted];
-      nats -= std::log(std::max(p[target], 1e-300));
-    }
+  const auto probs = class_probabilities(model, corpus, documents, batch);
+  for (size_t r = 0; r < documents.size(); ++r) {
+    const auto target = static_cast<size_t>(corpus.label(documents[r]));
+    const auto& p = probs[r];
+    const auto predicted = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+    ++s.confusion[target][predicted];
+    nats -= std::log(std::max(p[target], 1e-300));
   }
   s.documents = static_cast<int64_t>(documents.size());
   s.loss = s.documents > 0 ? nats / static_cast<double>(s.documents) : 0.0;

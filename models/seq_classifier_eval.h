@@ -43,13 +43,18 @@ struct ClassifierScores {
   // {"documents", "loss", "accuracy", "per_label": {name: {"precision", "recall", "count"}},
   //  "confusion": [[...]]}
   nlohmann::json to_json(const std::vector<std::string>& labels) const;
-  // A few lines: accuracy, loss, and per label its count of `items`, precision and recall.
+  // A few lines: accuracy, loss, and per label its count of `items` ("documents",
+  // ClassData::noun()), precision and recall.
   std::string report(const std::vector<std::string>& labels,
                      const std::string& items = "documents") const;
 };
 
 // Softmax of the logits of `batch` (evaluation mode, nothing kept): [B][C] on the host.
 std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const ClassBatch& batch);
+// The same for `items` of `data`, `batch` at a time: [items.size()][C], in the order of items.
+std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const ClassData& data,
+                                                     const std::vector<int64_t>& items,
+                                                     int64_t batch);
 
 // Scores `documents` of `corpus` (whose labels must be the model's), `batch` at a time, in
 // evaluation mode. Leaves the model in evaluation mode.

@@ -125,7 +125,7 @@ int run_classify(ClassifyOptions o) {
   const std::unique_ptr<ClassData> data = open_training_data(o);
   const ClassData& corpus = *data;
   const bool features = o.model.reads_features();
-  const char* items = features ? "sequences" : "documents";
+  const char* items = corpus.noun();
   RECUR_CHECK(corpus.labels().size() >= 2,
               "{}: expected at least 2 labels to classify, got {} ('{}')", corpus.path(),
               corpus.labels().size(), corpus.labels()[0]);
@@ -201,8 +201,7 @@ int run_classify(ClassifyOptions o) {
                      static_cast<long long>(epoch), k + 1, batches.size(),
                      p.loss_sum / static_cast<double>(p.seen),
                      static_cast<double>(p.hits) / static_cast<double>(p.seen),
-                     static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds),
-                     features ? "seqs" : "docs");
+                     static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds), items);
       if (run.stop_mid_epoch(k + 1 == batches.size(), model.state_dict(), run_config(o)))
         return 130;
       if (o.train.steps > 0 && p.step >= o.train.steps) {
@@ -285,22 +284,16 @@ int run_predict(const PredictOptions& o) {
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
     const auto* sequences = dynamic_cast<const LabelledSequences*>(data.get());
     if (sequences && !sequences->has_labels()) {  // nothing to score: a label per sequence
-      for (size_t i = 0; i < all.size(); i += static_cast<size_t>(o.batch)) {
-        const std::vector<int64_t> part(
-            all.begin() + static_cast<ptrdiff_t>(i),
-            all.begin() + static_cast<ptrdiff_t>(std::min(all.size(), i + o.batch)));
-        const auto probs = class_probabilities(model, data->batch(part, config.max_len));
-        for (size_t r = 0; r < part.size(); ++r)
-          print_prediction(labels, probs[r], "sequence", sequences->id(part[r]), o.json);
-      }
+      const auto probs = class_probabilities(model, *data, all, o.batch);
+      for (size_t i = 0; i < all.size(); ++i)
+        print_prediction(labels, probs[i], "sequence", sequences->id(all[i]), o.json);
       return 0;
     }
     const ClassifierScores s = evaluate_classifier(model, *data, all, o.batch);
     if (o.json)
       std::printf("%s\n", s.to_json(labels).dump().c_str());
     else
-      std::printf("%s:\n%s", data->path().c_str(),
-                  s.report(labels, config.reads_features() ? "sequences" : "documents").c_str());
+      std::printf("%s:\n%s", data->path().c_str(), s.report(labels, data->noun()).c_str());
     return 0;
   }
   // Documents of the text file: separated by RS, or the whole file as one.
