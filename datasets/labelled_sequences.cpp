@@ -120,7 +120,8 @@ LabelledSequences::LabelledSequences(const std::string& path, const SequenceColu
                   "{}:{}: column '{}' holds '{}', expected a finite number (fill or drop missing "
                   "values first)",
                   path, line_no, features_[f], text);
-      values_.push_back(static_cast<float>(value));
+      if (offsets_.size() < features_.size()) offsets_.push_back(value);  // the first row
+      values_.push_back(static_cast<float>(value - offsets_[f]));
     }
     ++sequences_.back().steps;
   }
@@ -157,17 +158,19 @@ Standardisation LabelledSequences::fit_standardisation(const std::vector<int64_t
     n += s.steps;
   }
   RECUR_CHECK(n > 0, "fit_standardisation: expected at least one row");
-  Standardisation out;
-  for (size_t f = 0; f < F; ++f) out.mean.push_back(sum[f] / static_cast<double>(n));
+  std::vector<double> mean_offset(F);  // the mean of the held values (offset from the first row)
+  for (size_t f = 0; f < F; ++f) mean_offset[f] = sum[f] / static_cast<double>(n);
   for (int64_t i : items) {
     const Sequence& s = sequences_[static_cast<size_t>(i)];
     for (int64_t r = s.first_row; r < s.first_row + s.steps; ++r)
       for (size_t f = 0; f < F; ++f) {
-        const double d = values_[static_cast<size_t>(r) * F + f] - out.mean[f];
+        const double d = values_[static_cast<size_t>(r) * F + f] - mean_offset[f];
         squares[f] += d * d;
       }
   }
+  Standardisation out;
   for (size_t f = 0; f < F; ++f) {
+    out.mean.push_back(offsets_[f] + mean_offset[f]);
     const double sd = std::sqrt(squares[f] / static_cast<double>(n));
     out.std.push_back(sd > 0.0 ? sd : 1.0);
   }
@@ -198,6 +201,12 @@ ClassBatch LabelledSequences::batch(const std::vector<int64_t>& items, int64_t m
     targets.push_back(label(i));
     T = std::max(T, lengths.back());
   }
+  // value = held + offset, so (value - mean) / std = (held - (mean - offset)) / std
+  std::vector<double> shift(offsets_.size()), scale(offsets_.size(), 1.0);
+  for (size_t f = 0; f < offsets_.size(); ++f) {
+    shift[f] = standardisation_.empty() ? -offsets_[f] : standardisation_.mean[f] - offsets_[f];
+    if (!standardisation_.empty()) scale[f] = standardisation_.std[f];
+  }
   ClassBatch out;
   out.inputs = Tensor::zeros({B, T, F}, DType::f32);
   float* x = out.inputs.data<float>();
@@ -205,11 +214,9 @@ ClassBatch LabelledSequences::batch(const std::vector<int64_t>& items, int64_t m
     const Sequence& s = sequences_[static_cast<size_t>(items[static_cast<size_t>(b)])];
     for (int64_t t = 0; t < lengths[static_cast<size_t>(b)]; ++t)
       for (int64_t f = 0; f < F; ++f) {
-        double v = values_[static_cast<size_t>((s.first_row + t) * F + f)];
-        if (!standardisation_.empty())
-          v = (v - standardisation_.mean[static_cast<size_t>(f)]) /
-              standardisation_.std[static_cast<size_t>(f)];
-        x[(b * T + t) * F + f] = static_cast<float>(v);
+        const double held = values_[static_cast<size_t>((s.first_row + t) * F + f)];
+        x[(b * T + t) * F + f] = static_cast<float>((held - shift[static_cast<size_t>(f)]) /
+                                                    scale[static_cast<size_t>(f)]);
       }
   }
   out.lengths = Tensor::from_vector(lengths, {B});

@@ -82,7 +82,10 @@ class LabelledSequences : public ClassData {
   std::vector<std::string> features_;
   bool has_labels_ = true;
   std::vector<Sequence> sequences_;
-  std::vector<float> values_;  // [rows, features], raw
+  // [rows, features]: each value less its feature's value in the first row (offsets_), so a
+  // feature with a large offset and small steps (an absolute timestamp) keeps its digits in f32.
+  std::vector<float> values_;
+  std::vector<double> offsets_;  // [features]
   Standardisation standardisation_;
 };
 

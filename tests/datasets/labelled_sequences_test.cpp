@@ -3,6 +3,7 @@
 // (datasets/csv.h) it shares with the time series reader.
 #include "datasets/labelled_sequences.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -99,6 +100,31 @@ TEST(LabelledSequences, BatchesPadTruncateAndStandardise) {
       {"feature 'y'", "positive std"});
   expect_error([&] { data.batch({3}, 4); }, "sequence 3 of");
   expect_error([&] { data.batch({0}, 0); }, "max_len >= 1");
+}
+
+// An absolute timestamp: a large offset with small steps (float32 spacing at 1.7e9 is 128).
+TEST(LabelledSequences, LargeOffsetsKeepTheirDigits) {
+  testing::ScratchDir dir("recur_sequences");
+  std::string text = "id,label,stamp,x\n";
+  constexpr int kRows = 9;
+  for (int k = 0; k < kRows; ++k)
+    text += fmt::format("{},a,{:.3f},{}\n", k < 5 ? "p" : "q", 1700000000.125 + 0.25 * k, k);
+  LabelledSequences data(dir.write("t.csv", text));
+  const Standardisation s = data.fit_standardisation({0, 1});
+  const double sd = 0.25 * std::sqrt((kRows * kRows - 1) / 12.0);  // of 0.25 k, k in [0, 9)
+  EXPECT_DOUBLE_EQ(s.mean[0], 1700000000.125 + 0.25 * 4);
+  EXPECT_NEAR(s.std[0], sd, 1e-12);
+  EXPECT_NEAR(s.std[1], sd * 4, 1e-12);
+  data.set_standardisation(s);
+  const std::vector<double> z = data.batch({1}, 8).inputs.to_vector();  // q: k = 5..8
+  ASSERT_EQ(z.size(), 8u);
+  for (int k = 5; k < kRows; ++k) {
+    EXPECT_NEAR(z[2 * (k - 5)], 0.25 * (k - 4) / sd, 1e-6) << k;
+    EXPECT_NEAR(z[2 * (k - 5) + 1], z[2 * (k - 5)], 1e-6) << k;  // x = k: the same z
+  }
+  // Unstandardised, the values are as written, to float32's precision at their size.
+  EXPECT_EQ(LabelledSequences(data.path()).batch({0}, 1).inputs.to_vector()[0],
+            static_cast<double>(static_cast<float>(1700000000.125)));
 }
 
 TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
