@@ -17,9 +17,11 @@ ClassData::Split ClassData::split(int64_t every) const {
   RECUR_CHECK(every >= 2, "ClassData::split: expected every >= 2, got {}", every);
   std::vector<int64_t> seen(labels().size(), 0);
   Split s;
+  bool held_out = false;
   for (int64_t i = 0; i < size(); ++i) {
-    int64_t& n = seen[static_cast<size_t>(label(i))];
-    (n++ % every == 0 ? s.validation : s.train).push_back(i);
+    if (i == 0 || group(i) != group(i - 1))  // a group's first item decides for all of them
+      held_out = seen[static_cast<size_t>(label(i))]++ % every == 0;
+    (held_out ? s.validation : s.train).push_back(i);
   }
   return s;
 }

@@ -38,14 +38,18 @@ class ClassData {
   // `items` (indices into this data) as one batch, each truncated to its first max_len steps.
   // Throws naming the index when one is out of range.
   virtual ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const = 0;
-  // What its items are called in messages: "documents", "sequences".
+  // What its items are called in messages: "documents", "sequences", "windows".
   virtual const char* noun() const = 0;
+  // The sequence item i was cut from (LabelledSequences::cut_windows), in [0, groups()); the
+  // items of a group are consecutive. Uncut data: every item its own group.
+  virtual int64_t group(int64_t i) const { return i; }
+  virtual int64_t groups() const { return size(); }
 
   std::vector<int64_t> count_per_label() const;
 
-  // A split that keeps the label proportions: of each label's sequences in order, every
-  // `every`-th (the 1st, the every+1-th, ...) goes to validation, the rest to training. Indices,
-  // in order.
+  // A split that keeps the label proportions: of each label's groups (sequences) in order, every
+  // `every`-th (the 1st, the every+1-th, ...) goes to validation with all its items, the rest to
+  // training, so windows of one sequence are never on both sides. Indices, in order.
   struct Split {
     std::vector<int64_t> train, validation;
   };

@@ -106,7 +106,7 @@ LabelledSequences::LabelledSequences(const std::string& path, const SequenceColu
                   "{}:{}: sequence '{}' continues after other sequences; expected the rows of a "
                   "sequence to be consecutive",
                   path, line_no, id);
-      sequences_.push_back({std::string(id), 0, rows(), 0});
+      sequences_.push_back({std::string(id), 0, rows(), 0, size()});
       row_labels.push_back(label);
     }
     RECUR_CHECK(label == row_labels.back(),
@@ -186,6 +186,32 @@ void LabelledSequences::set_standardisation(Standardisation s) {
                 "{}: feature '{}': expected a finite mean and a positive std, got {} and {}", path_,
                 features_[f], s.mean[f], s.std[f]);
   standardisation_ = std::move(s);
+}
+
+const std::string& LabelledSequences::sequence_id(int64_t group) const {
+  RECUR_CHECK(group >= 0 && group < groups(), "{}: sequence {} of {}", path_, group, groups());
+  return windowed() ? sequence_ids_[static_cast<size_t>(group)]
+                    : sequences_[static_cast<size_t>(group)].id;
+}
+
+void LabelledSequences::cut_windows(int64_t window, int64_t stride) {
+  RECUR_CHECK(!windowed(), "{}: already cut into windows", path_);
+  RECUR_CHECK(window >= 1 && stride >= 1 && stride <= window,
+              "{}: expected windows of at least 1 step and a stride in [1, window], got window {} "
+              "and stride {}",
+              path_, window, stride);
+  std::vector<Sequence> windows;
+  for (const Sequence& s : sequences_) {
+    for (int64_t start = 0;; start += stride) {
+      const int64_t first = std::max<int64_t>(0, std::min(start, s.steps - window));
+      const int64_t steps = std::min(window, s.steps);
+      windows.push_back(
+          {fmt::format("{}@{}", s.id, first), s.label, s.first_row + first, steps, s.group});
+      if (first + steps >= s.steps) break;
+    }
+    sequence_ids_.push_back(s.id);
+  }
+  sequences_ = std::move(windows);
 }
 
 ClassBatch LabelledSequences::batch(const std::vector<int64_t>& items, int64_t max_len) const {

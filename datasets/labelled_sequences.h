@@ -57,10 +57,17 @@ class LabelledSequences : public ClassData {
   // inputs [B,T,F] f32: the first min(steps, max_len) rows of each sequence, standardised
   // (set_standardisation; none set: the raw values), then zeros.
   ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const override;
-  const char* noun() const override { return "sequences"; }
+  const char* noun() const override { return windowed() ? "windows" : "sequences"; }
+  int64_t group(int64_t i) const override { return sequences_[static_cast<size_t>(i)].group; }
+  int64_t groups() const override {
+    return windowed() ? static_cast<int64_t>(sequence_ids_.size()) : size();
+  }
 
   bool has_labels() const { return has_labels_; }
+  // Item i's id: a sequence's, or a window's "ID@FIRST" (its first step, counted from 0).
   const std::string& id(int64_t i) const { return sequences_[static_cast<size_t>(i)].id; }
+  // The id of the file's sequence `group` (group() of its items).
+  const std::string& sequence_id(int64_t group) const;
   const std::vector<std::string>& features() const { return features_; }
   int64_t rows() const { return static_cast<int64_t>(values_.size() / features_.size()); }
 
@@ -70,18 +77,29 @@ class LabelledSequences : public ClassData {
   // Throws unless there is one finite mean and one positive finite std per feature.
   void set_standardisation(Standardisation s);
 
+  // Cuts every sequence into windows of `window` steps, one starting every `stride` steps
+  // (1 <= stride <= window) and the last ending at the sequence's end, so that every step is
+  // read; a sequence of at most `window` steps stays one window. From then on the items are the
+  // windows, in file order: size(), steps(), label(), id() and batch() are theirs, group() is
+  // the index of their sequence. Fit the standardisation before (overlapping windows would count
+  // rows twice). Throws on a bad window or stride, or when the data is already cut.
+  void cut_windows(int64_t window, int64_t stride);
+  bool windowed() const { return !sequence_ids_.empty(); }
+
  private:
   struct Sequence {
     std::string id;
     int64_t label = 0;
     int64_t first_row = 0;
     int64_t steps = 0;
+    int64_t group = 0;  // the index of the file's sequence it is (or was cut from)
   };
   std::string path_;
   std::vector<std::string> labels_;
   std::vector<std::string> features_;
   bool has_labels_ = true;
-  std::vector<Sequence> sequences_;
+  std::vector<Sequence> sequences_;        // the items: the file's sequences, or their windows
+  std::vector<std::string> sequence_ids_;  // cut_windows: the ids of the file's sequences
   // [rows, features]: each value less its feature's value in the first row (offsets_), so a
   // feature with a large offset and small steps (an absolute timestamp) keeps its digits in f32.
   std::vector<float> values_;

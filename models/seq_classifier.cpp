@@ -26,6 +26,11 @@ void SeqClassifierConfig::validate() const {
                 "std, got {} and {}",
                 f, features[f], feature_mean[f], feature_std[f]);
   RECUR_CHECK(max_len >= 1, "classifier: max_len must be at least 1, got {}", max_len);
+  RECUR_CHECK(window_stride >= 0 && window_stride <= max_len,
+              "classifier: expected a window stride in [1, max_len = {}] (0: no windows), got {}",
+              max_len, window_stride);
+  RECUR_CHECK(!reads_windows() || reads_features(),
+              "classifier: windows are cut from feature sequences; this model reads bytes");
   RECUR_CHECK(labels.size() >= 2, "classifier: expected at least 2 labels, got {}", labels.size());
   std::set<std::string> seen;
   for (const std::string& label : labels)
@@ -45,6 +50,7 @@ nlohmann::json SeqClassifierConfig::to_json() const {
           {"dropout", dropout},
           {"labels", labels},
           {"max_len", max_len},
+          {"window_stride", window_stride},
           {"features", features},
           {"feature_mean", feature_mean},
           {"feature_std", feature_std},
@@ -71,6 +77,7 @@ SeqClassifierConfig SeqClassifierConfig::from_json(const nlohmann::json& j) {
     c.feature_std = j.value("feature_std", std::vector<double>{});
     c.id_column = j.value("id_column", std::string("id"));
     c.label_column = j.value("label_column", std::string("label"));
+    c.window_stride = j.value("window_stride", int64_t{0});  // written before windows: none
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("classifier config {}: {}", j.dump(), e.what());
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,7 @@ std::unique_ptr<ClassData> open_class_data(const std::string& path,
   auto data = std::make_unique<LabelledSequences>(
       path, SequenceColumns{model.id_column, model.label_column, model.features}, model.labels);
   data->set_standardisation({model.feature_mean, model.feature_std});
+  if (model.reads_windows()) data->cut_windows(model.max_len, model.window_stride);
   return data;
 }
 
@@ -123,27 +125,74 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const
   return probs;
 }
 
-ClassifierScores evaluate_classifier(SeqClassifier& model, const ClassData& corpus,
-                                     const std::vector<int64_t>& documents, int64_t batch) {
-  RECUR_CHECK(corpus.labels() == model.config().labels,
-              "{}: its labels ({}) are not the model's ({})", corpus.path(),
-              fmt::format("{}", fmt::join(corpus.labels(), ", ")),
-              fmt::format("{}", fmt::join(model.config().labels, ", ")));
-  const size_t C = model.config().labels.size();
+GroupProbabilities mean_per_group(const ClassData& data, const std::vector<int64_t>& items,
+                                  const std::vector<std::vector<double>>& probabilities) {
+  check_items(data, items, "mean_per_group");
+  RECUR_CHECK(probabilities.size() == items.size(),
+              "mean_per_group: expected the probabilities of {} items, got {}", items.size(),
+              probabilities.size());
+  GroupProbabilities out;
+  std::map<int64_t, size_t> index;  // group -> its row in out
+  std::vector<int64_t> counts;
+  for (size_t r = 0; r < items.size(); ++r) {
+    const int64_t g = data.group(items[r]);
+    auto [it, added] = index.emplace(g, out.groups.size());
+    if (added) {
+      out.groups.push_back(g);
+      out.labels.push_back(data.label(items[r]));
+      out.probabilities.emplace_back(probabilities[r].size(), 0.0);
+      counts.push_back(0);
+    }
+    std::vector<double>& sum = out.probabilities[it->second];
+    RECUR_CHECK(probabilities[r].size() == sum.size(),
+                "mean_per_group: expected {} probabilities for item {}, got {}", sum.size(),
+                items[r], probabilities[r].size());
+    for (size_t c = 0; c < sum.size(); ++c) sum[c] += probabilities[r][c];
+    ++counts[it->second];
+  }
+  for (size_t g = 0; g < out.groups.size(); ++g)
+    for (double& p : out.probabilities[g]) p /= static_cast<double>(counts[g]);
+  return out;
+}
+
+ClassifierScores score_probabilities(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<int64_t>& targets, int64_t classes) {
+  RECUR_CHECK(probabilities.size() == targets.size(),
+              "score_probabilities: expected one target per row, got {} rows and {} targets",
+              probabilities.size(), targets.size());
+  const auto C = static_cast<size_t>(classes);
   ClassifierScores s;
   s.confusion.assign(C, std::vector<int64_t>(C, 0));
   double nats = 0.0;
-  const auto probs = class_probabilities(model, corpus, documents, batch);
-  for (size_t r = 0; r < documents.size(); ++r) {
-    const auto target = static_cast<size_t>(corpus.label(documents[r]));
-    const auto& p = probs[r];
+  for (size_t r = 0; r < targets.size(); ++r) {
+    const auto& p = probabilities[r];
+    RECUR_CHECK(p.size() == C && targets[r] >= 0 && targets[r] < classes,
+                "score_probabilities: row {}: expected {} probabilities and a target in [0, {}), "
+                "got {} and {}",
+                r, C, C, p.size(), targets[r]);
+    const auto target = static_cast<size_t>(targets[r]);
     const auto predicted = static_cast<size_t>(std::max_element(p.begin(), p.end()) - p.begin());
     ++s.confusion[target][predicted];
     nats -= std::log(std::max(p[target], 1e-300));
   }
-  s.documents = static_cast<int64_t>(documents.size());
+  s.documents = static_cast<int64_t>(targets.size());
   s.loss = s.documents > 0 ? nats / static_cast<double>(s.documents) : 0.0;
   return s;
+}
+
+ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& data,
+                                         const std::vector<int64_t>& items, int64_t batch) {
+  RECUR_CHECK(data.labels() == model.config().labels,
+              "{}: its labels ({}) are not the model's ({})", data.path(),
+              fmt::format("{}", fmt::join(data.labels(), ", ")),
+              fmt::format("{}", fmt::join(model.config().labels, ", ")));
+  const int64_t C = model.config().classes();
+  const auto probs = class_probabilities(model, data, items, batch);
+  std::vector<int64_t> targets;
+  for (int64_t i : items) targets.push_back(data.label(i));
+  const GroupProbabilities groups = mean_per_group(data, items, probs);
+  return {score_probabilities(probs, targets, C),
+          score_probabilities(groups.probabilities, groups.labels, C)};
 }
 
 }  // namespace recur

@@ -26,8 +26,8 @@ SeqClassifier load_seq_classifier(const std::string& path, const Placement& wher
 
 // The data at `path` as `model` reads it, with the model's labels: byte documents
 // (LabelledCorpus), or feature sequences (LabelledSequences: the model's id, label and feature
-// columns, standardised as in training; the label column may be absent). Throws as those
-// readers do.
+// columns, standardised as in training, cut into the model's windows if it reads windows; the
+// label column may be absent). Throws as those readers do.
 std::unique_ptr<ClassData> open_class_data(const std::string& path,
                                            const SeqClassifierConfig& model);
 
@@ -56,9 +56,29 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const
                                                      const std::vector<int64_t>& items,
                                                      int64_t batch);
 
-// Scores `documents` of `corpus` (whose labels must be the model's), `batch` at a time, in
-// evaluation mode. Leaves the model in evaluation mode.
-ClassifierScores evaluate_classifier(SeqClassifier& model, const ClassData& corpus,
-                                     const std::vector<int64_t>& documents, int64_t batch);
+// The class probabilities of each group (ClassData::group: the sequence windows were cut from)
+// of `items`: the mean of its items' `probabilities` ([items.size()][C]). Groups in the order of
+// their first item.
+struct GroupProbabilities {
+  std::vector<int64_t> groups;                     // [G]
+  std::vector<int64_t> labels;                     // [G]: the label of each group's items
+  std::vector<std::vector<double>> probabilities;  // [G][C]
+};
+GroupProbabilities mean_per_group(const ClassData& data, const std::vector<int64_t>& items,
+                                  const std::vector<std::vector<double>>& probabilities);
+
+// Accuracy, mean loss and confusion of `probabilities` ([N][C]) against `targets` ([N]).
+ClassifierScores score_probabilities(const std::vector<std::vector<double>>& probabilities,
+                                     const std::vector<int64_t>& targets, int64_t classes);
+
+struct ClassifierEvaluation {
+  ClassifierScores items;      // per item: document, sequence or window
+  ClassifierScores sequences;  // per group: the same as items unless the data is cut in windows
+};
+
+// Scores `items` of `data` (whose labels must be the model's), `batch` at a time, in evaluation
+// mode. Leaves the model in evaluation mode.
+ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& data,
+                                         const std::vector<int64_t>& items, int64_t batch);
 
 }  // namespace recur

@@ -1,10 +1,11 @@
 // `recur classify`: trains a sequence-to-vector classifier (models/seq_classifier.h) on a
 // labelled corpus (datasets/labelled_corpus.h: LABEL<TAB>TEXT documents, e.g. `spam`: the
 // SpamAssassin messages as ham or spam) or on numeric feature sequences (a .csv file,
-// datasets/labelled_sequences.h: one row of features per time step), reporting accuracy,
+// datasets/labelled_sequences.h: one row of features per time step; with --window, each cut into
+// windows whose mean probabilities classify the sequence), reporting accuracy,
 // per-label precision and recall on a held-out tenth after every epoch against the
 // majority-class baseline; writes metrics.jsonl and atomic last/best checkpoints (best by
-// validation accuracy).
+// validation accuracy: per window when cut).
 // `recur predict`: a trained classifier's label and probabilities for each document of a text
 // file or each sequence of an unlabelled CSV, or its scores on labelled data.
 #include <algorithm>
@@ -44,6 +45,8 @@ struct ClassifyOptions {
   EpochTraining train{"",        /*batch=*/32, /*epochs=*/8, /*steps=*/0, /*lr=*/3e-3, /*clip=*/1.0,
                       /*seed=*/1};
   ComputeOptions compute;
+  int64_t window = 0, stride = 0;  // --window, --stride: set model.max_len and window_stride
+  bool max_len_given = false;      // --max-len on the command line
 };
 
 struct StepResult {
@@ -98,10 +101,12 @@ bool is_feature_csv(const std::string& data) {
 // of its split) it records in o.model; or a labelled corpus of byte documents.
 std::unique_ptr<ClassData> open_training_data(ClassifyOptions& o) {
   if (!is_feature_csv(o.train.data)) {
-    RECUR_CHECK(o.model.features.empty(),
-                "--features: {} is a labelled corpus of byte documents; features come from the "
-                "columns of a .csv file of feature sequences",
-                o.train.data);
+    RECUR_CHECK(o.model.features.empty() && !o.model.reads_windows(),
+                "--{}: {} is a labelled corpus of byte documents; {} of a .csv file of feature "
+                "sequences",
+                o.model.reads_windows() ? "window" : "features", o.train.data,
+                o.model.reads_windows() ? "windows are cut from the sequences"
+                                        : "features come from the columns");
     return std::make_unique<LabelledCorpus>(resolve_labelled_corpus(o.train.data));
   }
   auto data = std::make_unique<LabelledSequences>(
@@ -113,6 +118,9 @@ std::unique_ptr<ClassData> open_training_data(ClassifyOptions& o) {
     o.model.feature_std = s.std;
   }
   data->set_standardisation({o.model.feature_mean, o.model.feature_std});
+  // After the fit: rows are counted once, and the split of the windows is that of their
+  // sequences (ClassData::split keeps a sequence's windows together).
+  if (o.model.reads_windows()) data->cut_windows(o.model.max_len, o.model.window_stride);
   return data;
 }
 
@@ -156,14 +164,20 @@ int run_classify(ClassifyOptions o) {
   const double baseline =
       static_cast<double>(majority_hits) / static_cast<double>(split.validation.size());
 
+  const std::string steps =
+      o.model.reads_windows()
+          ? fmt::format("windows of {} steps, one every {}", o.model.max_len, o.model.window_stride)
+          : fmt::format("up to {} steps", o.model.max_len);
   const std::string input =
-      features ? fmt::format("{} features (standardised), up to {} steps", o.model.features.size(),
-                             o.model.max_len)
+      features ? fmt::format("{} features (standardised), {}", o.model.features.size(), steps)
                : fmt::format("embed {}, up to {} bytes", o.model.embed, o.model.max_len);
+  const std::string cut = o.model.reads_windows()
+                              ? fmt::format("{} sequences cut into ", corpus.groups())
+                              : std::string();
   std::fprintf(stderr,
-               "recur classify: %s, %lld %s (%lld train, %lld validation), labels %s\n"
+               "recur classify: %s, %s%lld %s (%lld train, %lld validation), labels %s\n"
                "model: %s, hidden %lld x %lld layer(s)%s, reads %s; %s\n",
-               corpus.path().c_str(), static_cast<long long>(corpus.size()), items,
+               corpus.path().c_str(), cut.c_str(), static_cast<long long>(corpus.size()), items,
                static_cast<long long>(split.train.size()),
                static_cast<long long>(split.validation.size()),
                fmt::format("{}", fmt::join(corpus.labels(), ", ")).c_str(), o.cell.c_str(),
@@ -209,11 +223,15 @@ int run_classify(ClassifyOptions o) {
         break;
       }
     }
-    const ClassifierScores val =
+    const ClassifierEvaluation evaluation =
         evaluate_classifier(model, corpus, split.validation, std::max<int64_t>(o.train.batch, 64));
+    const ClassifierScores& val = evaluation.items;
     std::fprintf(stderr, "epoch %lld validation (baseline %.4f):\n%s",
                  static_cast<long long>(epoch), baseline,
                  val.report(corpus.labels(), items).c_str());
+    if (o.model.reads_windows())
+      std::fprintf(stderr, " per sequence (the mean of its windows' probabilities):\n%s",
+                   evaluation.sequences.report(corpus.labels(), "sequences").c_str());
     nlohmann::json record = {
         {"kind", "val"},
         {"epoch", epoch},
@@ -224,6 +242,8 @@ int run_classify(ClassifyOptions o) {
         {"train_docs_per_s", static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds)},
         {"baseline_accuracy", baseline}};
     record.update(val.to_json(corpus.labels()));
+    if (o.model.reads_windows())
+      record["sequences"] = evaluation.sequences.to_json(corpus.labels());
     append_metrics(metrics, record);
     const bool improved = val.accuracy() > p.best;
     p.best = std::max(p.best, val.accuracy());
@@ -284,16 +304,25 @@ int run_predict(const PredictOptions& o) {
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
     const auto* sequences = dynamic_cast<const LabelledSequences*>(data.get());
     if (sequences && !sequences->has_labels()) {  // nothing to score: a label per sequence
-      const auto probs = class_probabilities(model, *data, all, o.batch);
-      for (size_t i = 0; i < all.size(); ++i)
-        print_prediction(labels, probs[i], "sequence", sequences->id(all[i]), o.json);
+      // Windows: the mean of each sequence's windows' probabilities.
+      const GroupProbabilities p =
+          mean_per_group(*data, all, class_probabilities(model, *data, all, o.batch));
+      for (size_t g = 0; g < p.groups.size(); ++g)
+        print_prediction(labels, p.probabilities[g], "sequence",
+                         sequences->sequence_id(p.groups[g]), o.json);
       return 0;
     }
-    const ClassifierScores s = evaluate_classifier(model, *data, all, o.batch);
-    if (o.json)
-      std::printf("%s\n", s.to_json(labels).dump().c_str());
-    else
-      std::printf("%s:\n%s", data->path().c_str(), s.report(labels, data->noun()).c_str());
+    const ClassifierEvaluation s = evaluate_classifier(model, *data, all, o.batch);
+    if (o.json) {
+      nlohmann::json scores = s.items.to_json(labels);
+      if (config.reads_windows()) scores["sequences"] = s.sequences.to_json(labels);
+      std::printf("%s\n", scores.dump().c_str());
+    } else {
+      std::printf("%s:\n%s", data->path().c_str(), s.items.report(labels, data->noun()).c_str());
+      if (config.reads_windows())
+        std::printf(" per sequence (the mean of its windows' probabilities):\n%s",
+                    s.sequences.report(labels, "sequences").c_str());
+    }
     return 0;
   }
   // Documents of the text file: separated by RS, or the whole file as one.
@@ -319,7 +348,9 @@ int run_predict(const PredictOptions& o) {
 std::function<int()> add_classify_command(CLI::App& app) {
   auto o = std::make_shared<ClassifyOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "classify", "Train a sequence classifier on a labelled corpus (LABEL<TAB>TEXT documents)");
+      "classify",
+      "Train a sequence classifier on labelled documents (LABEL<TAB>TEXT) or feature sequences "
+      "(a .csv file)");
   cmd->add_option("--data", o->train.data,
                   "labelled corpus (a file, or spam: SpamAssassin ham/spam), or a .csv file of "
                   "feature sequences (id,label,features...; one row per time step)");
@@ -337,7 +368,14 @@ std::function<int()> add_classify_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-len", o->model.max_len,
                   "steps of each sequence the model reads (bytes of a document)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([o](const std::string&) { o->max_len_given = true; });
+  cmd->add_option("--window", o->window,
+                  "feature sequences: cut each into windows of this many steps, and predict a "
+                  "sequence by the mean of its windows' probabilities");
+  cmd->add_option("--stride", o->stride,
+                  "--window: steps from one window to the next (default: "
+                  "the window's length, no overlap)");
   cmd->add_option("--features", o->model.features,
                   "a .csv file's feature columns, comma-separated (default: all but id and label)")
       ->delimiter(',');
@@ -349,6 +387,18 @@ std::function<int()> add_classify_command(CLI::App& app) {
   add_compute_options(cmd, o->compute);
   return [o] {
     RECUR_CHECK(o->resume || !o->train.data.empty(), "recur classify: --data is required");
+    RECUR_CHECK(o->stride == 0 || o->window > 0, "recur classify: --stride needs --window");
+    if (o->window != 0) {
+      RECUR_CHECK(o->window >= 1 && o->stride >= 0 && o->stride <= o->window,
+                  "recur classify: expected --window >= 1 and --stride in [1, window], got "
+                  "--window {} --stride {}",
+                  o->window, o->stride);
+      RECUR_CHECK(!o->max_len_given || o->model.max_len == o->window,
+                  "recur classify: --window {} is the steps the model reads; drop --max-len {}",
+                  o->window, o->model.max_len);
+      o->model.max_len = o->window;
+      o->model.window_stride = o->stride > 0 ? o->stride : o->window;
+    }
     return run_classify(*o);
   };
 }

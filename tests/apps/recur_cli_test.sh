@@ -288,6 +288,54 @@ printf 'seq,volts\na,1\n' > "$WORK/noamps.csv"
 expect_error "a .csv without the model's feature" "noamps.csv:1: expected a feature column 'amps'" -- "$RECUR" predict --model "$WORK/seq/best.safetensors" --data "$WORK/noamps.csv"
 [[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
 
+# ---- classify long recordings cut into windows: 30 recordings of 150-400 steps (one generator
+# each, noisier than above); the model learns 24-step windows, a recording's label is the mean
+# of its windows' probabilities. The validation split holds out whole recordings.
+/usr/bin/env python3 - "$WORK/recordings.csv" "$WORK/bare-recordings.csv" <<'PY'
+import math, random, sys
+random.seed(7)
+rows, bare = ["seq,kind,volts"], ["seq,volts"]
+for n in range(33):
+    kind = ("sine", "square", "sawtooth")[n % 3]
+    period, phase, steps = random.uniform(6, 12), random.uniform(0, 1), random.randint(150, 400)
+    for t in range(steps):
+        u = (t / period + phase) % 1.0
+        v = {"sine": math.sin(2 * math.pi * u), "square": 1.0 if u < 0.5 else -1.0,
+             "sawtooth": 2 * u - 1}[kind] + random.gauss(0, 0.3)
+        if n < 30:
+            rows.append(f"r{n},{kind},{1000 * v:.2f}")
+        else:
+            bare.append(f"r{n},{1000 * v:.2f}")
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+open(sys.argv[2], "w").write("\n".join(bare) + "\n")
+PY
+WIN=(--id-column seq --label-column kind --window 24 --stride 12 --hidden 16 --batch 16 --lr 1e-2 --seed 1)
+"$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --epochs 6 --out "$WORK/win" \
+  > /dev/null 2> "$WORK/win.log" || fail "classify --window: $(tail -3 "$WORK/win.log")"
+grep -q "30 sequences cut into [0-9]* windows ([0-9]* train, [0-9]* validation)" "$WORK/win.log" \
+  && grep -q "windows of 24 steps, one every 12" "$WORK/win.log" || fail "classify --window log: $(head -3 "$WORK/win.log")"
+/usr/bin/env python3 - "$WORK/win/metrics.jsonl" <<'PY' || fail "classify --window did not learn: $(tail -12 "$WORK/win.log")"
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+last = records[-1]
+assert len(records) == 6 and last["sequences"]["documents"] == 3, last  # one recording per label
+assert last["documents"] > 40 and max(r["accuracy"] for r in records) >= 0.9, last
+assert last["sequences"]["accuracy"] == 1.0, last["sequences"]
+PY
+"$RECUR" predict --model "$WORK/win/best.safetensors" --data "$WORK/recordings.csv" --json > "$WORK/winscores.json" \
+  || fail "predict --data (windows) failed"
+/usr/bin/env python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["sequences"]["documents"] == 30 and s["sequences"]["accuracy"] >= 0.9 and s["documents"] > 500 else 1)' \
+  "$WORK/winscores.json" || fail "predict --data (windows): $(head -c 400 "$WORK/winscores.json")"
+"$RECUR" predict --model "$WORK/win/best.safetensors" --data "$WORK/bare-recordings.csv" > "$WORK/winpred.txt" \
+  || fail "predict (windows) of unlabelled recordings failed"
+[[ "$(grep -c '^sequence r' "$WORK/winpred.txt")" == 3 ]] && grep -q '^sequence r30: sine' "$WORK/winpred.txt" \
+  && grep -q '^sequence r31: square' "$WORK/winpred.txt" && grep -q '^sequence r32: sawtooth' "$WORK/winpred.txt" \
+  || fail "predict (windows) of unlabelled recordings: $(cat "$WORK/winpred.txt")"
+expect_error "--stride alone" "--stride needs --window" -- "$RECUR" classify --data "$WORK/recordings.csv" --stride 4 --out "$WORK/cls2"
+expect_error "--window and another --max-len" "--window 24 is the steps the model reads; drop --max-len 30" -- "$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --max-len 30 --out "$WORK/cls2"
+expect_error "--window on byte documents" "--window: .*labelled corpus of byte documents; windows are cut" -- "$RECUR" classify --data "$WORK/labelled.txt" --window 8 --out "$WORK/cls2"
+[[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
+
 # ---- forecast: a trend, a 12-step season and noise; the RNN must beat both naive baselines
 /usr/bin/env python3 - "$WORK/series.csv" <<'PY'
 import math, random, sys

@@ -139,6 +139,52 @@ TEST(LabelledSequences, SplitHoldsOutEveryNthSequenceOfEachLabel) {
   EXPECT_EQ(s.train.size(), 9u);
 }
 
+// Windows: every step read, the last window ending at the sequence's end; each window keeps its
+// sequence's label and group, and the split never puts one sequence's windows on both sides.
+TEST(LabelledSequences, CutWindowsKeepSequencesTogether) {
+  testing::ScratchDir dir("recur_sequences");
+  std::string text = "id,label,v\n";
+  for (int i = 0; i < 12; ++i)  // q_i: 3 + i steps, values 100 i + t
+    for (int t = 0; t < 3 + i; ++t)
+      text += fmt::format("q{},{},{}\n", i, i % 3 == 0 ? "b" : "a", 100 * i + t);
+  LabelledSequences data(dir.write("s.csv", text));
+  const ClassData::Split by_sequence = data.split(5);
+  data.cut_windows(4, 3);
+  EXPECT_TRUE(data.windowed());
+  EXPECT_STREQ(data.noun(), "windows");
+  EXPECT_EQ(data.groups(), 12);
+  // q0 (3 steps): one short window; q1 (4): one; q2 (5): @0 @1; q4 (7): @0 @3; q5 (8): @0 @3 @4.
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < data.size(); ++i)
+    if (data.group(i) <= 5) ids.push_back(data.id(i));
+  EXPECT_EQ(ids, (std::vector<std::string>{"q0@0", "q1@0", "q2@0", "q2@1", "q3@0", "q3@2", "q4@0",
+                                           "q4@3", "q5@0", "q5@3", "q5@4"}));
+  EXPECT_EQ(data.steps(0), 3);
+  EXPECT_EQ(data.steps(3), 4);
+  EXPECT_EQ(data.sequence_id(data.group(3)), "q2");
+  EXPECT_EQ(data.label(4), 1);  // q3: b
+  EXPECT_EQ(data.batch({9}, 4).inputs.to_vector(), (std::vector<double>{503, 504, 505, 506}));
+  for (int64_t i = 0; i < data.size(); ++i) {  // windows in order, consecutive per sequence
+    ASSERT_GE(data.group(i), i == 0 ? 0 : data.group(i - 1));
+    EXPECT_EQ(data.id(i).rfind(data.sequence_id(data.group(i)) + "@", 0), 0u) << data.id(i);
+  }
+  const ClassData::Split by_window = data.split(5);
+  std::vector<int64_t> held;  // the sequences of the validation windows
+  for (int64_t i : by_window.validation)
+    if (held.empty() || held.back() != data.group(i)) held.push_back(data.group(i));
+  EXPECT_EQ(held, by_sequence.validation);
+  for (int64_t i : by_window.train)
+    EXPECT_EQ(std::count(held.begin(), held.end(), data.group(i)), 0) << data.id(i);
+  EXPECT_EQ(by_window.train.size() + by_window.validation.size(), static_cast<size_t>(data.size()));
+
+  expect_error([&] { data.cut_windows(4, 3); }, "already cut");
+  LabelledSequences again(data.path());
+  expect_error([&] { again.cut_windows(4, 5); },
+               "stride in [1, window], got window 4 and stride 5");
+  expect_error([&] { again.cut_windows(0, 1); }, "window 0");
+  expect_error([&] { again.sequence_id(12); }, "sequence 12 of 12");
+}
+
 TEST(LabelledSequences, ChosenColumnsAndTheModelsLabels) {
   testing::ScratchDir dir("recur_sequences");
   const std::string path = dir.write("s.csv", "t,kind,x,seq,y\n0,b,1,A,2\n1,b,3,A,4\n0,a,5,B,6\n");

@@ -1,5 +1,5 @@
 // SeqClassifier (models/seq_classifier.h) against PyTorch (tests/support/classifier_fixture.h),
-// FinalHidden, the config and the class probabilities.
+// FinalHidden, the config, the class probabilities and their mean over windows.
 #include "models/seq_classifier.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include "models/seq_classifier_eval.h"
 #include "support/classifier_fixture.h"
 #include "support/expect_error.h"
+#include "support/scratch_dir.h"
 
 namespace recur {
 namespace {
@@ -94,6 +95,21 @@ TEST(SeqClassifier, FeatureConfigRoundTripsAndOldConfigsReadBytes) {
   SeqClassifierConfig same_columns = c;
   same_columns.label_column = "seq";
   testing::expect_error([&] { same_columns.validate(); }, "distinct, non-empty id and label");
+
+  // Windows: a stride in [1, max_len], for feature models only; older configs have none.
+  EXPECT_FALSE(bytes.reads_windows());
+  SeqClassifierConfig windows = c;
+  windows.max_len = 24;
+  windows.window_stride = 12;
+  EXPECT_TRUE(windows.reads_windows());
+  EXPECT_EQ(SeqClassifierConfig::from_json(windows.to_json()).window_stride, 12);
+  windows.window_stride = 25;
+  testing::expect_error([&] { windows.validate(); }, "window stride in [1, max_len = 24]");
+  windows.window_stride = -1;
+  testing::expect_error([&] { windows.validate(); }, "window stride");
+  SeqClassifierConfig byte_windows = bytes;
+  byte_windows.window_stride = 8;
+  testing::expect_error([&] { byte_windows.validate(); }, "this model reads bytes");
 }
 
 TEST(SeqClassifier, AFeatureModelHasNoEmbeddingAndChecksItsInputs) {
@@ -157,6 +173,44 @@ TEST(SeqClassifier, ProbabilitiesSumToOneAndAgreeWithTheLogits) {
   EXPECT_NEAR(p[0] + p[1] + p[2], 1.0, 1e-12);
   const std::vector<double> logits = model.forward(b.inputs, b.lengths).to_vector();
   EXPECT_NEAR(std::log(p[0] / p[1]), logits[0] - logits[1], 1e-5);
+}
+
+// Windows of one sequence count once per sequence: the mean of their probabilities.
+TEST(SeqClassifierEval, MeanPerGroupAndScores) {
+  testing::ScratchDir dir("recur_classifier_eval");
+  // a: 5 steps, b: 2 steps; windows of 2 every 2 -> a@0 a@2 a@3, b@0.
+  LabelledSequences data(dir.write("s.csv",
+                                   "id,label,v\na,x,1\na,x,2\na,x,3\na,x,4\na,x,5\n"
+                                   "b,y,6\nb,y,7\n"));
+  data.cut_windows(2, 2);
+  ASSERT_EQ(data.size(), 4);
+  const std::vector<std::vector<double>> p = {{0.9, 0.1}, {0.2, 0.8}, {0.6, 0.4}, {0.3, 0.7}};
+  const GroupProbabilities g = mean_per_group(data, {3, 0, 1, 2}, {p[3], p[0], p[1], p[2]});
+  EXPECT_EQ(g.groups, (std::vector<int64_t>{1, 0}));  // in the order of their first item
+  EXPECT_EQ(g.labels, (std::vector<int64_t>{1, 0}));
+  ASSERT_EQ(g.probabilities.size(), 2u);
+  EXPECT_EQ(g.probabilities[0], (std::vector<double>{0.3, 0.7}));
+  EXPECT_NEAR(g.probabilities[1][0], (0.9 + 0.2 + 0.6) / 3, 1e-15);
+  EXPECT_NEAR(g.probabilities[1][1], (0.1 + 0.8 + 0.4) / 3, 1e-15);
+  testing::expect_error(
+      [&] {
+        mean_per_group(data, {0, 1}, {p[0]});
+      },
+      "probabilities of 2 items, got 1");
+
+  // Per window: a@2 is wrong; per sequence, both right.
+  const ClassifierScores windows = score_probabilities(p, {0, 0, 0, 1}, 2);
+  EXPECT_EQ(windows.documents, 4);
+  EXPECT_EQ(windows.confusion, (std::vector<std::vector<int64_t>>{{2, 1}, {0, 1}}));
+  EXPECT_NEAR(windows.loss, -(std::log(0.9) + std::log(0.2) + std::log(0.6) + std::log(0.7)) / 4,
+              1e-12);
+  const ClassifierScores sequences = score_probabilities(g.probabilities, g.labels, 2);
+  EXPECT_EQ(sequences.accuracy(), 1.0);
+  testing::expect_error(
+      [&] {
+        score_probabilities(p, {0, 0, 0, 2}, 2);
+      },
+      "row 3: expected 2 probabilities and a target in [0, 2)");
 }
 
 }  // namespace
