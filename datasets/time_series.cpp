@@ -1,5 +1,6 @@
 #include "datasets/time_series.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -100,26 +101,27 @@ SeriesScaling SeriesScaling::from_json(const nlohmann::json& j) {
 }
 
 SeriesBatch series_windows(const std::vector<double>& z, int64_t window, int64_t batch,
-                           uint64_t seed, uint64_t index, DType dtype) {
-  const auto n = static_cast<int64_t>(z.size());
+                           uint64_t seed, uint64_t index, DType dtype, int64_t features) {
+  const int64_t F = features;
+  RECUR_CHECK(F >= 1 && static_cast<int64_t>(z.size()) % F == 0,
+              "series_windows: expected rows of {} features, got {} values", F, z.size());
+  const auto n = static_cast<int64_t>(z.size()) / F;
   RECUR_CHECK(window >= 1 && batch >= 1, "series_windows: expected window, batch >= 1, got {}, {}",
               window, batch);
   RECUR_CHECK(n >= window + 1,
               "series_windows: a window of {} needs at least {} training values, got {}", window,
               window + 1, n);
   const int64_t starts = n - window;  // s in [0, n - W - 1]
-  std::vector<double> x(static_cast<size_t>(batch * window)), y(x.size());
+  std::vector<double> x(static_cast<size_t>(batch * window * F)), y(x.size());
   for (int64_t b = 0; b < batch; ++b) {
     const double u = philox_uniform(seed, static_cast<uint32_t>(index),
                                     static_cast<uint32_t>(index >> 32), static_cast<uint64_t>(b));
     const int64_t s = std::min(starts - 1, static_cast<int64_t>(u * static_cast<double>(starts)));
-    for (int64_t t = 0; t < window; ++t) {
-      x[static_cast<size_t>(b * window + t)] = z[static_cast<size_t>(s + t)];
-      y[static_cast<size_t>(b * window + t)] = z[static_cast<size_t>(s + t + 1)];
-    }
+    std::copy_n(z.begin() + s * F, window * F, x.begin() + b * window * F);  // rows s .. s+W-1
+    std::copy_n(z.begin() + (s + 1) * F, window * F, y.begin() + b * window * F);
   }
-  return {Tensor::from_vector(x, {batch, window, 1}).to(dtype),
-          Tensor::from_vector(y, {batch, window, 1}).to(dtype)};
+  return {Tensor::from_vector(x, {batch, window, F}).to(dtype),
+          Tensor::from_vector(y, {batch, window, F}).to(dtype)};
 }
 
 }  // namespace recur

@@ -1,6 +1,6 @@
-// A univariate time series for `recur forecast`: read from a CSV file, moved into the space the
-// model works in (optionally first differences, then standardised), and cut into training
-// windows.
+// A univariate time series for `recur forecast` and `recur anomaly` (which reads one per
+// feature): read from a CSV file, moved into the space the model works in (optionally first
+// differences, then standardised), and cut into training windows.
 //
 // CSV: a header line naming the columns, then one observation per line, comma-separated (double
 // quotes around a header name are dropped); one column is the series, the others (dates) are
@@ -56,10 +56,12 @@ struct SeriesScaling {
   static SeriesScaling from_json(const nlohmann::json& j);
 };
 
-// `batch` training windows of `window` consecutive model-space values z: x [B,W,1] =
-// z[s .. s+W-1], y [B,W,1] = z[s+1 .. s+W], with every start s drawn uniformly from
-// [0, z.size() - W - 1] by Philox(seed, index): a pure function of its arguments.
+// `batch` training windows of `window` consecutive model-space values z: x [B,W,F] =
+// z[s .. s+W-1], y [B,W,F] = z[s+1 .. s+W], with every start s drawn uniformly from
+// [0, m - W - 1] by Philox(seed, index): a pure function of its arguments. z holds m rows of
+// `features` values each, row-major ([m][F]; one feature: the series itself).
 SeriesBatch series_windows(const std::vector<double>& z, int64_t window, int64_t batch,
-                           uint64_t seed, uint64_t index, DType dtype = DType::f32);
+                           uint64_t seed, uint64_t index, DType dtype = DType::f32,
+                           int64_t features = 1);
 
 }  // namespace recur

@@ -20,42 +20,90 @@ SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& wh
   return model;
 }
 
-std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
+// The columns' common length; throws unless there are `features` columns of one length.
+size_t series_length(const SeriesColumns& columns, size_t features, const char* what) {
+  RECUR_CHECK(columns.size() == features && !columns.empty(),
+              "{}: expected {} feature column(s), got {}", what, features, columns.size());
+  for (const auto& c : columns)
+    RECUR_CHECK(c.size() == columns[0].size(),
+                "{}: expected columns of one length, got {} and {} values", what, c.size(),
+                columns[0].size());
+  return columns[0].size();
+}
+
+std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
+                               const SeriesColumns& columns) {
+  const size_t F = scaling.size();
+  series_length(columns, F, "model_rows");
+  std::vector<double> rows;
+  for (size_t f = 0; f < F; ++f) {
+    const std::vector<double> z = scaling[f].to_model(columns[f]);
+    if (rows.empty()) rows.resize(z.size() * F);
+    for (size_t i = 0; i < z.size(); ++i) rows[i * F + f] = z[i];
+  }
+  return rows;
+}
+
+std::vector<double> reconstruction_scores(SeqAutoencoder& model, const SeriesColumns& columns,
                                           int64_t batch) {
   const SeqAutoencoderConfig& c = model.config();
-  RECUR_CHECK(c.features == 1, "reconstruction_scores: expected a 1-feature model, got {}",
-              c.features);
   RECUR_CHECK(batch >= 1, "reconstruction_scores: expected batch >= 1, got {}", batch);
-  const std::vector<double> z = c.scaling.to_model(values);
-  const auto n = static_cast<int64_t>(z.size()), W = c.window;
+  const int64_t F = c.features;
+  const size_t steps = series_length(columns, static_cast<size_t>(F), "anomaly scores");
+  const std::vector<double> z = model_rows(c.scaling, columns);  // [n][F]
+  const auto n = static_cast<int64_t>(z.size()) / F, W = c.window;
   RECUR_CHECK(n >= W, "anomaly scores: a window of {} needs at least {} values, got {}", W,
-              W + (c.scaling.difference ? 1 : 0), values.size());
+              W + (c.difference() ? 1 : 0), steps);
   std::vector<double> best(static_cast<size_t>(n), INFINITY);
   model.set_training(false);
   const int64_t windows = n - W + 1;
   for (int64_t first = 0; first < windows; first += batch) {
     const int64_t B = std::min(batch, windows - first);
-    std::vector<double> x(static_cast<size_t>(B * W));
-    for (int64_t b = 0; b < B; ++b) std::copy_n(z.begin() + first + b, W, x.begin() + b * W);
-    Tensor input = Tensor::from_vector(x, {B, W, 1}).to(model.dtype());
+    std::vector<double> x(static_cast<size_t>(B * W * F));
+    for (int64_t b = 0; b < B; ++b)
+      std::copy_n(z.begin() + (first + b) * F, W * F, x.begin() + b * W * F);
+    Tensor input = Tensor::from_vector(x, {B, W, F}).to(model.dtype());
     if (!model.device().is_cpu()) input = input.to(model.device());
     const std::vector<double> y = model.forward(input).to(Device::cpu()).to_vector();
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < W; ++t) {
-        const size_t k = static_cast<size_t>(b * W + t), i = static_cast<size_t>(first + b + t);
-        best[i] = std::min(best[i], (y[k] - x[k]) * (y[k] - x[k]));
+        const auto row = static_cast<size_t>((b * W + t) * F);
+        double error = 0.0;
+        for (auto k = row; k < row + static_cast<size_t>(F); ++k)
+          error += (y[k] - x[k]) * (y[k] - x[k]);
+        const auto i = static_cast<size_t>(first + b + t);
+        best[i] = std::min(best[i], error);
       }
   }
-  std::vector<double> scores(values.size(), 0.0);
-  const size_t offset = values.size() - z.size();
-  for (size_t i = 0; i < z.size(); ++i) scores[i + offset] = best[i];
+  std::vector<double> scores(steps, 0.0);
+  const size_t offset = steps - static_cast<size_t>(n);
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) scores[i + offset] = best[i];
+  return scores;
+}
+
+std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
+                                          int64_t batch) {
+  return reconstruction_scores(model, SeriesColumns{values}, batch);
+}
+
+std::vector<double> jump_scores(const SeriesColumns& columns, const std::vector<double>& scales) {
+  const size_t n = series_length(columns, scales.size(), "jump_scores");
+  for (double s : scales)
+    RECUR_CHECK(std::isfinite(s) && s > 0.0, "jump_scores: expected positive scales, got {}", s);
+  std::vector<double> scores(n, 0.0);
+  for (size_t i = 1; i < n; ++i) {
+    double squares = 0.0;
+    for (size_t f = 0; f < scales.size(); ++f) {
+      const double jump = (columns[f][i] - columns[f][i - 1]) / scales[f];
+      squares += jump * jump;
+    }
+    scores[i] = std::sqrt(squares);
+  }
   return scores;
 }
 
 std::vector<double> jump_scores(const std::vector<double>& values) {
-  std::vector<double> scores(values.size(), 0.0);
-  for (size_t i = 1; i < values.size(); ++i) scores[i] = std::fabs(values[i] - values[i - 1]);
-  return scores;
+  return jump_scores(SeriesColumns{values}, {1.0});
 }
 
 double quantile(std::vector<double> v, double q) {

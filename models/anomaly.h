@@ -21,18 +21,33 @@ inline constexpr char kSeqAutoencoderKind[] = "seq_autoencoder";
 // when it is not an autoencoder checkpoint or its tensors do not fit its config.
 SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& where = {});
 
-// The anomaly score of every value (evaluation mode): the model reconstructs every window of
-// `window` consecutive model-space values (stride 1; `batch` windows per forward), and a value's
-// score is the smallest, over the windows that hold it, of its squared reconstruction error in
-// model space: a value is unusual when no window reconstructs it well. (The mean would smear one
-// anomaly over every value that shares a window with it.) values [n] -> scores [n]; with first
-// differences value 0 has no model-space value and scores 0. Needs at least window model-space
-// values.
+// A series of F features observed together: columns[f][i] is feature f at time i; every column
+// has the same length n.
+using SeriesColumns = std::vector<std::vector<double>>;
+
+// The model-space rows of `columns` by the per-feature `scaling`: [m][F] row-major, m = n - 1
+// with first differences, else n. Throws unless there is one scaling per column and the columns
+// have one length.
+std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
+                               const SeriesColumns& columns);
+
+// The anomaly score of every time step (evaluation mode): the model reconstructs every window of
+// `window` consecutive model-space rows (stride 1; `batch` windows per forward), and a step's
+// score is the smallest, over the windows that hold it, of its row's squared reconstruction
+// error in model space (summed over the features): a step is unusual when no window
+// reconstructs it well. (The mean would smear one anomaly over every step that shares a window
+// with it.) columns [F][n] -> scores [n]; with first differences step 0 has no model-space row
+// and scores 0. Needs at least window model-space rows.
+std::vector<double> reconstruction_scores(SeqAutoencoder& model, const SeriesColumns& columns,
+                                          int64_t batch = 256);
+// One feature: values [n] -> scores [n].
 std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
                                           int64_t batch = 256);
 
-// The baseline: a value's score is its jump from the value before, |v_i - v_{i-1}| (0 for the
-// first value).
+// The baseline: a step's score is the length of its jump from the step before, each feature
+// divided by its `scales` entry: sqrt(sum_f ((v_f,i - v_f,i-1) / scale_f)^2), 0 for the first
+// step. One feature and scale 1: |v_i - v_{i-1}|.
+std::vector<double> jump_scores(const SeriesColumns& columns, const std::vector<double>& scales);
 std::vector<double> jump_scores(const std::vector<double>& values);
 
 // The q-quantile of v (q in [0, 1]; linear interpolation between order statistics, numpy's

@@ -7,12 +7,26 @@ namespace recur {
 void SeqAutoencoderConfig::validate() const {
   RECUR_CHECK(window >= 1, "autoencoder: window must be at least 1, got {}", window);
   RECUR_CHECK(features >= 1, "autoencoder: features must be at least 1, got {}", features);
+  RECUR_CHECK(static_cast<int64_t>(scaling.size()) == features,
+              "autoencoder: expected a scaling for each of its {} features, got {}", features,
+              scaling.size());
+  for (const SeriesScaling& s : scaling)
+    RECUR_CHECK(s.difference == difference(),
+                "autoencoder: expected first differences of every feature or of none");
+  RECUR_CHECK(columns.empty() || static_cast<int64_t>(columns.size()) == features,
+              "autoencoder: expected a column name for each of its {} features, got {}", features,
+              columns.size());
   encoder().validate();
 }
 
 nlohmann::json SeqAutoencoderConfig::to_json() const {
-  return {{"cell", cell_name(cell)}, {"features", features}, {"hidden", hidden},
-          {"layers", layers},        {"window", window},     {"scaling", scaling.to_json()}};
+  // One feature: "scaling" is one object, as before there were more.
+  nlohmann::json scalings = nlohmann::json::array();
+  for (const SeriesScaling& s : scaling) scalings.push_back(s.to_json());
+  return {{"cell", cell_name(cell)}, {"features", features},
+          {"hidden", hidden},        {"layers", layers},
+          {"window", window},        {"scaling", scaling.size() == 1 ? scalings[0] : scalings},
+          {"columns", columns}};
 }
 
 SeqAutoencoderConfig SeqAutoencoderConfig::from_json(const nlohmann::json& j) {
@@ -24,7 +38,13 @@ SeqAutoencoderConfig SeqAutoencoderConfig::from_json(const nlohmann::json& j) {
     c.hidden = j.at("hidden").get<int64_t>();
     c.layers = j.at("layers").get<int64_t>();
     c.window = j.at("window").get<int64_t>();
-    c.scaling = SeriesScaling::from_json(j.at("scaling"));
+    const nlohmann::json& scalings = j.at("scaling");
+    c.scaling.clear();
+    if (scalings.is_array())
+      for (const nlohmann::json& s : scalings) c.scaling.push_back(SeriesScaling::from_json(s));
+    else
+      c.scaling.push_back(SeriesScaling::from_json(scalings));
+    c.columns = j.value("columns", std::vector<std::string>{});
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("autoencoder config {}: {}", j.dump(), e.what());
   }

@@ -22,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "datasets/time_series.h"
 #include "layers/graph.h"
@@ -35,8 +37,13 @@ struct SeqAutoencoderConfig {
   int64_t features = 1;
   int64_t hidden = 32;
   int64_t layers = 1;
-  int64_t window = 32;    // the windows it is trained on and scores
-  SeriesScaling scaling;  // values <-> model space, fitted on the training part
+  int64_t window = 32;  // the windows it is trained on and scores
+  // Per feature: values <-> model space, fitted on the training part; all with first
+  // differences or all without.
+  std::vector<SeriesScaling> scaling{SeriesScaling{}};
+  std::vector<std::string> columns;  // the features' CSV columns, in order (empty: unrecorded)
+
+  bool difference() const { return scaling.front().difference; }
 
   void validate() const;  // throws naming the first invalid field
   nlohmann::json to_json() const;

@@ -3,8 +3,11 @@
 // error (models/anomaly.h) exceeds the largest one seen on the --validation values (the last of
 // the training part, not trained on; --quantile lowers it). With --labels (a 0/1 column of the
 // CSV) it reports precision and recall, per value and per anomaly, beside a baseline that flags
-// jumps from the previous value by the same rule. Writes anomalies.json, metrics.jsonl and
-// model.safetensors; with --model it scores a series with a trained model and its threshold.
+// jumps from the previous value by the same rule. --column a,b watches several features
+// together: one model reads them all, a step's score sums its features' squared errors, and the
+// baseline's jump is the length of the step's jump with each feature divided by the standard
+// deviation of its jumps. Writes anomalies.json, metrics.jsonl and model.safetensors; with
+// --model it scores a series with a trained model and its threshold.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,7 +32,8 @@ struct AnomalyOptions {
   SeqAutoencoderConfig model;
   WindowTraining training;
   std::string data;
-  std::string column;
+  std::vector<std::string> columns;  // the features; empty: the model's, else the last column
+  bool difference = false;
   std::string labels;  // the 0/1 column naming the true anomalies
   std::string out;
   std::string checkpoint;   // --model: use this trained model and its threshold
@@ -54,6 +58,36 @@ std::vector<int> read_labels(const std::string& path, const std::string& column,
   return out;
 }
 
+// The first `n` steps of every column.
+SeriesColumns first_steps(const SeriesColumns& columns, size_t n) {
+  SeriesColumns out;
+  for (const auto& c : columns) out.emplace_back(c.begin(), c.begin() + static_cast<ptrdiff_t>(n));
+  return out;
+}
+
+// Reads the feature columns of the CSV at `path` (none named: the last column).
+SeriesColumns read_columns(const std::string& path, std::vector<std::string>& names) {
+  if (names.empty()) names.emplace_back();
+  SeriesColumns columns;
+  for (std::string& name : names) {
+    TimeSeries series = read_time_series(path, name);
+    name = series.column;
+    columns.push_back(std::move(series.values));
+  }
+  return columns;
+}
+
+// Per feature, the standard deviation of its jumps over `columns` (1 where they are constant):
+// the jump baseline's scales, so that features in different units weigh alike.
+std::vector<double> jump_scales(const SeriesColumns& columns) {
+  std::vector<double> scales;
+  for (const auto& c : columns) {
+    const SeriesScaling s = SeriesScaling::fit(c, /*difference=*/true);
+    scales.push_back(s.scale);
+  }
+  return scales;
+}
+
 double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
   double sum = 0.0;
   for (size_t i = begin; i < end; ++i) sum += v[i];
@@ -62,11 +96,10 @@ double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
 
 // Trains on windows of the first `fit` values (apps/recur/window_training.h), choosing the
 // weights by the mean score of the validation values [fit, train).
-TrainedWeights train_autoencoder(SeqAutoencoder& model, const std::vector<double>& values,
-                                 size_t fit, size_t train, const AnomalyOptions& o,
+TrainedWeights train_autoencoder(SeqAutoencoder& model, const SeriesColumns& columns, size_t fit,
+                                 size_t train, const AnomalyOptions& o,
                                  const std::string& metrics) {
-  const auto first = values.begin();
-  const std::vector<double> seen(first, first + static_cast<ptrdiff_t>(train));
+  const SeriesColumns seen = first_steps(columns, train);
   const Device device = model.device();
   MeanSquaredError mse;
   WindowModel m;
@@ -84,9 +117,8 @@ TrainedWeights train_autoencoder(SeqAutoencoder& model, const std::vector<double
   };
   m.validate = [&] { return mean_of(reconstruction_scores(model, seen), fit, train); };
   m.state_dict = [&] { return model.state_dict(); };
-  return train_on_windows(
-      m, model.config().scaling.to_model({first, first + static_cast<ptrdiff_t>(fit)}),
-      model.config().window, o.training, metrics);
+  return train_on_windows(m, model_rows(model.config().scaling, first_steps(columns, fit)),
+                          model.config().window, o.training, metrics, model.config().features);
 }
 
 void save_autoencoder(const std::string& path, SeqAutoencoder& model, double threshold,
@@ -122,21 +154,41 @@ nlohmann::json detect(const std::string& name, const std::vector<double>& scores
   return j;
 }
 
+// What a step holds, for the list of flagged steps: "27.97" or "humidity 45.93, temperature 27.97".
+std::string step_values(const SeriesColumns& columns, const std::vector<std::string>& names,
+                        size_t i) {
+  if (columns.size() == 1) return fmt::format("{:.10g}", columns[0][i]);
+  std::string out;
+  for (size_t f = 0; f < columns.size(); ++f)
+    out += fmt::format("{}{} {:.10g}", f ? ", " : "", names[f], columns[f][i]);
+  return out;
+}
+
 int run_anomaly(AnomalyOptions o) {
   const Placement where = apply_compute_options(o.compute);
   const std::string path = resolve_series(o.data);
-  const TimeSeries series = read_time_series(path, o.column);
-  const std::vector<double>& values = series.values;
-  const auto n = static_cast<int64_t>(values.size());
-  const std::vector<int> labels =
-      o.labels.empty() ? std::vector<int>{} : read_labels(path, o.labels, values.size());
   const bool training = o.checkpoint.empty();
+  std::unique_ptr<SeqAutoencoder> model;
+  if (!training) {
+    model = std::make_unique<SeqAutoencoder>(load_seq_autoencoder(o.checkpoint, where));
+    if (o.columns.empty()) o.columns = model->config().columns;  // the columns it was trained on
+  }
+  std::vector<std::string> names = o.columns;
+  const SeriesColumns columns = read_columns(path, names);
+  const auto F = static_cast<int64_t>(columns.size());
+  RECUR_CHECK(training || F == model->config().features,
+              "--model {} reads {} feature(s); --column names {}", o.checkpoint,
+              model->config().features, F);
+  const auto n = static_cast<int64_t>(columns[0].size());
+  const std::string shown = fmt::format("'{}'", fmt::join(names, "', '"));
+  const std::vector<int> labels =
+      o.labels.empty() ? std::vector<int>{} : read_labels(path, o.labels, columns[0].size());
   RECUR_CHECK(o.quantile >= 0.0 && o.quantile <= 1.0, "--quantile {}: expected a value in [0, 1]",
               o.quantile);
 
-  std::unique_ptr<SeqAutoencoder> model;
   double threshold = 0.0, jump_threshold = 0.0;
-  int64_t begin = 0;  // the first value judged
+  std::vector<double> jump_scale(static_cast<size_t>(F), 1.0);  // one feature: the raw jump
+  int64_t begin = 0;                                            // the first value judged
   const auto start = std::chrono::steady_clock::now();
   if (training) {
     RECUR_CHECK(!o.out.empty(), "recur anomaly: --out DIR is required to train a model");
@@ -146,46 +198,47 @@ int run_anomaly(AnomalyOptions o) {
                 "--train {} --validation {}: expected 1 <= validation < train < {} (the values)",
                 o.train, o.validation, n);
     const int64_t fit = o.train - o.validation;
+    const SeriesColumns fitted = first_steps(columns, static_cast<size_t>(fit));
     o.model.cell = cell_from_name(o.training.cell);
-    o.model.scaling =
-        SeriesScaling::fit({values.begin(), values.begin() + fit}, o.model.scaling.difference);
-    const auto windows = static_cast<int64_t>(
-        o.model.scaling.to_model({values.begin(), values.begin() + fit}).size());
+    o.model.features = F;
+    o.model.columns = names;
+    o.model.scaling.clear();
+    for (const auto& c : fitted) o.model.scaling.push_back(SeriesScaling::fit(c, o.difference));
+    const auto windows = static_cast<int64_t>(model_rows(o.model.scaling, fitted).size()) / F;
     RECUR_CHECK(windows > o.model.window,
                 "--window {}: the {} values trained on give {} model-space values; expected more "
                 "than the window (lower --window or --validation, or raise --train)",
                 o.model.window, fit, windows);
+    if (F > 1) jump_scale = jump_scales(fitted);
     model = std::make_unique<SeqAutoencoder>(o.model, o.training.seed);
     model->place(where);
     std::fprintf(stderr,
-                 "recur anomaly: %s column '%s', %lld values: %lld to train on, %lld to set the "
+                 "recur anomaly: %s column%s %s, %lld values: %lld to train on, %lld to set the "
                  "threshold, %lld to judge\n"
                  "model: %s autoencoder, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
-                 path.c_str(), series.column.c_str(), static_cast<long long>(n),
+                 path.c_str(), F > 1 ? "s" : "", shown.c_str(), static_cast<long long>(n),
                  static_cast<long long>(fit), static_cast<long long>(o.validation),
                  static_cast<long long>(n - o.train), o.training.cell.c_str(),
                  static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
                  static_cast<long long>(o.model.window),
-                 o.model.scaling.difference ? "first differences" : "values",
-                 describe_compute(where).c_str());
+                 o.difference ? "first differences" : "values", describe_compute(where).c_str());
     std::filesystem::create_directories(o.out);  // only once the input is known to be good
-    train_autoencoder(*model, values, static_cast<size_t>(fit), static_cast<size_t>(o.train), o,
+    train_autoencoder(*model, columns, static_cast<size_t>(fit), static_cast<size_t>(o.train), o,
                       o.out + "/metrics.jsonl");
-    const std::vector<double> seen(values.begin(), values.begin() + o.train);
+    const SeriesColumns seen = first_steps(columns, static_cast<size_t>(o.train));
     const std::vector<double> validation_scores = reconstruction_scores(*model, seen);
     threshold = quantile({validation_scores.begin() + fit, validation_scores.end()}, o.quantile);
-    const std::vector<double> jumps = jump_scores(seen);
+    const std::vector<double> jumps = jump_scores(seen, jump_scale);
     jump_threshold = quantile({jumps.begin() + fit, jumps.end()}, o.quantile);
     save_autoencoder(o.out + "/model.safetensors", *model, threshold, o);
     begin = o.train;
   } else {
-    model = std::make_unique<SeqAutoencoder>(load_seq_autoencoder(o.checkpoint, where));
     threshold = load_checkpoint(o.checkpoint, false).config.value("threshold", 0.0);
   }
 
-  const std::vector<double> scores = reconstruction_scores(*model, values);
-  std::printf("%s '%s': values %lld to %lld judged, flagged above %.5g\n", path.c_str(),
-              series.column.c_str(), static_cast<long long>(begin + 1), static_cast<long long>(n),
+  const std::vector<double> scores = reconstruction_scores(*model, columns);
+  std::printf("%s %s: values %lld to %lld judged, flagged above %.5g\n", path.c_str(),
+              shown.c_str(), static_cast<long long>(begin + 1), static_cast<long long>(n),
               threshold);
   if (labels.empty())
     std::printf("%-22s %8s\n", "", "flagged");
@@ -194,7 +247,8 @@ int run_anomaly(AnomalyOptions o) {
                 "anomalies");
   nlohmann::json report = {{"tool", "recur"},
                            {"data", path},
-                           {"column", series.column},
+                           {"column", fmt::format("{}", fmt::join(names, ","))},
+                           {"columns", names},
                            {"points", n},
                            {"judged_from", begin},
                            {"model", model->config().to_json()},
@@ -203,17 +257,20 @@ int run_anomaly(AnomalyOptions o) {
   report["autoencoder"] =
       detect("recur " + std::string(cell_name(model->config().cell)) + " autoencoder", scores,
              threshold, labels, begin);
-  if (training)
+  if (training) {
     report["jump_baseline"] =
-        detect("jump baseline", jump_scores(values), jump_threshold, labels, begin);
+        detect("jump baseline", jump_scores(columns, jump_scale), jump_threshold, labels, begin);
+    report["jump_baseline"]["scales"] = jump_scale;
+  }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
     const std::string text = report.dump(1) + "\n";
     write_file_atomic(o.out + "/anomalies.json", [&](AtomicFileWriter& f) { f.write(text); });
   }
   for (int64_t i : report["autoencoder"]["flagged"].get<std::vector<int64_t>>())
-    std::printf("flagged value %lld: %.10g (score %.4g)%s\n", static_cast<long long>(i + 1),
-                values[static_cast<size_t>(i)], scores[static_cast<size_t>(i)],
+    std::printf("flagged value %lld: %s (score %.4g)%s\n", static_cast<long long>(i + 1),
+                step_values(columns, names, static_cast<size_t>(i)).c_str(),
+                scores[static_cast<size_t>(i)],
                 labels.empty()                   ? ""
                 : labels[static_cast<size_t>(i)] ? "  anomaly"
                                                  : "  normal");
@@ -229,7 +286,10 @@ std::function<int()> add_anomaly_command(CLI::App& app) {
   cmd->add_option("--data", o->data,
                   "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
       ->required();
-  cmd->add_option("--column", o->column, "the series' column (default: the last)");
+  cmd->add_option("--column", o->columns,
+                  "the series' column, or several comma-separated (features observed together); "
+                  "default: the last, or with --model the columns it was trained on")
+      ->delimiter(',');
   cmd->add_option("--labels", o->labels,
                   "a 0/1 column of true anomalies: report precision and recall");
   cmd->add_option("--out", o->out, "run folder (anomalies.json, metrics.jsonl, model.safetensors)");
@@ -242,7 +302,7 @@ std::function<int()> add_anomaly_command(CLI::App& app) {
                   "threshold: this quantile of the validation scores (1: their largest)")
       ->capture_default_str();
   add_window_training_options(cmd, o->training, o->model.hidden, o->model.layers, o->model.window,
-                              o->model.scaling.difference);
+                              o->difference);
   add_compute_options(cmd, o->compute);
   return [o] { return run_anomaly(*o); };
 }

@@ -36,8 +36,8 @@ void add_window_training_options(CLI::App* cmd, WindowTraining& t, int64_t& hidd
 }
 
 TrainedWeights train_on_windows(const WindowModel& model, const std::vector<double>& z,
-                                int64_t window, const WindowTraining& t,
-                                const std::string& metrics) {
+                                int64_t window, const WindowTraining& t, const std::string& metrics,
+                                int64_t features) {
   RECUR_CHECK(t.batch >= 1 && t.steps >= 1, "--batch, --steps: expected at least 1");
   AdamOptions adam;
   adam.lr = t.lr;
@@ -48,7 +48,10 @@ TrainedWeights train_on_windows(const WindowModel& model, const std::vector<doub
   TrainedWeights best{t.steps, INFINITY};
   TensorMap best_weights;
   for (int64_t step = 0; step < t.steps; ++step) {
-    const double loss = model.step_loss(series_windows(z, window, t.batch, t.seed, step), step);
+    const double loss =
+        model.step_loss(series_windows(z, window, t.batch, t.seed, static_cast<uint64_t>(step),
+                                       DType::f32, features),
+                        step);
     RECUR_CHECK(std::isfinite(loss), "step {}: the loss is {}; lower --lr", step + 1, loss);
     clip_grad_norm(model.parameters, t.clip);
     optimizer.set_lr(schedule.lr_at(step));

@@ -47,10 +47,11 @@ struct TrainedWeights {
   double score = 0.0;  // their validation score (0 without validation)
 };
 
-// Trains on windows of `window` model-space values of z; logs to stderr, one line per report,
-// and appends the same to `metrics` (JSON lines: step, loss, lr, seconds, validation_score).
+// Trains on windows of `window` model-space rows of z ([m][features] row-major,
+// series_windows); logs to stderr, one line per report, and appends the same to `metrics` (JSON
+// lines: step, loss, lr, seconds, validation_score).
 TrainedWeights train_on_windows(const WindowModel& model, const std::vector<double>& z,
                                 int64_t window, const WindowTraining& training,
-                                const std::string& metrics);
+                                const std::string& metrics, int64_t features = 1);
 
 }  // namespace recur::app

@@ -109,6 +109,23 @@ TEST(SeriesWindows, TargetsAreTheInputsOneStepLaterAndReproducible) {
   EXPECT_NE(series_windows(z, 10, 64, 7, 4, DType::f64).x.to_vector(), a.x.to_vector());
   EXPECT_EQ(series_windows(z, 39, 2, 1, 1).x.item({1, 0, 0}), 0.0);  // one start only
   expect_error([&] { series_windows(z, 40, 2, 1, 1); }, "needs at least 41 training values");
+
+  // Rows of two features (z[2r] = r, z[2r+1] = -r): whole rows, the same starts as one feature.
+  std::vector<double> rows;
+  for (int r = 0; r < 40; ++r) rows.insert(rows.end(), {double(r), -double(r)});
+  const SeriesBatch two = series_windows(rows, 10, 64, 7, 3, DType::f64, 2);
+  ASSERT_EQ(two.x.shape(), (Shape{64, 10, 2}));
+  for (int64_t b = 0; b < 64; ++b)
+    for (int64_t t = 0; t < 10; ++t) {
+      EXPECT_EQ(two.x.item({b, t, 0}), a.x.item({b, t, 0}));
+      EXPECT_EQ(two.x.item({b, t, 1}), -a.x.item({b, t, 0}));
+      EXPECT_EQ(two.y.item({b, t, 1}), -a.y.item({b, t, 0}));
+    }
+  expect_error(
+      [&] {
+        series_windows({1, 2, 3}, 1, 1, 1, 1, DType::f32, 2);
+      },
+      "rows of 2 features, got 3 values");
 }
 
 }  // namespace

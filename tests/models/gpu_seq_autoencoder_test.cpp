@@ -12,7 +12,7 @@ namespace {
 TEST(GpuSeqAutoencoder, MatchesPyTorchOnEveryEngine) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU";
   for (Engine engine : {Engine::fused, Engine::cudnn, Engine::persistent, Engine::auto_})
-    for (const char* cell : {"lstm", "gru"})
+    for (const char* cell : {"lstm", "gru", "features_lstm"})
       testing::check_autoencoder_against_pytorch(cell, DType::f32, testing::kF32Tolerance,
                                                  {Device::cuda(0), engine});
 }

@@ -21,11 +21,13 @@ using testing::expect_error;
 TEST(SeqAutoencoder, MatchesPyTorchInF64) {
   check_autoencoder_against_pytorch("lstm", DType::f64, testing::kF64Tolerance);  // differences
   check_autoencoder_against_pytorch("gru", DType::f64, testing::kF64Tolerance);   // values
+  check_autoencoder_against_pytorch("features_lstm", DType::f64, testing::kF64Tolerance);
 }
 
 TEST(SeqAutoencoder, MatchesPyTorchInF32) {
   check_autoencoder_against_pytorch("lstm", DType::f32, testing::kF32Tolerance);
   check_autoencoder_against_pytorch("gru", DType::f32, testing::kF32Tolerance);
+  check_autoencoder_against_pytorch("features_lstm", DType::f32, testing::kF32Tolerance);
 }
 
 // A window's reconstruction depends on that window only: scoring in batches of any size, or one
@@ -50,8 +52,30 @@ TEST(SeqAutoencoderConfig, RoundTripsAndRejectsBadFields) {
   c.hidden = 12;
   c.layers = 2;
   c.window = 20;
-  c.scaling = SeriesScaling::fit({1, 4, 2, 8}, false);
+  c.scaling = {SeriesScaling::fit({1, 4, 2, 8}, false)};
   EXPECT_EQ(SeqAutoencoderConfig::from_json(c.to_json()).to_json(), c.to_json());
+  EXPECT_TRUE(c.to_json().at("scaling").is_object());  // one feature: as before features
+  nlohmann::json old = c.to_json();
+  old.erase("columns");
+  EXPECT_TRUE(SeqAutoencoderConfig::from_json(old).columns.empty());
+
+  SeqAutoencoderConfig two = c;  // two features watched together
+  two.features = 2;
+  two.scaling.push_back(SeriesScaling::fit({10, 30, 20}, false));
+  two.columns = {"humidity", "temperature"};
+  EXPECT_EQ(SeqAutoencoderConfig::from_json(two.to_json()).to_json(), two.to_json());
+  EXPECT_EQ(two.to_json().at("scaling").size(), 2u);
+  EXPECT_EQ(two.encoder().input_size, 2);
+  SeqAutoencoderConfig bad = two;
+  bad.scaling.pop_back();
+  expect_error([&] { bad.validate(); }, "a scaling for each of its 2 features, got 1");
+  bad = two;
+  bad.scaling[1].difference = true;
+  expect_error([&] { bad.validate(); }, "first differences of every feature or of none");
+  bad = two;
+  bad.columns = {"humidity"};
+  expect_error([&] { bad.validate(); }, "a column name for each of its 2 features, got 1");
+
   nlohmann::json j = c.to_json();
   j["window"] = 0;
   expect_error([&] { SeqAutoencoderConfig::from_json(j); }, "window must be at least 1");
@@ -85,6 +109,30 @@ TEST(Anomaly, QuantileInterpolatesLikeNumpy) {
   EXPECT_DOUBLE_EQ(quantile(v, 0.9), 3.7);
   expect_error([] { quantile({}, 0.5); }, "quantile");
   expect_error([&] { quantile(v, 1.5); }, "q in [0, 1]");
+}
+
+// Two features, scaled apart: a step's score is the length of its scaled jump.
+TEST(Anomaly, ScoresOfFeaturesWatchedTogether) {
+  EXPECT_EQ(jump_scores({{1, 4, 4}, {10, 10, 50}}, {3.0, 10.0}), (std::vector<double>{0, 1, 4}));
+  EXPECT_EQ(jump_scores({{0, 3}, {0, 40}}, {1.0, 10.0}), (std::vector<double>{0, 5}));
+  expect_error([] { jump_scores({{1, 2}, {1}}, {1.0, 1.0}); }, "columns of one length");
+  expect_error([] { jump_scores({{1, 2}}, {0.0}); }, "positive scales");
+  // Model-space rows: per feature, its own scaling; row-major [n][F].
+  const std::vector<SeriesScaling> scaling{{false, 1.0, 2.0}, {false, 10.0, 5.0}};
+  EXPECT_EQ(model_rows(scaling, {{1, 3, 5}, {10, 20, 0}}),
+            (std::vector<double>{0, 0, 1, 2, 2, -2}));
+  expect_error([&] { model_rows(scaling, {{1, 3, 5}}); }, "expected 2 feature column(s), got 1");
+  // A 2-feature model scores the same in batches of any size.
+  const testing::AutoencoderFixture f = testing::load_autoencoder_fixture("features_lstm");
+  SeqAutoencoder model = testing::autoencoder_fixture_model(f, DType::f64);
+  const SeriesColumns columns = testing::autoencoder_fixture_columns(f);
+  ASSERT_EQ(columns.size(), 2u);
+  const std::vector<double> all = reconstruction_scores(model, columns, 1000);
+  const std::vector<double> one = reconstruction_scores(model, columns, 1);
+  ASSERT_EQ(one.size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_NEAR(one[i], all[i], 1e-12);
+  expect_error([&] { reconstruction_scores(model, SeriesColumns{columns[0]}); },
+               "expected 2 feature column(s), got 1");
 }
 
 TEST(Anomaly, JumpScoresAndDetectionCounts) {

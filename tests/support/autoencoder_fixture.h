@@ -1,6 +1,7 @@
 // The PyTorch golden fixtures of the sequence autoencoder: tests/data/seq_autoencoder_<cell>
 // .safetensors, by python_tools/make_autoencoder_fixture.py, hold a 2-layer model's weights
-// (PyTorch state_dict names), a series ("input.series"), three model-space windows ("input.x")
+// (PyTorch state_dict names), a series ("input.series": [N], or [F,N] one column per feature),
+// three model-space windows ("input.x")
 // with their reconstruction, its MSE and that loss's gradients ("output.reconstruction",
 // "output.loss", "grad.<name>"), and every value's anomaly score ("output.scores"), in float64;
 // the metadata "config" is SeqAutoencoderConfig::to_json().
@@ -25,6 +26,18 @@ using AutoencoderFixture = ModelFixture<SeqAutoencoderConfig>;
 
 inline AutoencoderFixture load_autoencoder_fixture(const std::string& cell) {
   return load_model_fixture<SeqAutoencoderConfig>("seq_autoencoder_" + cell);
+}
+
+// The fixture's series as columns: [N] is one, [F,N] is F.
+inline SeriesColumns autoencoder_fixture_columns(const AutoencoderFixture& f) {
+  const Tensor& series = f.at("input.series");
+  const std::vector<double> values = series.to_vector();
+  if (series.dim() == 1) return {values};
+  const int64_t F = series.size(0), N = series.size(1);
+  SeriesColumns columns;
+  for (int64_t c = 0; c < F; ++c)
+    columns.emplace_back(values.begin() + c * N, values.begin() + (c + 1) * N);
+  return columns;
 }
 
 inline SeqAutoencoder autoencoder_fixture_model(const AutoencoderFixture& f, DType dtype) {
@@ -63,7 +76,7 @@ inline void check_autoencoder_against_pytorch(const std::string& cell, DType dty
   EXPECT_EQ(checked, 2 * f.config.layers * 4 + 2);  // encoder, decoder, head
 
   const std::vector<double> scores =
-      reconstruction_scores(model, f.at("input.series").to_vector(), /*batch=*/4);
+      reconstruction_scores(model, autoencoder_fixture_columns(f), /*batch=*/4);
   expect_close(Tensor::from_vector(scores, {static_cast<int64_t>(scores.size())}),
                f.at("output.scores"), tol, "anomaly scores");
 }
