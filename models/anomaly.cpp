@@ -44,6 +44,23 @@ std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
   return rows;
 }
 
+std::vector<double> window_row_errors(SeqAutoencoder& model, const std::vector<double>& windows,
+                                      int64_t count) {
+  const int64_t W = model.config().window, F = model.config().features;
+  RECUR_CHECK(count >= 1 && static_cast<int64_t>(windows.size()) == count * W * F,
+              "window_row_errors: expected {} windows of {} rows of {} features, got {} values",
+              count, W, F, windows.size());
+  model.set_training(false);
+  Tensor input = Tensor::from_vector(windows, {count, W, F}).to(model.dtype());
+  if (!model.device().is_cpu()) input = input.to(model.device());
+  const std::vector<double> y = model.forward(input).to(Device::cpu()).to_vector();
+  std::vector<double> errors(static_cast<size_t>(count * W), 0.0);
+  for (size_t r = 0; r < errors.size(); ++r)
+    for (auto k = r * static_cast<size_t>(F); k < (r + 1) * static_cast<size_t>(F); ++k)
+      errors[r] += (y[k] - windows[k]) * (y[k] - windows[k]);
+  return errors;
+}
+
 std::vector<double> reconstruction_scores(SeqAutoencoder& model, const SeriesColumns& columns,
                                           int64_t batch) {
   const SeqAutoencoderConfig& c = model.config();
@@ -55,24 +72,17 @@ std::vector<double> reconstruction_scores(SeqAutoencoder& model, const SeriesCol
   RECUR_CHECK(n >= W, "anomaly scores: a window of {} needs at least {} values, got {}", W,
               W + (c.difference() ? 1 : 0), steps);
   std::vector<double> best(static_cast<size_t>(n), INFINITY);
-  model.set_training(false);
   const int64_t windows = n - W + 1;
   for (int64_t first = 0; first < windows; first += batch) {
     const int64_t B = std::min(batch, windows - first);
     std::vector<double> x(static_cast<size_t>(B * W * F));
     for (int64_t b = 0; b < B; ++b)
       std::copy_n(z.begin() + (first + b) * F, W * F, x.begin() + b * W * F);
-    Tensor input = Tensor::from_vector(x, {B, W, F}).to(model.dtype());
-    if (!model.device().is_cpu()) input = input.to(model.device());
-    const std::vector<double> y = model.forward(input).to(Device::cpu()).to_vector();
+    const std::vector<double> errors = window_row_errors(model, x, B);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < W; ++t) {
-        const auto row = static_cast<size_t>((b * W + t) * F);
-        double error = 0.0;
-        for (auto k = row; k < row + static_cast<size_t>(F); ++k)
-          error += (y[k] - x[k]) * (y[k] - x[k]);
         const auto i = static_cast<size_t>(first + b + t);
-        best[i] = std::min(best[i], error);
+        best[i] = std::min(best[i], errors[static_cast<size_t>(b * W + t)]);
       }
   }
   std::vector<double> scores(steps, 0.0);

@@ -40,6 +40,10 @@ std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
 // and scores 0. Needs at least window model-space rows.
 std::vector<double> reconstruction_scores(SeqAutoencoder& model, const SeriesColumns& columns,
                                           int64_t batch = 256);
+// The squared reconstruction error of every row of `count` windows (evaluation mode): windows
+// [count, W, F] model-space rows, row-major -> [count, W], summed over the features.
+std::vector<double> window_row_errors(SeqAutoencoder& model, const std::vector<double>& windows,
+                                      int64_t count);
 // One feature: values [n] -> scores [n].
 std::vector<double> reconstruction_scores(SeqAutoencoder& model, const std::vector<double>& values,
                                           int64_t batch = 256);

@@ -7,12 +7,15 @@
 // together: one model reads them all, a step's score sums its features' squared errors, and the
 // baseline's jump is the length of the step's jump with each feature divided by the standard
 // deviation of its jumps. Writes anomalies.json, metrics.jsonl and model.safetensors; with
-// --model it scores a series with a trained model and its threshold.
+// --model it scores a series with a trained model and its threshold, and with --data - a live
+// stream on stdin, printing each value once its score is final (window - 1 values later).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -20,8 +23,10 @@
 #include "apps/recur/window_training.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "datasets/csv.h"
 #include "layers/loss.h"
 #include "models/anomaly.h"
+#include "models/anomaly_stream.h"
 #include "train/checkpoint.h"
 
 namespace recur::app {
@@ -164,8 +169,76 @@ std::string step_values(const SeriesColumns& columns, const std::vector<std::str
   return out;
 }
 
+// --data -: scores the CSV lines of stdin as they arrive (a header line first), printing each
+// step once its score is final (models/anomaly_stream.h), flagged above the model's threshold.
+int run_anomaly_stream(const AnomalyOptions& o, const Placement& where) {
+  RECUR_CHECK(!o.checkpoint.empty() && o.labels.empty() && o.out.empty(),
+              "--data -: scores a stream with a trained model; expected --model and no --labels "
+              "or --out");
+  SeqAutoencoder model = load_seq_autoencoder(o.checkpoint, where);
+  const double threshold = load_checkpoint(o.checkpoint, false).config.value("threshold", 0.0);
+  std::vector<std::string> names = o.columns.empty() ? model.config().columns : o.columns;
+  std::vector<size_t> index;  // of each feature's field
+  size_t fields = 0;
+  StreamingScores stream(model);
+  std::deque<std::vector<double>> recent;  // the values of the steps not yet printed
+  int64_t flagged = 0;
+  auto print = [&](const std::vector<StepScore>& scores) {
+    for (const StepScore& s : scores) {
+      SeriesColumns columns(names.size());
+      for (size_t f = 0; f < names.size(); ++f) columns[f] = {recent.front()[f]};
+      const bool flag = s.score > threshold;
+      flagged += flag;
+      std::printf("value %lld: %s (score %.6g)%s\n", static_cast<long long>(s.step + 1),
+                  step_values(columns, names, 0).c_str(), s.score, flag ? "  ANOMALY" : "");
+      recent.pop_front();
+    }
+    std::fflush(stdout);  // a reader of a live stream sees each step at once
+  };
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const std::vector<std::string_view> f = split_csv_fields(line);
+    if (fields == 0) {  // the header
+      fields = f.size();
+      if (names.empty()) names.emplace_back(f.back());
+      for (const std::string& name : names) {
+        const auto it = std::find(f.begin(), f.end(), name);
+        RECUR_CHECK(it != f.end(), "stdin:{}: no column '{}' in the header '{}'", line_no, name,
+                    line);
+        index.push_back(static_cast<size_t>(it - f.begin()));
+      }
+      RECUR_CHECK(static_cast<int64_t>(names.size()) == model.config().features,
+                  "--model {} reads {} feature(s); --column names {}", o.checkpoint,
+                  model.config().features, names.size());
+      continue;
+    }
+    RECUR_CHECK(f.size() == fields,
+                "stdin:{}: expected {} comma-separated fields like the header, got {}", line_no,
+                fields, f.size());
+    std::vector<double> values(index.size());
+    for (size_t k = 0; k < index.size(); ++k)
+      RECUR_CHECK(parse_finite(f[index[k]], values[k]),
+                  "stdin:{}: column '{}' holds '{}', expected a finite number", line_no, names[k],
+                  f[index[k]]);
+    recent.push_back(values);
+    print(stream.push(values));
+  }
+  RECUR_CHECK(fields > 0, "stdin: empty; expected a header line and values");
+  print(stream.finish());
+  std::fprintf(stderr, "recur anomaly: %lld values of stdin (%s) scored, %lld flagged above %.5g\n",
+               static_cast<long long>(stream.steps()),
+               fmt::format("{}", fmt::join(names, ", ")).c_str(), static_cast<long long>(flagged),
+               threshold);
+  return 0;
+}
+
 int run_anomaly(AnomalyOptions o) {
   const Placement where = apply_compute_options(o.compute);
+  if (o.data == "-") return run_anomaly_stream(o, where);
   const std::string path = resolve_series(o.data);
   const bool training = o.checkpoint.empty();
   std::unique_ptr<SeqAutoencoder> model;
@@ -284,7 +357,9 @@ std::function<int()> add_anomaly_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "anomaly", "Train an LSTM autoencoder on a series' normal start; flag unusual later values");
   cmd->add_option("--data", o->data,
-                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
+                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile; "
+                  "- reads a live stream from stdin (with --model), each value printed once its "
+                  "score is final")
       ->required();
   cmd->add_option("--column", o->columns,
                   "the series' column, or several comma-separated (features observed together); "

@@ -463,6 +463,33 @@ PY
 /usr/bin/env python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(0 if a["scores"] == b["scores"] and b["columns"] == ["x", "y"] else 1)' \
   "$WORK/pair-x,y/anomalies.json" "$WORK/pair-again/anomalies.json" || fail "anomaly --model does not read the columns it was trained on"
 expect_error "a 2-feature model given one column" "reads 2 feature(s); --column names 1" -- "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data "$WORK/pair.csv" --column x
+# A live stream on stdin: every value printed once its score is final, the scores those of the
+# whole file, the flags above the model's threshold; each line written as soon as it is known.
+"$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data - < "$WORK/pair.csv" \
+  > "$WORK/stream.out" 2> "$WORK/stream.log" || fail "anomaly --data - (stream): $(tail -3 "$WORK/stream.log")"
+/usr/bin/env python3 - "$WORK/stream.out" "$WORK/pair-again/anomalies.json" <<'PY' || fail "anomaly stream: scores differ from the whole file's"
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+whole = json.load(open(sys.argv[2]))
+assert len(lines) == 400 and lines[0].startswith("value 1: x "), lines[:2]
+got = [float(re.search(r"\(score ([^)]+)\)", l).group(1)) for l in lines]
+assert all(abs(a - b) <= 1e-4 * max(1.0, b) for a, b in zip(got, whole["scores"])), "scores"
+threshold = whole["autoencoder"]["threshold"]  # a score this close may round either way
+near = lambda i: abs(whole["scores"][i] - threshold) <= 1e-4 * threshold
+flagged = [i for i, l in enumerate(lines) if l.endswith("  ANOMALY") and not near(i)]
+assert flagged == [i for i in whole["autoencoder"]["flagged"] if not near(i)], flagged[:5]
+assert len(flagged) >= 20, len(flagged)
+PY
+grep -q "400 values of stdin (x, y) scored, [0-9]* flagged above" "$WORK/stream.log" || fail "anomaly stream log: $(cat "$WORK/stream.log")"
+{ head -1 "$WORK/pair.csv"; for i in $(seq 1 40); do sed -n "$((i + 1))p" "$WORK/pair.csv"; sleep 0.02; done; } \
+  | "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data - > "$WORK/stream2.out" 2>/dev/null \
+  || fail "anomaly stream from a slow writer"
+[[ "$(wc -l < "$WORK/stream2.out")" == 40 ]] || fail "anomaly stream from a slow writer: $(wc -l < "$WORK/stream2.out") lines"
+printf 't,x,y\n1,0.5,20\n2,NA,20\n' > "$WORK/badstream.csv"
+expect_error "a bad value in a stream" "stdin:3: column 'x' holds 'NA'" -- "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data - < "$WORK/badstream.csv"
+head -5 "$WORK/pair.csv" > "$WORK/shortstream.csv"
+expect_error "a stream shorter than a window" "a window of 32 needs at least 32 values, got 4" -- "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data - < "$WORK/shortstream.csv"
+expect_error "a stream without a model" "--data -: scores a stream with a trained model" -- "$RECUR" anomaly --data - --out "$WORK/an3" < "$WORK/pair.csv"
 expect_error "an unknown column among several" "no column 'z'" -- "$RECUR" anomaly --data "$WORK/pair.csv" --column x,z --out "$WORK/an3"
 [[ ! -e "$WORK/an3" ]] || fail "a failed anomaly run left $WORK/an3 behind"
 

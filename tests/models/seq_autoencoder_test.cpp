@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "models/anomaly.h"
+#include "models/anomaly_stream.h"
 #include "support/autoencoder_fixture.h"
 #include "support/expect_error.h"
 #include "support/scratch_dir.h"
@@ -133,6 +134,41 @@ TEST(Anomaly, ScoresOfFeaturesWatchedTogether) {
   for (size_t i = 0; i < all.size(); ++i) EXPECT_NEAR(one[i], all[i], 1e-12);
   expect_error([&] { reconstruction_scores(model, SeriesColumns{columns[0]}); },
                "expected 2 feature column(s), got 1");
+}
+
+// A stream scored step by step gives each step its whole-series score, window - 1 steps later.
+TEST(Anomaly, StreamingScoresAreTheWholeSeriesScores) {
+  for (const char* name : {"lstm", "features_lstm"}) {  // first differences; two features
+    SCOPED_TRACE(name);
+    const testing::AutoencoderFixture f = testing::load_autoencoder_fixture(name);
+    SeqAutoencoder model = testing::autoencoder_fixture_model(f, DType::f64);
+    const SeriesColumns columns = testing::autoencoder_fixture_columns(f);
+    const std::vector<double> whole = reconstruction_scores(model, columns);
+    const int64_t W = f.config.window, lag = f.config.difference() ? 0 : W - 1;
+    StreamingScores stream(model);
+    std::vector<StepScore> got;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      std::vector<double> step;
+      for (const auto& c : columns) step.push_back(c[i]);
+      for (const StepScore& s : stream.push(step)) {
+        // Final when the window starting at it arrived (with differences: one row later).
+        const int64_t delay = f.config.difference() && s.step > 0 ? W - 1 : lag;
+        EXPECT_EQ(s.step, static_cast<int64_t>(i) - delay) << i;
+        got.push_back(s);
+      }
+    }
+    for (const StepScore& s : stream.finish()) got.push_back(s);
+    ASSERT_EQ(got.size(), whole.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].step, static_cast<int64_t>(i));
+      EXPECT_NEAR(got[i].score, whole[i], 1e-12 * std::max(1.0, whole[i])) << i;
+    }
+    expect_error([&] { stream.push(std::vector<double>(columns.size() + 1, 0.0)); },
+                 "value(s), got");
+    StreamingScores short_stream(model);
+    for (int64_t i = 0; i < W - 1; ++i) short_stream.push(std::vector<double>(columns.size(), 1.0));
+    expect_error([&] { short_stream.finish(); }, "needs at least");
+  }
 }
 
 TEST(Anomaly, JumpScoresAndDetectionCounts) {
