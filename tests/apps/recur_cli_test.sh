@@ -331,6 +331,12 @@ PY
 [[ "$(grep -c '^sequence r' "$WORK/winpred.txt")" == 3 ]] && grep -q '^sequence r30: sine' "$WORK/winpred.txt" \
   && grep -q '^sequence r31: square' "$WORK/winpred.txt" && grep -q '^sequence r32: sawtooth' "$WORK/winpred.txt" \
   || fail "predict (windows) of unlabelled recordings: $(cat "$WORK/winpred.txt")"
+"$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --epochs 2 --out "$WORK/winA" > /dev/null 2>&1 \
+  || fail "classify --window (uninterrupted)"
+"$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --epochs 2 --steps 20 --out "$WORK/winB" > /dev/null 2>&1 \
+  || fail "classify --window --steps 20"
+"$RECUR" classify --resume --out "$WORK/winB" > /dev/null 2> "$WORK/winB.log" || fail "classify --window --resume: $(tail -3 "$WORK/winB.log")"
+same_weights "$WORK/winA/last.safetensors" "$WORK/winB/last.safetensors" || fail "classify --window --resume is not bit-identical to the uninterrupted run"
 expect_error "--stride alone" "--stride needs --window" -- "$RECUR" classify --data "$WORK/recordings.csv" --stride 4 --out "$WORK/cls2"
 expect_error "--window and another --max-len" "--window 24 is the steps the model reads; drop --max-len 30" -- "$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --max-len 30 --out "$WORK/cls2"
 expect_error "--window on byte documents" "--window: .*labelled corpus of byte documents; windows are cut" -- "$RECUR" classify --data "$WORK/labelled.txt" --window 8 --out "$WORK/cls2"
