@@ -39,6 +39,21 @@ assert a and a == b, "weights differ"
 PY
 }
 
+# classify_resumes NAME OUT DATA ARGS...: `recur classify` for 2 epochs uninterrupted (into OUTA)
+# and stopped by --steps 20, then resumed (OUTB), end with the same weights, bit for bit.
+classify_resumes() {
+  local name="$1" out="$2" data="$3"
+  shift 3
+  "$RECUR" classify --data "$data" "$@" --epochs 2 --out "${out}A" > /dev/null 2>&1 \
+    || { fail "$name (uninterrupted)"; return; }
+  "$RECUR" classify --data "$data" "$@" --epochs 2 --steps 20 --out "${out}B" > /dev/null 2>&1 \
+    || { fail "$name --steps 20"; return; }
+  "$RECUR" classify --resume --out "${out}B" > /dev/null 2> "${out}B.log" \
+    || { fail "$name --resume: $(tail -3 "${out}B.log")"; return; }
+  same_weights "${out}A/last.safetensors" "${out}B/last.safetensors" \
+    || fail "$name --resume is not bit-identical to the uninterrupted run"
+}
+
 # Runs "$@" (a training command writing DIR/metrics.jsonl) in the background, sends it Ctrl-C
 # once metrics.jsonl holds a step (as the train check waited before), and checks that it exits
 # 130 saying where it saved the run (stderr: LOG).
@@ -199,13 +214,8 @@ done
 printf 'pos\tfine\x1eno tab here\x1e' > "$WORK/notab.txt"
 # ---- classify --resume: a run stopped by --steps mid-epoch, resumed, ends bit-identical to an
 # uninterrupted one; Ctrl-C saves where it is and the run resumes
-"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 2 --out "$WORK/clsA" > /dev/null 2>&1 \
-  || fail "classify (uninterrupted)"
-"$RECUR" classify --data "$WORK/labelled.txt" "${CLASSIFY[@]}" --epochs 2 --steps 20 --out "$WORK/clsB" > /dev/null 2>&1 \
-  || fail "classify --steps 20"
-"$RECUR" classify --resume --out "$WORK/clsB" > /dev/null 2> "$WORK/clsB.log" || fail "classify --resume: $(tail -3 "$WORK/clsB.log")"
+classify_resumes classify "$WORK/cls" "$WORK/labelled.txt" "${CLASSIFY[@]}"
 grep -q "resuming at epoch 1, batch 21 (step 20)" "$WORK/clsB.log" || fail "classify --resume did not resume at step 20: $(head -3 "$WORK/clsB.log")"
-same_weights "$WORK/clsA/last.safetensors" "$WORK/clsB/last.safetensors" || fail "classify --resume is not bit-identical to the uninterrupted run"
 /usr/bin/env python3 - "$WORK/clsA" "$WORK/clsB" <<'PY' || fail "classify --resume did not end where the uninterrupted run did"
 import json, sys
 last = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")][-1], \
@@ -272,12 +282,7 @@ PY
 [[ "$(grep -c '^sequence s' "$WORK/seqpred.txt")" == 6 ]] && grep -q '^sequence s0: sine' "$WORK/seqpred.txt" \
   && grep -q '^sequence s1: square' "$WORK/seqpred.txt" && grep -q '^sequence s2: sawtooth' "$WORK/seqpred.txt" \
   || fail "predict unlabelled .csv: $(cat "$WORK/seqpred.txt")"
-"$RECUR" classify --data "$WORK/signals.csv" "${SEQS[@]}" --epochs 2 --out "$WORK/seqA" > /dev/null 2>&1 \
-  || fail "classify .csv (uninterrupted)"
-"$RECUR" classify --data "$WORK/signals.csv" "${SEQS[@]}" --epochs 2 --steps 20 --out "$WORK/seqB" > /dev/null 2>&1 \
-  || fail "classify .csv --steps 20"
-"$RECUR" classify --resume --out "$WORK/seqB" > /dev/null 2> "$WORK/seqB.log" || fail "classify .csv --resume: $(tail -3 "$WORK/seqB.log")"
-same_weights "$WORK/seqA/last.safetensors" "$WORK/seqB/last.safetensors" || fail "classify .csv --resume is not bit-identical to the uninterrupted run"
+classify_resumes "classify .csv" "$WORK/seq" "$WORK/signals.csv" "${SEQS[@]}"
 "$RECUR" classify --data "$WORK/signals.csv" "${SEQS[@]}" --steps 3 --precision bf16 --out "$WORK/seq-bf16" \
   > /dev/null 2> "$WORK/seq-bf16.log" || fail "classify .csv --precision bf16: $(tail -3 "$WORK/seq-bf16.log")"
 printf 'kind,t,volts,seq,amps\nsine,0,1,a,2\nsine,1,NA,a,2\n' > "$WORK/badseq.csv"
@@ -333,12 +338,7 @@ PY
 [[ "$(grep -c '^sequence r' "$WORK/winpred.txt")" == 3 ]] && grep -q '^sequence r30: sine' "$WORK/winpred.txt" \
   && grep -q '^sequence r31: square' "$WORK/winpred.txt" && grep -q '^sequence r32: sawtooth' "$WORK/winpred.txt" \
   || fail "predict (windows) of unlabelled recordings: $(cat "$WORK/winpred.txt")"
-"$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --epochs 2 --out "$WORK/winA" > /dev/null 2>&1 \
-  || fail "classify --window (uninterrupted)"
-"$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --epochs 2 --steps 20 --out "$WORK/winB" > /dev/null 2>&1 \
-  || fail "classify --window --steps 20"
-"$RECUR" classify --resume --out "$WORK/winB" > /dev/null 2> "$WORK/winB.log" || fail "classify --window --resume: $(tail -3 "$WORK/winB.log")"
-same_weights "$WORK/winA/last.safetensors" "$WORK/winB/last.safetensors" || fail "classify --window --resume is not bit-identical to the uninterrupted run"
+classify_resumes "classify --window" "$WORK/win" "$WORK/recordings.csv" "${WIN[@]}"
 expect_error "--stride alone" "--stride needs --window" -- "$RECUR" classify --data "$WORK/recordings.csv" --stride 4 --out "$WORK/cls2"
 expect_error "--window and another --max-len" "--window 24 is the steps the model reads; drop --max-len 30" -- "$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --max-len 30 --out "$WORK/cls2"
 expect_error "--window on byte documents" "--window: .*labelled corpus of byte documents; windows are cut" -- "$RECUR" classify --data "$WORK/labelled.txt" --window 8 --out "$WORK/cls2"
