@@ -192,7 +192,23 @@ ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& 
   for (int64_t i : items) targets.push_back(data.label(i));
   const GroupProbabilities groups = mean_per_group(data, items, probs);
   return {score_probabilities(probs, targets, C),
-          score_probabilities(groups.probabilities, groups.labels, C)};
+          score_probabilities(groups.probabilities, groups.labels, C),
+          model.config().reads_windows()};
+}
+
+nlohmann::json ClassifierEvaluation::to_json(const std::vector<std::string>& labels) const {
+  nlohmann::json j = items.to_json(labels);
+  if (windows) j["sequences"] = sequences.to_json(labels);
+  return j;
+}
+
+std::string ClassifierEvaluation::report(const std::vector<std::string>& labels,
+                                         const std::string& noun) const {
+  std::string out = items.report(labels, noun);
+  if (windows)
+    out += " per sequence (the mean of its windows' probabilities):\n" +
+           sequences.report(labels, "sequences");
+  return out;
 }
 
 }  // namespace recur

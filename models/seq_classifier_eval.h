@@ -74,6 +74,12 @@ ClassifierScores score_probabilities(const std::vector<std::vector<double>>& pro
 struct ClassifierEvaluation {
   ClassifierScores items;      // per item: document, sequence or window
   ClassifierScores sequences;  // per group: the same as items unless the data is cut in windows
+  bool windows = false;        // the model reads windows: `sequences` tells more than `items`
+
+  // items.to_json(), with windows its "sequences": sequences.to_json().
+  nlohmann::json to_json(const std::vector<std::string>& labels) const;
+  // items.report(labels, noun), with windows followed by the report per sequence.
+  std::string report(const std::vector<std::string>& labels, const std::string& noun) const;
 };
 
 // Scores `items` of `data` (whose labels must be the model's), `batch` at a time, in evaluation

@@ -159,13 +159,13 @@ nlohmann::json detect(const std::string& name, const std::vector<double>& scores
   return j;
 }
 
-// What a step holds, for the list of flagged steps: "27.97" or "humidity 45.93, temperature 27.97".
-std::string step_values(const SeriesColumns& columns, const std::vector<std::string>& names,
-                        size_t i) {
-  if (columns.size() == 1) return fmt::format("{:.10g}", columns[0][i]);
+// What a step holds (`row`: its value of each feature), for the list of flagged steps: "27.97"
+// or "humidity 45.93, temperature 27.97".
+std::string step_values(const std::vector<double>& row, const std::vector<std::string>& names) {
+  if (row.size() == 1) return fmt::format("{:.10g}", row[0]);
   std::string out;
-  for (size_t f = 0; f < columns.size(); ++f)
-    out += fmt::format("{}{} {:.10g}", f ? ", " : "", names[f], columns[f][i]);
+  for (size_t f = 0; f < row.size(); ++f)
+    out += fmt::format("{}{} {:.10g}", f ? ", " : "", names[f], row[f]);
   return out;
 }
 
@@ -185,12 +185,10 @@ int run_anomaly_stream(const AnomalyOptions& o, const Placement& where) {
   int64_t flagged = 0;
   auto print = [&](const std::vector<StepScore>& scores) {
     for (const StepScore& s : scores) {
-      SeriesColumns columns(names.size());
-      for (size_t f = 0; f < names.size(); ++f) columns[f] = {recent.front()[f]};
       const bool flag = s.score > threshold;
       flagged += flag;
       std::printf("value %lld: %s (score %.6g)%s\n", static_cast<long long>(s.step + 1),
-                  step_values(columns, names, 0).c_str(), s.score, flag ? "  ANOMALY" : "");
+                  step_values(recent.front(), names).c_str(), s.score, flag ? "  ANOMALY" : "");
       recent.pop_front();
     }
     std::fflush(stdout);  // a reader of a live stream sees each step at once
@@ -340,13 +338,15 @@ int run_anomaly(AnomalyOptions o) {
     const std::string text = report.dump(1) + "\n";
     write_file_atomic(o.out + "/anomalies.json", [&](AtomicFileWriter& f) { f.write(text); });
   }
-  for (int64_t i : report["autoencoder"]["flagged"].get<std::vector<int64_t>>())
+  for (int64_t i : report["autoencoder"]["flagged"].get<std::vector<int64_t>>()) {
+    std::vector<double> row;
+    for (const auto& c : columns) row.push_back(c[static_cast<size_t>(i)]);
     std::printf("flagged value %lld: %s (score %.4g)%s\n", static_cast<long long>(i + 1),
-                step_values(columns, names, static_cast<size_t>(i)).c_str(),
-                scores[static_cast<size_t>(i)],
+                step_values(row, names).c_str(), scores[static_cast<size_t>(i)],
                 labels.empty()                   ? ""
                 : labels[static_cast<size_t>(i)] ? "  anomaly"
                                                  : "  normal");
+  }
   return 0;
 }
 

@@ -228,10 +228,7 @@ int run_classify(ClassifyOptions o) {
     const ClassifierScores& val = evaluation.items;
     std::fprintf(stderr, "epoch %lld validation (baseline %.4f):\n%s",
                  static_cast<long long>(epoch), baseline,
-                 val.report(corpus.labels(), items).c_str());
-    if (o.model.reads_windows())
-      std::fprintf(stderr, " per sequence (the mean of its windows' probabilities):\n%s",
-                   evaluation.sequences.report(corpus.labels(), "sequences").c_str());
+                 evaluation.report(corpus.labels(), items).c_str());
     nlohmann::json record = {
         {"kind", "val"},
         {"epoch", epoch},
@@ -241,9 +238,7 @@ int run_classify(ClassifyOptions o) {
         {"train_seconds", p.train_seconds},
         {"train_docs_per_s", static_cast<double>(p.trained) / std::max(1e-9, p.train_seconds)},
         {"baseline_accuracy", baseline}};
-    record.update(val.to_json(corpus.labels()));
-    if (o.model.reads_windows())
-      record["sequences"] = evaluation.sequences.to_json(corpus.labels());
+    record.update(evaluation.to_json(corpus.labels()));
     append_metrics(metrics, record);
     const bool improved = val.accuracy() > p.best;
     p.best = std::max(p.best, val.accuracy());
@@ -313,16 +308,10 @@ int run_predict(const PredictOptions& o) {
       return 0;
     }
     const ClassifierEvaluation s = evaluate_classifier(model, *data, all, o.batch);
-    if (o.json) {
-      nlohmann::json scores = s.items.to_json(labels);
-      if (config.reads_windows()) scores["sequences"] = s.sequences.to_json(labels);
-      std::printf("%s\n", scores.dump().c_str());
-    } else {
-      std::printf("%s:\n%s", data->path().c_str(), s.items.report(labels, data->noun()).c_str());
-      if (config.reads_windows())
-        std::printf(" per sequence (the mean of its windows' probabilities):\n%s",
-                    s.sequences.report(labels, "sequences").c_str());
-    }
+    if (o.json)
+      std::printf("%s\n", s.to_json(labels).dump().c_str());
+    else
+      std::printf("%s:\n%s", data->path().c_str(), s.report(labels, data->noun()).c_str());
     return 0;
   }
   // Documents of the text file: separated by RS, or the whole file as one.
