@@ -20,30 +20,6 @@ SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& wh
   return model;
 }
 
-// The columns' common length; throws unless there are `features` columns of one length.
-size_t series_length(const SeriesColumns& columns, size_t features, const char* what) {
-  RECUR_CHECK(columns.size() == features && !columns.empty(),
-              "{}: expected {} feature column(s), got {}", what, features, columns.size());
-  for (const auto& c : columns)
-    RECUR_CHECK(c.size() == columns[0].size(),
-                "{}: expected columns of one length, got {} and {} values", what, c.size(),
-                columns[0].size());
-  return columns[0].size();
-}
-
-std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
-                               const SeriesColumns& columns) {
-  const size_t F = scaling.size();
-  series_length(columns, F, "model_rows");
-  std::vector<double> rows;
-  for (size_t f = 0; f < F; ++f) {
-    const std::vector<double> z = scaling[f].to_model(columns[f]);
-    if (rows.empty()) rows.resize(z.size() * F);
-    for (size_t i = 0; i < z.size(); ++i) rows[i * F + f] = z[i];
-  }
-  return rows;
-}
-
 std::vector<double> window_row_errors(SeqAutoencoder& model, const std::vector<double>& windows,
                                       int64_t count) {
   const int64_t W = model.config().window, F = model.config().features;

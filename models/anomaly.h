@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/series_columns.h"
 #include "models/seq_autoencoder.h"
 
 namespace recur {
@@ -20,16 +21,6 @@ inline constexpr char kSeqAutoencoderKind[] = "seq_autoencoder";
 // The model of a checkpoint written by `recur anomaly`, placed at `where`. Throws naming the file
 // when it is not an autoencoder checkpoint or its tensors do not fit its config.
 SeqAutoencoder load_seq_autoencoder(const std::string& path, const Placement& where = {});
-
-// A series of F features observed together: columns[f][i] is feature f at time i; every column
-// has the same length n.
-using SeriesColumns = std::vector<std::vector<double>>;
-
-// The model-space rows of `columns` by the per-feature `scaling`: [m][F] row-major, m = n - 1
-// with first differences, else n. Throws unless there is one scaling per column and the columns
-// have one length.
-std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
-                               const SeriesColumns& columns);
 
 // The anomaly score of every time step (evaluation mode): the model reconstructs every window of
 // `window` consecutive model-space rows (stride 1; `batch` windows per forward), and a step's

@@ -10,29 +10,44 @@ namespace recur {
 
 namespace {
 
-// Runs the model over model-space values z from `state` (carried in and out); returns the
-// prediction after the last of them.
-double advance(Forecaster& model, const std::vector<double>& z, RecurrentState& state) {
-  Tensor input = Tensor::from_vector(z, {1, static_cast<int64_t>(z.size()), 1}).to(model.dtype());
+// Runs the model over model-space rows z ([T][F] row-major) from `state` (carried in and out);
+// returns the prediction after the last of them [F].
+std::vector<double> advance(Forecaster& model, const std::vector<double>& z,
+                            RecurrentState& state) {
+  const int64_t F = model.config().features(), T = static_cast<int64_t>(z.size()) / F;
+  Tensor input = Tensor::from_vector(z, {1, T, F}).to(model.dtype());
   if (!model.device().is_cpu()) input = input.to(model.device());
   Forecaster::Output out = model.forward(input, state);
   state = out.state;
-  return out.prediction.to(Device::cpu()).item({0, static_cast<int64_t>(z.size()) - 1, 0});
+  const std::vector<double> all = out.prediction.to(Device::cpu()).to_vector();
+  return std::vector<double>(all.end() - F, all.end());
 }
 
-// The model-space values of the last `window` steps of history, and the state after reading
-// them from zeros; returns the prediction of the value after history.
-double warm_up(Forecaster& model, const std::vector<double>& history, RecurrentState& state) {
-  const SeriesScaling& scaling = model.config().scaling;
-  const size_t need = static_cast<size_t>(model.config().window) + (scaling.difference ? 1 : 0);
-  const size_t first = history.size() > need ? history.size() - need : 0;
-  const std::vector<double> z = scaling.to_model(
-      std::vector<double>(history.begin() + static_cast<ptrdiff_t>(first), history.end()));
-  RECUR_CHECK(!z.empty(), "forecast: expected at least {} past values, got {}",
-              scaling.difference ? 2 : 1, history.size());
+// The state after reading the model-space rows of the last `window` steps of history from zeros;
+// returns the prediction of the row after history.
+std::vector<double> warm_up(Forecaster& model, const SeriesColumns& history,
+                            RecurrentState& state) {
+  const ForecasterConfig& c = model.config();
+  const size_t n = series_length(history, static_cast<size_t>(c.features()), "forecast history");
+  const size_t need = static_cast<size_t>(c.window) + (c.difference() ? 1 : 0);
+  RECUR_CHECK(n >= (c.difference() ? 2u : 1u), "forecast: expected at least {} past values, got {}",
+              c.difference() ? 2 : 1, n);
+  const std::vector<double> z =
+      model_rows(c.scaling, series_steps(history, n > need ? n - need : 0, n));
   model.set_training(false);
   state = {};
   return advance(model, z, state);
+}
+
+// The last value of every column.
+std::vector<double> last_values(const SeriesColumns& columns) {
+  std::vector<double> out;
+  for (const auto& c : columns) out.push_back(c.back());
+  return out;
+}
+
+std::vector<double> only_column(SeriesColumns columns) {
+  return std::move(columns.front());
 }
 
 }  // namespace
@@ -49,37 +64,52 @@ Forecaster load_forecaster(const std::string& path, const Placement& where) {
   return model;
 }
 
-std::vector<double> forecast_ahead(Forecaster& model, const std::vector<double>& history,
-                                   int64_t horizon) {
+SeriesColumns forecast_ahead(Forecaster& model, const SeriesColumns& history, int64_t horizon) {
   RECUR_CHECK(horizon >= 0, "forecast: expected a horizon >= 0, got {}", horizon);
-  const SeriesScaling& scaling = model.config().scaling;
+  const std::vector<SeriesScaling>& scaling = model.config().scaling;
   RecurrentState state;
-  double z = warm_up(model, history, state);
-  std::vector<double> out;
-  double last = history.back();
+  std::vector<double> z = warm_up(model, history, state);
+  std::vector<double> last = last_values(history);
+  SeriesColumns out(history.size());
   for (int64_t k = 0; k < horizon; ++k) {
-    last = scaling.next_value(last, z);
-    out.push_back(last);
-    if (k + 1 < horizon) z = advance(model, {z}, state);
+    for (size_t f = 0; f < out.size(); ++f) {
+      last[f] = scaling[f].next_value(last[f], z[f]);
+      out[f].push_back(last[f]);
+    }
+    if (k + 1 < horizon) z = advance(model, z, state);
   }
   return out;
 }
 
-std::vector<double> forecast_one_step(Forecaster& model, const std::vector<double>& history,
-                                      const std::vector<double>& future) {
-  const SeriesScaling& scaling = model.config().scaling;
+SeriesColumns forecast_one_step(Forecaster& model, const SeriesColumns& history,
+                                const SeriesColumns& future) {
+  const std::vector<SeriesScaling>& scaling = model.config().scaling;
+  const size_t steps = series_length(future, history.size(), "forecast future");
   RecurrentState state;
-  double z = warm_up(model, history, state);
-  std::vector<double> out;
-  double last = history.back();
-  for (size_t k = 0; k < future.size(); ++k) {
-    out.push_back(scaling.next_value(last, z));
-    if (k + 1 == future.size()) break;
-    // The observation arrives: its model-space value is the next input.
-    z = advance(model, {scaling.model_value(last, future[k])}, state);
-    last = future[k];
+  std::vector<double> z = warm_up(model, history, state);
+  std::vector<double> last = last_values(history);
+  SeriesColumns out(history.size());
+  for (size_t k = 0; k < steps; ++k) {
+    for (size_t f = 0; f < out.size(); ++f) out[f].push_back(scaling[f].next_value(last[f], z[f]));
+    if (k + 1 == steps) break;
+    // The observation arrives: its model-space row is the next input.
+    for (size_t f = 0; f < out.size(); ++f) {
+      z[f] = scaling[f].model_value(last[f], future[f][k]);
+      last[f] = future[f][k];
+    }
+    z = advance(model, z, state);
   }
   return out;
+}
+
+std::vector<double> forecast_ahead(Forecaster& model, const std::vector<double>& history,
+                                   int64_t horizon) {
+  return only_column(forecast_ahead(model, SeriesColumns{history}, horizon));
+}
+
+std::vector<double> forecast_one_step(Forecaster& model, const std::vector<double>& history,
+                                      const std::vector<double>& future) {
+  return only_column(forecast_one_step(model, SeriesColumns{history}, SeriesColumns{future}));
 }
 
 ForecastErrors forecast_errors(const std::vector<double>& forecast,

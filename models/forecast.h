@@ -1,5 +1,6 @@
 // Using a Forecaster (models/forecaster.h): forecasts many steps ahead and one step ahead in the
-// series' own units, their errors, the naive baselines a model has to beat, and checkpoints
+// series' own units (every feature), their errors, the naive baselines a model has to beat, and
+// checkpoints
 // (`recur forecast`).
 #pragma once
 
@@ -21,15 +22,22 @@ inline constexpr char kForecasterKind[] = "forecaster";
 // file when it is not a forecaster checkpoint or its tensors do not fit its config.
 Forecaster load_forecaster(const std::string& path, const Placement& where = {});
 
-// The `horizon` values after `history`, with no observation after it: the model reads the last
-// `window` model-space values of history from a zero state (fewer when history is shorter), then
-// each forecast is fed back as the next input, the recurrent state carried (evaluation mode).
+// The `horizon` steps after `history`, with no observation after it: the model reads the last
+// `window` model-space rows of history from a zero state (fewer when history is shorter), then
+// each forecast row is fed back as the next input, the recurrent state carried (evaluation mode).
+// history [F][n] -> [F][horizon].
+SeriesColumns forecast_ahead(Forecaster& model, const SeriesColumns& history, int64_t horizon);
+
+// One step ahead: step k is the forecast of future's step k from history and the true steps
+// before it. The model reads the last `window` model-space rows of history once, then one
+// observed row per step with the state carried (stateful streaming, as a deployed model would).
+// history [F][n], future [F][k] -> [F][k].
+SeriesColumns forecast_one_step(Forecaster& model, const SeriesColumns& history,
+                                const SeriesColumns& future);
+
+// One feature: history [n] -> [horizon]; future [k] -> [k].
 std::vector<double> forecast_ahead(Forecaster& model, const std::vector<double>& history,
                                    int64_t horizon);
-
-// One step ahead: element k is the forecast of future[k] from history and the true
-// future[0..k-1]. The model reads the last `window` model-space values of history once, then one
-// observation per step with the state carried (stateful streaming, as a deployed model would).
 std::vector<double> forecast_one_step(Forecaster& model, const std::vector<double>& history,
                                       const std::vector<double>& future);
 

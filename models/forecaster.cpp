@@ -6,12 +6,22 @@ namespace recur {
 
 void ForecasterConfig::validate() const {
   RECUR_CHECK(window >= 1, "forecaster: window must be at least 1, got {}", window);
+  RECUR_CHECK(!scaling.empty(), "forecaster: expected a scaling for each feature, got none");
+  for (const SeriesScaling& s : scaling)
+    RECUR_CHECK(s.difference == difference(),
+                "forecaster: expected first differences of every feature or of none");
+  RECUR_CHECK(columns.empty() || static_cast<int64_t>(columns.size()) == features(),
+              "forecaster: expected a column name for each of its {} features, got {}", features(),
+              columns.size());
   recurrent().validate();
 }
 
 nlohmann::json ForecasterConfig::to_json() const {
-  return {{"cell", cell_name(cell)}, {"hidden", hidden}, {"layers", layers},
-          {"dropout", dropout},      {"window", window}, {"scaling", scaling.to_json()}};
+  nlohmann::json j = {{"cell", cell_name(cell)}, {"hidden", hidden},
+                      {"layers", layers},        {"dropout", dropout},
+                      {"window", window},        {"scaling", scalings_to_json(scaling)}};
+  if (!columns.empty()) j["columns"] = columns;  // (checkpoints before columns had none)
+  return j;
 }
 
 ForecasterConfig ForecasterConfig::from_json(const nlohmann::json& j) {
@@ -23,7 +33,8 @@ ForecasterConfig ForecasterConfig::from_json(const nlohmann::json& j) {
     c.layers = j.at("layers").get<int64_t>();
     c.dropout = j.value("dropout", 0.0);
     c.window = j.at("window").get<int64_t>();
-    c.scaling = SeriesScaling::from_json(j.at("scaling"));
+    c.scaling = scalings_from_json(j.at("scaling"));
+    c.columns = j.value("columns", std::vector<std::string>{});
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("forecaster config {}: {}", j.dump(), e.what());
   }
@@ -34,7 +45,7 @@ ForecasterConfig ForecasterConfig::from_json(const nlohmann::json& j) {
 RecurrentConfig ForecasterConfig::recurrent() const {
   RecurrentConfig r;
   r.cell = cell;
-  r.input_size = 1;
+  r.input_size = features();
   r.hidden_size = hidden;
   r.num_layers = layers;
   r.dropout = dropout;
@@ -48,19 +59,19 @@ Forecaster::Forecaster(const ForecasterConfig& config, uint64_t seed, DType dtyp
   Recurrent& rnn =
       graph_.add("rnn", Recurrent(config_.recurrent(), dtype, seed), {"z", "h0", "c0"});
   rnn.set_dropout_seed(seed + 2);
-  graph_.add("head", Linear(config_.hidden, 1, true, dtype, seed + 1), {"rnn:0"});
+  graph_.add("head", Linear(config_.hidden, config_.features(), true, dtype, seed + 1), {"rnn:0"});
   graph_.set_outputs({"head", "rnn:1", "rnn:2"});
 }
 
 Forecaster::Output Forecaster::forward(const Tensor& z, const RecurrentState& state,
                                        const ForwardOptions& options) {
-  check_shape(z, {"B", "T", 1}, "forecaster input");
+  check_shape(z, {"B", "T", config_.features()}, "forecaster input");
   std::vector<Tensor> out = graph_.forward({{"z", z}, {"h0", state.h}, {"c0", state.c}}, options);
   return {out[0], {out[1], out[2]}};
 }
 
 void Forecaster::backward(const Tensor& dprediction) {
-  check_shape(dprediction, {"B", "T", 1}, "forecaster dprediction");
+  check_shape(dprediction, {"B", "T", config_.features()}, "forecaster dprediction");
   graph_.backward({dprediction, Tensor(), Tensor()});
 }
 

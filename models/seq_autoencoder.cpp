@@ -20,12 +20,8 @@ void SeqAutoencoderConfig::validate() const {
 }
 
 nlohmann::json SeqAutoencoderConfig::to_json() const {
-  // One feature: "scaling" is one object, as before there were more.
-  nlohmann::json scalings = nlohmann::json::array();
-  for (const SeriesScaling& s : scaling) scalings.push_back(s.to_json());
-  return {{"cell", cell_name(cell)}, {"features", features},
-          {"hidden", hidden},        {"layers", layers},
-          {"window", window},        {"scaling", scaling.size() == 1 ? scalings[0] : scalings},
+  return {{"cell", cell_name(cell)}, {"features", features}, {"hidden", hidden},
+          {"layers", layers},        {"window", window},     {"scaling", scalings_to_json(scaling)},
           {"columns", columns}};
 }
 
@@ -38,12 +34,7 @@ SeqAutoencoderConfig SeqAutoencoderConfig::from_json(const nlohmann::json& j) {
     c.hidden = j.at("hidden").get<int64_t>();
     c.layers = j.at("layers").get<int64_t>();
     c.window = j.at("window").get<int64_t>();
-    const nlohmann::json& scalings = j.at("scaling");
-    c.scaling.clear();
-    if (scalings.is_array())
-      for (const nlohmann::json& s : scalings) c.scaling.push_back(SeriesScaling::from_json(s));
-    else
-      c.scaling.push_back(SeriesScaling::from_json(scalings));
+    c.scaling = scalings_from_json(j.at("scaling"));
     c.columns = j.value("columns", std::vector<std::string>{});
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("autoencoder config {}: {}", j.dump(), e.what());

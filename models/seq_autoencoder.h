@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/time_series.h"
+#include "datasets/series_columns.h"
 #include "layers/graph.h"
 #include "layers/recurrent.h"
 #include "models/char_lm.h"

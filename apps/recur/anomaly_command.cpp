@@ -63,33 +63,12 @@ std::vector<int> read_labels(const std::string& path, const std::string& column,
   return out;
 }
 
-// The first `n` steps of every column.
-SeriesColumns first_steps(const SeriesColumns& columns, size_t n) {
-  SeriesColumns out;
-  for (const auto& c : columns) out.emplace_back(c.begin(), c.begin() + static_cast<ptrdiff_t>(n));
-  return out;
-}
-
-// Reads the feature columns of the CSV at `path` (none named: the last column).
-SeriesColumns read_columns(const std::string& path, std::vector<std::string>& names) {
-  if (names.empty()) names.emplace_back();
-  SeriesColumns columns;
-  for (std::string& name : names) {
-    TimeSeries series = read_time_series(path, name);
-    name = series.column;
-    columns.push_back(std::move(series.values));
-  }
-  return columns;
-}
-
 // Per feature, the standard deviation of its jumps over `columns` (1 where they are constant):
 // the jump baseline's scales, so that features in different units weigh alike.
 std::vector<double> jump_scales(const SeriesColumns& columns) {
   std::vector<double> scales;
-  for (const auto& c : columns) {
-    const SeriesScaling s = SeriesScaling::fit(c, /*difference=*/true);
+  for (const SeriesScaling& s : fit_scalings(columns, /*difference=*/true))
     scales.push_back(s.scale);
-  }
   return scales;
 }
 
@@ -104,7 +83,7 @@ double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
 TrainedWeights train_autoencoder(SeqAutoencoder& model, const SeriesColumns& columns, size_t fit,
                                  size_t train, const AnomalyOptions& o,
                                  const std::string& metrics) {
-  const SeriesColumns seen = first_steps(columns, train);
+  const SeriesColumns seen = series_steps(columns, 0, train);
   const Device device = model.device();
   MeanSquaredError mse;
   WindowModel m;
@@ -122,7 +101,7 @@ TrainedWeights train_autoencoder(SeqAutoencoder& model, const SeriesColumns& col
   };
   m.validate = [&] { return mean_of(reconstruction_scores(model, seen), fit, train); };
   m.state_dict = [&] { return model.state_dict(); };
-  return train_on_windows(m, model_rows(model.config().scaling, first_steps(columns, fit)),
+  return train_on_windows(m, model_rows(model.config().scaling, series_steps(columns, 0, fit)),
                           model.config().window, o.training, metrics, model.config().features);
 }
 
@@ -245,7 +224,7 @@ int run_anomaly(AnomalyOptions o) {
     if (o.columns.empty()) o.columns = model->config().columns;  // the columns it was trained on
   }
   std::vector<std::string> names = o.columns;
-  const SeriesColumns columns = read_columns(path, names);
+  const SeriesColumns columns = read_series_columns(path, names);
   const auto F = static_cast<int64_t>(columns.size());
   RECUR_CHECK(training || F == model->config().features,
               "--model {} reads {} feature(s); --column names {}", o.checkpoint,
@@ -269,12 +248,11 @@ int run_anomaly(AnomalyOptions o) {
                 "--train {} --validation {}: expected 1 <= validation < train < {} (the values)",
                 o.train, o.validation, n);
     const int64_t fit = o.train - o.validation;
-    const SeriesColumns fitted = first_steps(columns, static_cast<size_t>(fit));
+    const SeriesColumns fitted = series_steps(columns, 0, static_cast<size_t>(fit));
     o.model.cell = cell_from_name(o.training.cell);
     o.model.features = F;
     o.model.columns = names;
-    o.model.scaling.clear();
-    for (const auto& c : fitted) o.model.scaling.push_back(SeriesScaling::fit(c, o.difference));
+    o.model.scaling = fit_scalings(fitted, o.difference);
     const auto windows = static_cast<int64_t>(model_rows(o.model.scaling, fitted).size()) / F;
     RECUR_CHECK(windows > o.model.window,
                 "--window {}: the {} values trained on give {} model-space values; expected more "
@@ -296,7 +274,7 @@ int run_anomaly(AnomalyOptions o) {
     std::filesystem::create_directories(o.out);  // only once the input is known to be good
     train_autoencoder(*model, columns, static_cast<size_t>(fit), static_cast<size_t>(o.train), o,
                       o.out + "/metrics.jsonl");
-    const SeriesColumns seen = first_steps(columns, static_cast<size_t>(o.train));
+    const SeriesColumns seen = series_steps(columns, 0, static_cast<size_t>(o.train));
     const std::vector<double> validation_scores = reconstruction_scores(*model, seen);
     threshold = quantile({validation_scores.begin() + fit, validation_scores.end()}, o.quantile);
     const std::vector<double> jumps = jump_scores(seen, jump_scale);

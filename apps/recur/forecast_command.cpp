@@ -5,7 +5,9 @@
 // arrives. The --validation values just before the test ones are not trained on: they choose the
 // weights kept (early stopping). Writes forecast.json (python_tools/arima_reference.py writes the
 // same layout for ARIMA), metrics.jsonl and model.safetensors. With --model it uses a trained model
-// instead of training one; --horizon forecasts past the end of the data.
+// instead of training one; --horizon forecasts past the end of the data. --column a,b forecasts
+// several series observed together: one model reads every column as the features of a step and
+// forecasts them all (each forecast row fed back ahead), and each column is scored on its own.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +16,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
+
+#include <fmt/ranges.h>
 
 #include "apps/recur/commands.h"
 #include "apps/recur/window_training.h"
@@ -31,7 +35,8 @@ struct ForecastOptions {
   ForecasterConfig model;
   WindowTraining training;
   std::string data;
-  std::string column;
+  std::vector<std::string> columns;  // empty: the model's, else the last column
+  bool difference = false;
   std::string out;
   std::string checkpoint;   // --model: use this trained model
   int64_t test = -1;        // -1: a tenth of the series when training, none with --model
@@ -63,19 +68,26 @@ void save_forecaster(const std::string& path, Forecaster& model, const ForecastO
 }
 
 // The score a model is chosen by on the validation values: the mean of its RMSE forecasting them
-// all ahead and one step ahead, in the series' units.
-double validation_score(Forecaster& model, const std::vector<double>& fit,
-                        const std::vector<double>& validation) {
-  const auto n = static_cast<int64_t>(validation.size());
-  return (forecast_errors(forecast_ahead(model, fit, n), validation).rmse +
-          forecast_errors(forecast_one_step(model, fit, validation), validation).rmse) /
-         2;
+// all ahead and one step ahead, in the series' units; with several columns, the mean over them of
+// that score divided by the column's model-space scale (so that no unit dominates).
+double validation_score(Forecaster& model, const SeriesColumns& fit,
+                        const SeriesColumns& validation) {
+  const auto n = static_cast<int64_t>(validation[0].size());
+  const SeriesColumns ahead = forecast_ahead(model, fit, n);
+  const SeriesColumns one_step = forecast_one_step(model, fit, validation);
+  const std::vector<SeriesScaling>& scaling = model.config().scaling;
+  double score = 0.0;
+  for (size_t f = 0; f < validation.size(); ++f)
+    score += (forecast_errors(ahead[f], validation[f]).rmse +
+              forecast_errors(one_step[f], validation[f]).rmse) /
+             2 / (validation.size() > 1 ? scaling[f].scale : 1.0);
+  return score / static_cast<double>(validation.size());
 }
 
 // Trains on windows of `fit` (apps/recur/window_training.h), choosing the weights by
 // validation_score on the values right after it (none: the last weights).
-TrainedWeights train_forecaster(Forecaster& model, const std::vector<double>& fit,
-                                const std::vector<double>& validation, const ForecastOptions& o,
+TrainedWeights train_forecaster(Forecaster& model, const SeriesColumns& fit,
+                                const SeriesColumns& validation, const ForecastOptions& o,
                                 const std::string& metrics) {
   const Device device = model.device();
   auto on_device = [&](const Tensor& t) { return device.is_cpu() ? t : t.to(device); };
@@ -93,10 +105,11 @@ TrainedWeights train_forecaster(Forecaster& model, const std::vector<double>& fi
     model.backward(mse.backward());
     return loss;
   };
-  if (!validation.empty()) m.validate = [&] { return validation_score(model, fit, validation); };
+  if (!validation[0].empty()) m.validate = [&] { return validation_score(model, fit, validation); };
   m.state_dict = [&] { return model.state_dict(); };
-  return train_on_windows(m, model.config().scaling.to_model(fit), model.config().window,
-                          o.training, metrics);
+  const ForecasterConfig& c = model.config();
+  return train_on_windows(m, model_rows(c.scaling, fit), c.window, o.training, metrics,
+                          c.features());
 }
 
 nlohmann::json scored(const std::vector<double>& forecast, const std::vector<double>& actual) {
@@ -105,13 +118,14 @@ nlohmann::json scored(const std::vector<double>& forecast, const std::vector<dou
   return j;
 }
 
-// Forecasts the held-out tail both ways, with the baselines; prints a table.
-nlohmann::json evaluate(Forecaster& model, const std::vector<double>& history,
-                        const std::vector<double>& actual, int64_t season) {
+// Scores one column's forecasts of its held-out tail `actual` (ahead, one step) beside the
+// baselines; prints a table.
+nlohmann::json evaluate_column(const std::string& model_name, const std::vector<double>& history,
+                               const std::vector<double>& actual, const std::vector<double>& ahead,
+                               const std::vector<double>& one_step, int64_t season) {
   const auto n = static_cast<int64_t>(actual.size());
-  nlohmann::json result = {{"actual", actual},
-                           {"ahead", scored(forecast_ahead(model, history, n), actual)},
-                           {"one_step", scored(forecast_one_step(model, history, actual), actual)}};
+  nlohmann::json result = {
+      {"actual", actual}, {"ahead", scored(ahead, actual)}, {"one_step", scored(one_step, actual)}};
   nlohmann::json& baselines = result["baselines"];
   baselines["naive"] = {
       {"ahead", forecast_errors(naive_ahead(history, n), actual).to_json()},
@@ -129,19 +143,51 @@ nlohmann::json evaluate(Forecaster& model, const std::vector<double>& history,
                 j["ahead"]["rmse"].get<double>(), j["ahead"]["mae"].get<double>(),
                 j["one_step"]["rmse"].get<double>(), j["one_step"]["mae"].get<double>());
   };
-  row("recur " + std::string(cell_name(model.config().cell)), result);
+  row(model_name, result);
   row("naive (last value)", baselines["naive"]);
   if (season > 0)
     row("seasonal naive (" + std::to_string(season) + ")", baselines["seasonal_naive"]);
   return result;
 }
 
+// Forecasts the held-out tail of every column both ways and scores them: one column's result is
+// the report's top level (as before there were more); several go under "forecasts", by name.
+nlohmann::json evaluate(Forecaster& model, const SeriesColumns& history,
+                        const SeriesColumns& actual, const std::vector<std::string>& names,
+                        const std::string& path, int64_t points, int64_t season) {
+  const auto n = static_cast<int64_t>(actual[0].size());
+  const SeriesColumns ahead = forecast_ahead(model, history, n);
+  const SeriesColumns one_step = forecast_one_step(model, history, actual);
+  const std::string model_name = "recur " + std::string(cell_name(model.config().cell));
+  nlohmann::json report;
+  for (size_t f = 0; f < actual.size(); ++f) {
+    std::printf("%s%s '%s': the last %lld of %lld values\n", f ? "\n" : "", path.c_str(),
+                names[f].c_str(), static_cast<long long>(n), static_cast<long long>(points));
+    nlohmann::json column =
+        evaluate_column(model_name, history[f], actual[f], ahead[f], one_step[f], season);
+    if (actual.size() == 1) return column;
+    report["forecasts"][names[f]] = std::move(column);
+  }
+  return report;
+}
+
 int run_forecast(ForecastOptions o) {
   const Placement where = apply_compute_options(o.compute);
   const std::string path = resolve_series(o.data);
-  const TimeSeries series = read_time_series(path, o.column);
-  const auto points = static_cast<int64_t>(series.values.size());
   const bool training = o.checkpoint.empty();
+  std::unique_ptr<Forecaster> model;
+  if (!training) {
+    model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
+    if (o.columns.empty()) o.columns = model->config().columns;  // the columns it was trained on
+  }
+  std::vector<std::string> names = o.columns;
+  const SeriesColumns series = read_series_columns(path, names);
+  const auto F = static_cast<int64_t>(series.size());
+  RECUR_CHECK(training || F == model->config().features(),
+              "--model {} forecasts {} column(s); --column names {}", o.checkpoint,
+              model->config().features(), F);
+  const auto points = static_cast<int64_t>(series[0].size());
+  const std::string shown = fmt::format("'{}'", fmt::join(names, "', '"));
   if (o.test < 0) o.test = training ? std::max<int64_t>(1, points / 10) : 0;
   if (o.season < 0) o.season = season_from_metadata(path);
   RECUR_CHECK(o.test < points - 1, "--test {}: the series has only {} values, expected at most {}",
@@ -151,66 +197,78 @@ int run_forecast(ForecastOptions o) {
               o.season, points - o.test);
   RECUR_CHECK(training || !o.out.empty() || o.test > 0 || o.horizon > 0,
               "recur forecast --model: nothing to do; give --test N or --horizon H");
-  const std::vector<double> history(series.values.begin(), series.values.end() - o.test);
-  const std::vector<double> actual(series.values.end() - o.test, series.values.end());
-  std::unique_ptr<Forecaster> model;
+  const auto history_steps = static_cast<size_t>(points - o.test);
+  const SeriesColumns history = series_steps(series, 0, history_steps);
+  const SeriesColumns actual = series_steps(series, history_steps, static_cast<size_t>(points));
   const auto start = std::chrono::steady_clock::now();
   if (training) {
     RECUR_CHECK(!o.out.empty(), "recur forecast: --out DIR is required to train a model");
-    if (o.validation < 0) o.validation = o.test > 0 ? o.test : history.size() / 10;
-    RECUR_CHECK(o.validation < static_cast<int64_t>(history.size()) - 1,
+    if (o.validation < 0)
+      o.validation = o.test > 0 ? o.test : static_cast<int64_t>(history_steps) / 10;
+    RECUR_CHECK(o.validation < static_cast<int64_t>(history_steps) - 1,
                 "--validation {}: only {} values precede the test values", o.validation,
-                history.size());
-    const std::vector<double> fit(history.begin(), history.end() - o.validation);
-    const std::vector<double> validation(history.end() - o.validation, history.end());
+                history_steps);
+    const size_t fit_steps = history_steps - static_cast<size_t>(o.validation);
+    const SeriesColumns fit = series_steps(series, 0, fit_steps);
+    const SeriesColumns validation = series_steps(series, fit_steps, history_steps);
     o.model.cell = cell_from_name(o.training.cell);
-    o.model.scaling = SeriesScaling::fit(fit, o.model.scaling.difference);
-    const auto windows = static_cast<int64_t>(o.model.scaling.to_model(fit).size());
+    o.model.scaling = fit_scalings(fit, o.difference);
+    o.model.columns = names;
+    const auto windows = static_cast<int64_t>(model_rows(o.model.scaling, fit).size()) / F;
     RECUR_CHECK(windows > o.model.window,
                 "--window {}: the {} values trained on give {} model-space values; expected more "
                 "than the window (lower --window, --test or --validation)",
-                o.model.window, fit.size(), windows);
+                o.model.window, fit_steps, windows);
     model = std::make_unique<Forecaster>(o.model, o.training.seed);
     model->place(where);
     std::fprintf(stderr,
-                 "recur forecast: %s column '%s', %lld values: %lld to train on, %lld to "
+                 "recur forecast: %s column%s %s, %lld values: %lld to train on, %lld to "
                  "validate, %lld to test\n"
                  "model: %s, hidden %lld x %lld layer(s), window %lld, %s; %s\n",
-                 path.c_str(), series.column.c_str(), static_cast<long long>(points),
-                 static_cast<long long>(fit.size()), static_cast<long long>(o.validation),
+                 path.c_str(), F > 1 ? "s" : "", shown.c_str(), static_cast<long long>(points),
+                 static_cast<long long>(fit_steps), static_cast<long long>(o.validation),
                  static_cast<long long>(o.test), o.training.cell.c_str(),
                  static_cast<long long>(o.model.hidden), static_cast<long long>(o.model.layers),
                  static_cast<long long>(o.model.window),
-                 o.model.scaling.difference ? "first differences" : "values",
-                 describe_compute(where).c_str());
+                 o.difference ? "first differences" : "values", describe_compute(where).c_str());
     std::filesystem::create_directories(o.out);  // only once the input is known to be good
     const TrainedWeights trained =
         train_forecaster(*model, fit, validation, o, o.out + "/metrics.jsonl");
     save_forecaster(o.out + "/model.safetensors", *model, o, trained);
-  } else {
-    model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
   }
   const double train_seconds = seconds_since(start);
 
-  nlohmann::json report = {{"tool", "recur"},          {"data", path},
-                           {"column", series.column},  {"points", points},
-                           {"train", points - o.test}, {"test", o.test},
-                           {"season", o.season},       {"model", model->config().to_json()},
+  nlohmann::json report = {{"tool", "recur"},
+                           {"data", path},
+                           {"points", points},
+                           {"train", points - o.test},
+                           {"test", o.test},
+                           {"season", o.season},
+                           {"model", model->config().to_json()},
                            {"seconds", train_seconds}};
+  if (F == 1)
+    report["column"] = names[0];
+  else
+    report["columns"] = names;
   if (training) {
     report["train_options"] = o.training.to_json();
     report["train_options"]["validation"] = o.validation;
   }
-  if (o.test > 0) {
-    std::printf("%s '%s': the last %lld of %lld values\n", path.c_str(), series.column.c_str(),
-                static_cast<long long>(o.test), static_cast<long long>(points));
-    report.update(evaluate(*model, history, actual, o.season));
-  }
+  if (o.test > 0) report.update(evaluate(*model, history, actual, names, path, points, o.season));
   if (o.horizon > 0) {
-    const std::vector<double> future = forecast_ahead(*model, series.values, o.horizon);
-    std::printf("the next %lld values after the data:\n", static_cast<long long>(o.horizon));
-    for (size_t k = 0; k < future.size(); ++k) std::printf("%zu %.10g\n", k + 1, future[k]);
-    report["future"] = future;
+    const SeriesColumns future = forecast_ahead(*model, series, o.horizon);
+    std::printf("the next %lld values after the data%s:\n", static_cast<long long>(o.horizon),
+                F > 1 ? (" (" + fmt::format("{}", fmt::join(names, ", ")) + ")").c_str() : "");
+    for (size_t k = 0; k < future[0].size(); ++k) {
+      std::printf("%zu", k + 1);
+      for (const auto& column : future) std::printf(" %.10g", column[k]);
+      std::printf("\n");
+    }
+    if (F == 1) {
+      report["future"] = future[0];
+    } else {
+      for (int64_t f = 0; f < F; ++f) report["future"][names[f]] = future[f];
+    }
   }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
@@ -233,7 +291,10 @@ std::function<int()> add_forecast_command(CLI::App& app) {
   cmd->add_option("--data", o->data,
                   "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
       ->required();
-  cmd->add_option("--column", o->column, "the series' column (default: the last)");
+  cmd->add_option("--column", o->columns,
+                  "the series' column, or several comma-separated (series observed together, "
+                  "forecast by one model); default: the last, or with --model its columns")
+      ->delimiter(',');
   cmd->add_option("--out", o->out, "run folder (forecast.json, metrics.jsonl, model.safetensors)");
   cmd->add_option("--model", o->checkpoint, "use a model trained by recur forecast (no training)");
   cmd->add_option("--test", o->test,
@@ -246,7 +307,7 @@ std::function<int()> add_forecast_command(CLI::App& app) {
   cmd->add_option("--horizon", o->horizon, "also forecast this many values past the data's end")
       ->capture_default_str();
   add_window_training_options(cmd, o->training, o->model.hidden, o->model.layers, o->model.window,
-                              o->model.scaling.difference);
+                              o->difference);
   add_compute_options(cmd, o->compute);
   return [o] { return run_forecast(*o); };
 }

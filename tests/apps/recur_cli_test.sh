@@ -389,6 +389,47 @@ expect_error "a forecaster to predict" "is not a sequence classifier checkpoint"
 expect_error "validation too long" "--validation 230: only 216 values precede" -- "$RECUR" forecast --data "$WORK/series.csv" --test 24 --validation 230 --out "$WORK/fc3"
 [[ ! -e "$WORK/fc3" ]] || fail "a failed forecast left $WORK/fc3 behind"
 grep -q '"validation_score"' "$WORK/fc/metrics.jsonl" || fail "forecast did not validate: $(head -2 "$WORK/fc/metrics.jsonl")"
+# Two series observed together: y follows x two steps later, and x is noise, so y's next value
+# is known from x's past and from nothing in y's own: only a model of both columns forecasts it.
+/usr/bin/env python3 - "$WORK/lead.csv" <<'PY'
+import random, sys
+random.seed(5)
+x = [0.0]
+for t in range(1, 402):
+    x.append(0.5 * x[-1] + random.gauss(0, 1))
+with open(sys.argv[1], "w") as f:
+    f.write("t,x,y\n")
+    for t in range(2, 402):
+        f.write(f"{t},{10 + 3 * x[t]:.4f},{100 + 20 * x[t - 2] + random.gauss(0, 1):.4f}\n")
+PY
+LEAD=(--data "$WORK/lead.csv" --test 40 --window 24 --steps 300 --hidden 32)
+for cols in y x,y; do
+  "$RECUR" forecast "${LEAD[@]}" --column "$cols" --out "$WORK/lead-$cols" > "$WORK/lead-$cols.out" \
+    2> "$WORK/lead-$cols.log" || fail "forecast --column $cols: $(tail -3 "$WORK/lead-$cols.log")"
+done
+/usr/bin/env python3 - "$WORK/lead-y/forecast.json" "$WORK/lead-x,y/forecast.json" <<'PY' || fail "only the model of both columns should forecast y one step ahead: $(cat "$WORK/lead-x,y.out")"
+import json, sys
+one, both = (json.load(open(p)) for p in sys.argv[1:])
+assert both["columns"] == ["x", "y"] and both["model"]["columns"] == ["x", "y"], both["columns"]
+assert len(both["model"]["scaling"]) == 2 and "actual" not in both, both.keys()
+y = both["forecasts"]["y"]
+assert y["actual"] == one["actual"] and len(y["one_step"]["forecast"]) == 40, y.keys()
+assert len(both["forecasts"]["x"]["ahead"]["forecast"]) == 40
+assert y["one_step"]["rmse"] < 0.3 * one["one_step"]["rmse"], (y["one_step"], one["one_step"])
+assert y["one_step"]["rmse"] < 0.3 * y["baselines"]["naive"]["one_step"]["rmse"], y["baselines"]
+PY
+grep -q "lead.csv 'y': the last 40 of 400 values" "$WORK/lead-x,y.out" || fail "forecast of two columns: $(cat "$WORK/lead-x,y.out")"
+"$RECUR" forecast --model "$WORK/lead-x,y/model.safetensors" --data "$WORK/lead.csv" --test 40 \
+  --horizon 3 --out "$WORK/lead-again" > "$WORK/lead2.out" 2> "$WORK/lead2.log" ||
+  fail "forecast --model of two columns: $(tail -3 "$WORK/lead2.log")"
+[[ $(grep -c -E '^[1-3] [0-9.e+-]+ [0-9.e+-]+$' "$WORK/lead2.out") -eq 3 ]] || fail "forecast --horizon 3 of two columns: $(cat "$WORK/lead2.out")"
+/usr/bin/env python3 - "$WORK/lead-x,y/forecast.json" "$WORK/lead-again/forecast.json" <<'PY' || fail "forecast --model does not read the columns it was trained on"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+assert a["forecasts"] == b["forecasts"] and b["columns"] == ["x", "y"], b.keys()
+assert sorted(b["future"]) == ["x", "y"] and len(b["future"]["y"]) == 3, b["future"]
+PY
+expect_error "a 2-column forecaster given one column" "forecasts 2 column(s); --column names 1" -- "$RECUR" forecast --model "$WORK/lead-x,y/model.safetensors" --data "$WORK/lead.csv" --column y --test 5
 
 # ---- anomaly: a 12-step season with a spike, a stuck sensor, a level shift and a noise burst
 /usr/bin/env python3 - "$WORK/anomalies.csv" <<'PY'

@@ -12,8 +12,8 @@ namespace {
 TEST(GpuForecaster, MatchesPyTorchOnEveryEngine) {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU";
   for (Engine engine : {Engine::fused, Engine::cudnn, Engine::persistent, Engine::auto_})
-    for (const char* cell : {"lstm", "gru"})
-      testing::check_forecaster_against_pytorch(cell, DType::f32, testing::kF32Tolerance,
+    for (const char* name : {"lstm", "gru", "features_lstm"})
+      testing::check_forecaster_against_pytorch(name, DType::f32, testing::kF32Tolerance,
                                                 {Device::cuda(0), engine});
 }
 

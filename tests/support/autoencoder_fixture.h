@@ -30,14 +30,7 @@ inline AutoencoderFixture load_autoencoder_fixture(const std::string& cell) {
 
 // The fixture's series as columns: [N] is one, [F,N] is F.
 inline SeriesColumns autoencoder_fixture_columns(const AutoencoderFixture& f) {
-  const Tensor& series = f.at("input.series");
-  const std::vector<double> values = series.to_vector();
-  if (series.dim() == 1) return {values};
-  const int64_t F = series.size(0), N = series.size(1);
-  SeriesColumns columns;
-  for (int64_t c = 0; c < F; ++c)
-    columns.emplace_back(values.begin() + c * N, values.begin() + (c + 1) * N);
-  return columns;
+  return fixture_columns(f.at("input.series"));
 }
 
 inline SeqAutoencoder autoencoder_fixture_model(const AutoencoderFixture& f, DType dtype) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/safetensors.h"
+#include "datasets/series_columns.h"
 
 namespace recur::testing {
 
@@ -43,6 +44,17 @@ ModelFixture<Config> load_model_fixture(const std::string& name) {
   ModelFixture<Config> f{read_fixture(name), {}};
   f.config = Config::from_json(nlohmann::json::parse(f.file.metadata.at("config")));
   return f;
+}
+
+// A fixture's series as columns: [N] is one, [F,N] is F.
+inline SeriesColumns fixture_columns(const Tensor& series) {
+  const std::vector<double> values = series.to_vector();
+  if (series.dim() == 1) return {values};
+  const int64_t F = series.size(0), N = series.size(1);
+  SeriesColumns columns;
+  for (int64_t c = 0; c < F; ++c)
+    columns.emplace_back(values.begin() + c * N, values.begin() + (c + 1) * N);
+  return columns;
 }
 
 }  // namespace recur::testing
