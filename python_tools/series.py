@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Real univariate time series for `recur forecast`, exported from the CSV files that Debian's
+"""Real time series for `recur forecast`, exported from the CSV files that Debian's
 python3-statsmodels ships (statsmodels/datasets/NAME/NAME.csv). The files are read with the csv
 module; neither statsmodels nor pandas is imported.
 
@@ -9,8 +9,9 @@ module; neither statsmodels nor pandas is imported.
 
 Output per series, in DIR ($RECUR_DATA if set, else ~/.cache/recur/corpora):
 
-    NAME.csv       a header line DATE,VALUE, then one DATE,VALUE line per point, oldest first,
-                   equally spaced with no gap; dates YYYY-MM (monthly) or YYYY (yearly), values
+    NAME.csv       a header line DATE,VALUE (DATE,VALUE,VALUE,... for several series observed
+                   together), then one such line per point, oldest first, equally spaced with no
+                   gap; dates YYYY-MM (monthly), YYYY-Qn (quarterly) or YYYY (yearly), values
                    with 10 significant digits: the source's values exactly, co2's means rounded
     NAME.csv.json  {"name", "source", "source_sha256", "package", "points", "first", "last",
                     "bytes", "sha256", "season", "description"}; co2 adds "filled" (the months
@@ -25,6 +26,8 @@ Series:
     elec_equip  monthly euro-area turnover index of electrical equipment makers, 1995-01 to
                 2016-05 (statsmodels' elec_equip; the column is called orders here)
     nile        yearly Nile flow at Aswan, 1871-1970
+    macro       US real GDP, consumption and investment (realgdp, realcons, realinv), quarterly,
+                1959-Q1 to 2009-Q3: three series observed together (statsmodels' macrodata)
 
 As root the script installs a missing python3-statsmodels with apt-get, otherwise it prints the
 apt-get line and exits 1. Exit status: 0 ok, 1 failure, 2 usage error (including an unknown
@@ -150,6 +153,34 @@ def monthly_first_day(path):
     return out
 
 
+class Quarter(tuple):
+    """A quarter's date, (year, quarter 1..4)."""
+
+
+def quarterly_columns(path, columns):
+    """[(Quarter, (values of `columns`))] of a file with "year" and "quarter" columns."""
+    with open(path, newline="", encoding="utf-8") as f:
+        header = [name.strip() for name in next(csv.reader(f), [])]
+    missing = [c for c in ("year", "quarter", *columns) if c not in header]
+    if missing:
+        raise SeriesError(f"{path}: no column {', '.join(repr(c) for c in missing)}")
+    year_at, quarter_at = header.index("year"), header.index("quarter")
+    out = []
+    for line, row in read_rows(path):
+        year = _number(path, line, _field(path, line, row, year_at))
+        quarter = _number(path, line, _field(path, line, row, quarter_at))
+        if year != int(year) or quarter not in (1, 2, 3, 4):
+            raise SeriesError(f"{path}:{line}: year {year}, quarter {quarter} is not a quarter")
+        values = tuple(_number(path, line, _field(path, line, row, header.index(c)))
+                       for c in columns)
+        out.append((Quarter((int(year), int(quarter))), values))
+    return out
+
+
+def _quarter_index(quarter):
+    return quarter[0] * 4 + quarter[1] - 1
+
+
 def _month_index(month):
     return month[0] * 12 + month[1] - 1
 
@@ -203,6 +234,8 @@ def _co2(d):
     return points, {"filled": [f"{y:04d}-{m:02d}" for y, m in filled]}
 
 
+MACRO_COLUMNS = ("realgdp", "realcons", "realinv")
+
 # name: (source file, output header, reader -> (points, extra metadata), season, description)
 SERIES = {
     "co2": ("co2/co2.csv", ("month", "co2"), _co2, 12,
@@ -221,20 +254,37 @@ SERIES = {
     "nile": ("nile/nile.csv", ("year", "volume"),
              lambda d: (yearly(os.path.join(d, "nile", "nile.csv")), {}), None,
              "yearly flow of the Nile at Aswan, 1871-1970 (a changepoint near 1898)"),
+    "macro": ("macrodata/macrodata.csv", ("quarter", *MACRO_COLUMNS),
+              lambda d: (quarterly_columns(os.path.join(d, "macrodata", "macrodata.csv"),
+                                           MACRO_COLUMNS), {}), None,
+              "US real gross domestic product, personal consumption expenditures and gross "
+              "private domestic investment (billions of chained 2005 dollars, seasonally "
+              "adjusted annual rates), quarterly, observed together (statsmodels' macrodata)"),
 }
 
 
 def _date_text(date):
+    if isinstance(date, Quarter):
+        return f"{date[0]:04d}-Q{date[1]}"
     return f"{date[0]:04d}-{date[1]:02d}" if isinstance(date, tuple) else f"{date:04d}"
 
 
+def _date_index(date):
+    """The function numbering dates of `date`'s kind consecutively."""
+    if isinstance(date, Quarter):
+        return _quarter_index
+    return _month_index if isinstance(date, tuple) else (lambda year: year)
+
+
 def series_csv(header, points):
-    """The CSV text: the header line, then DATE,VALUE lines. 10 significant digits keep every
-    source value as written (they have at most 5) and spare the means' float noise."""
+    """The CSV text: the header line, then DATE,VALUE lines (a tuple of values: DATE,V1,V2,...).
+    10 significant digits keep every source value as written (they have at most 5) and spare
+    the means' float noise."""
     out = io.StringIO()
     out.write(",".join(header) + "\n")
     for date, value in points:
-        out.write(f"{_date_text(date)},{value:.10g}\n")
+        values = value if isinstance(value, tuple) else (value,)
+        out.write(_date_text(date) + "".join(f",{v:.10g}" for v in values) + "\n")
     return out.getvalue()
 
 
@@ -248,8 +298,7 @@ def fetch(name, cache_dir):
     points, extra = reader(d)
     if not points:
         raise SeriesError(f"{source}: no data")
-    monthly = isinstance(points[0][0], tuple)
-    _check_contiguous(name, points, _month_index if monthly else (lambda year: year))
+    _check_contiguous(name, points, _date_index(points[0][0]))
     data = series_csv(header, points).encode("utf-8")
     meta = {"name": name, "source": source, "source_sha256": source_sha,
             "package": _package_version(), "points": len(points),

@@ -335,8 +335,8 @@ std::function<int()> add_anomaly_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "anomaly", "Train an LSTM autoencoder on a series' normal start; flag unusual later values");
   cmd->add_option("--data", o->data,
-                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile; "
-                  "- reads a live stream from stdin (with --model), each value printed once its "
+                  "CSV file (a header line, then values), or a named series (co2, nile, ...); - "
+                  "reads a live stream from stdin (with --model), each value printed once its "
                   "score is final")
       ->required();
   cmd->add_option("--column", o->columns,

@@ -49,8 +49,8 @@ std::string resolve_labelled_corpus(const std::string& data);
 // The same for a parallel corpus (--data of translate): a folder holding train.tsv, valid.tsv and
 // test.tsv (or one of those files), or `translations`; returns the folder.
 std::string resolve_parallel_corpus(const std::string& data);
-// The same for a time series (--data of forecast): a CSV file, or co2, sunspots, elec_equip, nile
-// (exported from Debian's python3-statsmodels by python_tools/series.py).
+// The same for a time series (--data of forecast): a CSV file, or co2, sunspots, elec_equip, nile,
+// macro (exported from Debian's python3-statsmodels by python_tools/series.py).
 std::string resolve_series(const std::string& data);
 
 // Run folders: appends one JSON line to `path` (metrics.jsonl), flushed; throws on I/O errors.

@@ -23,7 +23,7 @@ namespace {
 const std::vector<std::string> kKnownCorpora = {"emails", "austen", "sotu", "moby-dick"};
 const std::vector<std::string> kKnownLabelledCorpora = {"spam"};
 const std::vector<std::string> kKnownParallelCorpora = {"translations"};
-const std::vector<std::string> kKnownSeries = {"co2", "sunspots", "elec_equip", "nile"};
+const std::vector<std::string> kKnownSeries = {"co2", "sunspots", "elec_equip", "nile", "macro"};
 
 // python_tools/<script> (datasets.py, series.py): $RECUR_PYTHON_TOOLS, the source tree this program
 // was built from, or the installed share/recur/python_tools beside the program.

@@ -1,13 +1,14 @@
-// `recur forecast`: trains a Forecaster (models/forecaster.h) on a univariate time series (a CSV
-// column, or a named series: co2, sunspots, elec_equip, nile) with its last --test values held
-// out, then forecasts those values two ways, beside the naive baselines: all of them at once from
-// the end of the training part (each forecast fed back), and one step ahead as each true value
+// `recur forecast`: trains a Forecaster (models/forecaster.h) on a time series (a CSV column, or
+// a named series: co2, sunspots, elec_equip, nile, macro) with its last --test values held out,
+// then forecasts those values two ways, beside the naive baselines: all of them at once from the
+// end of the training part (each forecast fed back), and one step ahead as each true value
 // arrives. The --validation values just before the test ones are not trained on: they choose the
 // weights kept (early stopping). Writes forecast.json (python_tools/arima_reference.py writes the
-// same layout for ARIMA), metrics.jsonl and model.safetensors. With --model it uses a trained model
-// instead of training one; --horizon forecasts past the end of the data. --column a,b forecasts
-// several series observed together: one model reads every column as the features of a step and
-// forecasts them all (each forecast row fed back ahead), and each column is scored on its own.
+// same layout for ARIMA; var_reference.py that of several columns for a VAR), metrics.jsonl and
+// model.safetensors. With --model it uses a trained model instead of training one; --horizon
+// forecasts past the end of the data. --column a,b forecasts several series observed together:
+// one model reads every column as the features of a step and forecasts them all (each forecast
+// row fed back ahead), and each column is scored on its own.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -288,8 +289,9 @@ std::function<int()> add_forecast_command(CLI::App& app) {
   auto o = std::make_shared<ForecastOptions>();
   CLI::App* cmd = app.add_subcommand(
       "forecast", "Train an RNN on a time series and forecast its held-out end beside baselines");
-  cmd->add_option("--data", o->data,
-                  "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile")
+  cmd->add_option(
+         "--data", o->data,
+         "CSV file (a header line, then values), or co2, sunspots, elec_equip, nile, macro")
       ->required();
   cmd->add_option("--column", o->columns,
                   "the series' column, or several comma-separated (series observed together, "

@@ -75,6 +75,35 @@ class WeeklyToMonthlyTest(unittest.TestCase):
                                                          ((2000, 1), 5.0)]),
                          "month,v\n1999-12,317.2\n2000-01,5\n")
         self.assertEqual(se.series_csv(("year", "v"), [(1700, 0.1 + 0.2)]), "year,v\n1700,0.3\n")
+        self.assertEqual(
+            se.series_csv(("quarter", "a", "b"), [(se.Quarter((1959, 4)), (1.5, 2.0))]),
+            "quarter,a,b\n1959-Q4,1.5,2\n")
+
+
+class QuarterlyColumnsTest(unittest.TestCase):
+    def read(self, text):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "q.csv")
+            with open(path, "w") as f:
+                f.write(text)
+            return se.quarterly_columns(path, ("b", "a"))
+
+    def test_columns_in_the_order_asked(self):
+        self.assertEqual(self.read('"year","quarter","a","b"\n1959,4,1.5,2\n1960,1,3,4\n'),
+                         [((1959, 4), (2.0, 1.5)), ((1960, 1), (4.0, 3.0))])
+
+    def test_bad_input_names_what_and_where(self):
+        with self.assertRaisesRegex(se.SeriesError, r"no column 'b'"):
+            self.read("year,quarter,a\n1959,1,2\n")
+        with self.assertRaisesRegex(se.SeriesError, r"q\.csv:3: year 1960.0, quarter 5.0"):
+            self.read("year,quarter,a,b\n1959,4,1,2\n1960,5,1,2\n")
+        with self.assertRaisesRegex(se.SeriesError, r"q\.csv:2: 'NA' is not a number"):
+            self.read("year,quarter,a,b\n1959,4,1,NA\n")
+
+    def test_a_missing_quarter_is_a_gap(self):
+        points = self.read("year,quarter,a,b\n1959,3,1,2\n1960,1,1,2\n")
+        with self.assertRaisesRegex(se.SeriesError, r"is followed by"):
+            se._check_contiguous("q", points, se._date_index(points[0][0]))
 
 
 @unittest.skipUnless(SOURCES, "python3-statsmodels (its data files) is not installed")
@@ -96,7 +125,9 @@ class SeriesTest(unittest.TestCase):
         expected = {"co2": (("month", "co2"), 526, "1958-03", "2001-12", 12),
                     "sunspots": (("year", "sunactivity"), 309, "1700", "2008", 11),
                     "elec_equip": (("month", "orders"), 257, "1995-01", "2016-05", 12),
-                    "nile": (("year", "volume"), 100, "1871", "1970", None)}
+                    "nile": (("year", "volume"), 100, "1871", "1970", None),
+                    "macro": (("quarter", "realgdp", "realcons", "realinv"), 203, "1959-Q1",
+                              "2009-Q3", None)}
         for name, (header, points, first, last, season) in expected.items():
             with self.subTest(name=name):
                 path = os.path.join(self.dir, name + ".csv")
@@ -105,13 +136,14 @@ class SeriesTest(unittest.TestCase):
                 self.assertEqual(len(rows), points)
                 self.assertEqual((rows[0][0], rows[-1][0]), (first, last))
                 for row in rows:
-                    self.assertEqual(len(row), 2)
-                    float(row[1])  # every value is a number
+                    self.assertEqual(len(row), len(header))
+                    for value in row[1:]:
+                        float(value)  # every value is a number
                 with open(path + ".json", encoding="utf-8") as f:
                     meta = json.load(f)
                 with open(path, "rb") as f:
                     data = f.read()
-                source = os.path.join(SOURCES, name, name + ".csv")
+                source = os.path.join(SOURCES, se.SERIES[name][0])
                 with open(source, "rb") as f:
                     source_sha = hashlib.sha256(f.read()).hexdigest()
                 self.assertEqual((meta["points"], meta["first"], meta["last"], meta["season"]),
@@ -132,6 +164,12 @@ class SeriesTest(unittest.TestCase):
                 self.assertEqual([float(r[1]) for r in rows], [float(r[1]) for r in source])
         _, rows = read_csv(os.path.join(self.dir, "elec_equip.csv"))
         self.assertEqual(rows[:2], [["1995-01", "66.19"], ["1995-02", "65.15"]])
+        header, source = read_csv(os.path.join(SOURCES, "macrodata", "macrodata.csv"))
+        _, rows = read_csv(os.path.join(self.dir, "macro.csv"))
+        at = [header.index(c) for c in ("realgdp", "realcons", "realinv")]
+        self.assertEqual([[float(v) for v in r[1:]] for r in rows],
+                         [[float(r[k]) for k in at] for r in source])
+        self.assertEqual(rows[-1][0], "2009-Q3")
 
     def test_co2_monthly_means(self):
         _, weekly = read_csv(os.path.join(SOURCES, "co2", "co2.csv"))
@@ -173,7 +211,8 @@ class CommandLineTest(unittest.TestCase):
             rc, out, err = run_main(argv)
             self.assertEqual(rc, 2)
             self.assertEqual(out, "")
-            self.assertIn("unknown series 'nope' (known: co2, elec_equip, nile, sunspots)", err)
+            self.assertIn("unknown series 'nope' (known: co2, elec_equip, macro, nile, "
+                          "sunspots)", err)
         self.assertEqual(os.listdir(self.dir), [])
 
     def test_path_builds_only_when_missing(self):
@@ -205,7 +244,7 @@ class CommandLineTest(unittest.TestCase):
             rc, out, _ = run_main(["list"])
         self.assertEqual(rc, 0)
         self.assertEqual([line.split()[0] for line in out.splitlines()],
-                         ["co2", "sunspots", "elec_equip", "nile"])
+                         ["co2", "sunspots", "elec_equip", "nile", "macro"])
 
 
 if __name__ == "__main__":

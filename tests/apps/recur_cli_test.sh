@@ -382,7 +382,7 @@ expect_error "missing value" "na.csv:3: column 'v' holds 'NA', expected a finite
 expect_error "unknown column" "no column 'co2'" -- "$RECUR" forecast --data "$WORK/series.csv" --column co2 --out "$WORK/fc3"
 expect_error "test too long" "--test 300: the series has only 240 values" -- "$RECUR" forecast --data "$WORK/series.csv" --test 300 --out "$WORK/fc3"
 expect_error "window too long" "--window 500" -- "$RECUR" forecast --data "$WORK/series.csv" --window 500 --out "$WORK/fc3"
-expect_error "unknown series" "not a known corpus (co2, sunspots, elec_equip, nile)" -- "$RECUR" forecast --data nosuch --out "$WORK/fc3"
+expect_error "unknown series" "not a known corpus (co2, sunspots, elec_equip, nile, macro)" -- "$RECUR" forecast --data nosuch --out "$WORK/fc3"
 expect_error "training without --out" "--out DIR is required" -- "$RECUR" forecast --data "$WORK/series.csv"
 expect_error "a classifier to forecast" "is not a forecaster checkpoint" -- "$RECUR" forecast --model "$WORK/cls/best.safetensors" --data "$WORK/series.csv" --test 3
 expect_error "a forecaster to predict" "is not a sequence classifier checkpoint" -- "$RECUR" predict --model "$WORK/fc/model.safetensors" --text "$WORK/two.txt"
