@@ -7,11 +7,12 @@
 Draws the last K training points (default 3N) and the N test points of the series, and for each
 forecast file its "ahead" forecast (solid line) and "one_step" forecast (dashed, when present) in
 one colour, labelled by its --label (in order; the file's "tool" field for the rest) with the
-RMSE against the CSV's values. The x axis is the first column when it holds years (YYYY) or
-months (YYYY-MM), else the point's index.
+RMSE against the CSV's values. The x axis is the first column when it holds years (YYYY),
+months (YYYY-MM) or quarters (YYYY-Qn), else the point's index.
 
 Each forecast file must hold "actual": the CSV's last N values (to 1e-9 relative), and forecasts
-of N values. Exit status: 0 ok, 2 bad input (the message names the file).
+of N values; a file of several columns' forecasts (recur forecast --column a,b, var_reference.py)
+those of --column under "forecasts". Exit status: 0 ok, 2 bad input (the message names the file).
 """
 import argparse
 import json
@@ -28,8 +29,10 @@ from arima_reference import InputError, metrics, read_series  # noqa: E402
 PROG = "plot_forecast.py"
 
 
-def load_forecast(path, actual):
-    """The parsed forecast file, checked against the CSV's test values `actual`."""
+def load_forecast(path, actual, column):
+    """The parsed forecast file, checked against the CSV's test values `actual`. A forecast of
+    several columns (recur forecast --column a,b; var_reference.py) gives that of `column`, with
+    the file's "tool"."""
     try:
         with open(path, encoding="utf-8") as f:
             fc = json.load(f)
@@ -37,6 +40,11 @@ def load_forecast(path, actual):
         raise InputError(f"{path}: {e.strerror}")
     except ValueError as e:
         raise InputError(f"{path}: not JSON ({e})")
+    if isinstance(fc, dict) and isinstance(fc.get("forecasts"), dict):
+        if not isinstance(fc["forecasts"].get(column), dict):
+            raise InputError(f"{path}: no forecast of column '{column}' (it has "
+                             f"{', '.join(fc['forecasts'])})")
+        fc = dict(fc["forecasts"][column], tool=fc.get("tool"))
     if not isinstance(fc, dict) or not isinstance(fc.get("actual"), list):
         raise InputError(f"{path}: no \"actual\" list")
     theirs = fc["actual"]
@@ -56,10 +64,12 @@ def load_forecast(path, actual):
 
 
 def x_axis(dates):
-    """x values of the points: fractional years for YYYY-MM dates, years for YYYY, else the
-    index."""
+    """x values of the points: fractional years for YYYY-MM and YYYY-Qn dates, years for YYYY,
+    else the index."""
     if all(re.fullmatch(r"\d{4}-\d{2}", d) for d in dates):
         return [int(d[:4]) + (int(d[5:]) - 1) / 12 for d in dates]
+    if all(re.fullmatch(r"\d{4}-Q[1-4]", d) for d in dates):
+        return [int(d[:4]) + (int(d[6]) - 1) / 4 for d in dates]
     if all(re.fullmatch(r"\d{1,4}", d) for d in dates):
         return [int(d) for d in dates]
     return list(range(len(dates)))
@@ -138,7 +148,7 @@ def main(argv=None):
         n_train = len(values) - a.test
         forecasts = []
         for i, path in enumerate(a.forecast):
-            fc = load_forecast(path, values[n_train:])
+            fc = load_forecast(path, values[n_train:], column)
             label = a.label[i] if i < len(a.label) else str(fc.get("tool") or
                                                              os.path.basename(path))
             forecasts.append((label, fc))

@@ -251,7 +251,26 @@ class PlotForecastTest(TempDirTest):
             self.assertIn("is not the last 10 values of the data", err)
         self.assertFalse(os.path.exists(png))
 
+    def test_a_forecast_of_several_columns_gives_the_one_drawn(self):
+        x, y = ar1(40), ar1(40, seed=6)
+        data, png = os.path.join(self.dir, "xy.csv"), os.path.join(self.dir, "f.png")
+        with open(data, "w") as f:
+            f.write("t,x,y\n" + "".join(f"{i},{a!r},{b!r}\n" for i, (a, b) in enumerate(zip(x, y))))
+        both = os.path.join(self.dir, "both.json")
+        with open(both, "w") as f:
+            json.dump({"tool": "recur", "columns": ["x", "y"], "forecasts": {
+                name: {"actual": v[30:], "ahead": {"forecast": v[30:]}}
+                for name, v in (("x", x), ("y", y))}}, f)
+        self.assertEqual(pf.load_forecast(both, y[30:], "y")["tool"], "recur")
+        for column, code, message in (("y", 0, ""), ("t", 2, "no forecast of column 't' "
+                                                               "(it has x, y)")):
+            rc, _, err = run(pf.main, ["--data", data, "--column", column, "--test", "10",
+                                       "--forecast", both, "--out", png])
+            self.assertEqual(rc, code, err)
+            self.assertIn(message, err)
+
     def test_x_axis(self):
+        self.assertEqual(pf.x_axis(["1959-Q1", "1959-Q4"]), [1959.0, 1959.75])
         self.assertEqual(pf.x_axis(["1999-12", "2000-01"]), [1999 + 11 / 12, 2000.0])
         self.assertEqual(pf.x_axis(["1700", "1701"]), [1700, 1701])
         self.assertEqual(pf.x_axis(["a", "b"]), [0, 1])
