@@ -189,7 +189,7 @@ int run_anomaly_stream(const AnomalyOptions& o, const Placement& where) {
         index.push_back(static_cast<size_t>(it - f.begin()));
       }
       RECUR_CHECK(static_cast<int64_t>(names.size()) == model.config().features,
-                  "--model {} reads {} feature(s); --column names {}", o.checkpoint,
+                  "--model {} reads {} column(s); --column names {}", o.checkpoint,
                   model.config().features, names.size());
       continue;
     }
@@ -219,16 +219,13 @@ int run_anomaly(AnomalyOptions o) {
   const std::string path = resolve_series(o.data);
   const bool training = o.checkpoint.empty();
   std::unique_ptr<SeqAutoencoder> model;
-  if (!training) {
+  if (!training)
     model = std::make_unique<SeqAutoencoder>(load_seq_autoencoder(o.checkpoint, where));
-    if (o.columns.empty()) o.columns = model->config().columns;  // the columns it was trained on
-  }
   std::vector<std::string> names = o.columns;
-  const SeriesColumns columns = read_series_columns(path, names);
+  const SeriesColumns columns = read_command_columns(
+      path, names, training ? std::vector<std::string>{} : model->config().columns,
+      training ? 0 : model->config().features, o.checkpoint);
   const auto F = static_cast<int64_t>(columns.size());
-  RECUR_CHECK(training || F == model->config().features,
-              "--model {} reads {} feature(s); --column names {}", o.checkpoint,
-              model->config().features, F);
   const auto n = static_cast<int64_t>(columns[0].size());
   const std::string shown = fmt::format("'{}'", fmt::join(names, "', '"));
   const std::vector<int> labels =

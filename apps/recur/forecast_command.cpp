@@ -177,16 +177,12 @@ int run_forecast(ForecastOptions o) {
   const std::string path = resolve_series(o.data);
   const bool training = o.checkpoint.empty();
   std::unique_ptr<Forecaster> model;
-  if (!training) {
-    model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
-    if (o.columns.empty()) o.columns = model->config().columns;  // the columns it was trained on
-  }
+  if (!training) model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
   std::vector<std::string> names = o.columns;
-  const SeriesColumns series = read_series_columns(path, names);
+  const SeriesColumns series = read_command_columns(
+      path, names, training ? std::vector<std::string>{} : model->config().columns,
+      training ? 0 : model->config().features(), o.checkpoint);
   const auto F = static_cast<int64_t>(series.size());
-  RECUR_CHECK(training || F == model->config().features(),
-              "--model {} forecasts {} column(s); --column names {}", o.checkpoint,
-              model->config().features(), F);
   const auto points = static_cast<int64_t>(series[0].size());
   const std::string shown = fmt::format("'{}'", fmt::join(names, "', '"));
   if (o.test < 0) o.test = training ? std::max<int64_t>(1, points / 10) : 0;

@@ -18,6 +18,17 @@ nlohmann::json WindowTraining::to_json() const {
   return {{"batch", batch}, {"steps", steps}, {"lr", lr}, {"clip", clip}, {"seed", seed}};
 }
 
+SeriesColumns read_command_columns(const std::string& path, std::vector<std::string>& names,
+                                   const std::vector<std::string>& trained, int64_t model_features,
+                                   const std::string& checkpoint) {
+  if (names.empty()) names = trained;
+  SeriesColumns columns = read_series_columns(path, names);
+  RECUR_CHECK(model_features == 0 || static_cast<int64_t>(columns.size()) == model_features,
+              "--model {} reads {} column(s); --column names {}", checkpoint, model_features,
+              columns.size());
+  return columns;
+}
+
 void add_window_training_options(CLI::App* cmd, WindowTraining& t, int64_t& hidden, int64_t& layers,
                                  int64_t& window, bool& difference) {
   cmd->add_option("--cell", t.cell, "lstm, gru, rnn_tanh, rnn_relu or leaky")

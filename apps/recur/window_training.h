@@ -1,4 +1,5 @@
-// The training `recur forecast` and `recur anomaly` share: Adam with clipping by global norm on
+// What `recur forecast` and `recur anomaly` share: reading the series' columns, and the training:
+// Adam with clipping by global norm on
 // random windows of a series (datasets/time_series.h), the lr decaying along a cosine to a tenth,
 // and early stopping: every twentieth of the steps a validation score (lower is better) is
 // measured, and the weights that scored best are put back at the end.
@@ -10,8 +11,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
-#include "datasets/time_series.h"
+#include "datasets/series_columns.h"
 #include "layers/parameter.h"
 
 namespace recur::app {
@@ -30,6 +32,14 @@ struct WindowTraining {
 // --seed; the model's own fields hold the shape options (their values now are the defaults).
 void add_window_training_options(CLI::App* cmd, WindowTraining& training, int64_t& hidden,
                                  int64_t& layers, int64_t& window, bool& difference);
+
+// Reads the columns `names` of the series file at `path`; none named: those of `trained` (the
+// columns a loaded model was trained on), else the last column. With a model
+// (`model_features` > 0, loaded from `checkpoint`) their number must be its features'. On return
+// `names` holds the header names read.
+SeriesColumns read_command_columns(const std::string& path, std::vector<std::string>& names,
+                                   const std::vector<std::string>& trained, int64_t model_features,
+                                   const std::string& checkpoint);
 
 // What the loop needs of a model.
 struct WindowModel {

@@ -429,7 +429,7 @@ a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["forecasts"] == b["forecasts"] and b["columns"] == ["x", "y"], b.keys()
 assert sorted(b["future"]) == ["x", "y"] and len(b["future"]["y"]) == 3, b["future"]
 PY
-expect_error "a 2-column forecaster given one column" "forecasts 2 column(s); --column names 1" -- "$RECUR" forecast --model "$WORK/lead-x,y/model.safetensors" --data "$WORK/lead.csv" --column y --test 5
+expect_error "a 2-column forecaster given one column" "reads 2 column(s); --column names 1" -- "$RECUR" forecast --model "$WORK/lead-x,y/model.safetensors" --data "$WORK/lead.csv" --column y --test 5
 
 # ---- anomaly: a 12-step season with a spike, a stuck sensor, a level shift and a noise burst
 /usr/bin/env python3 - "$WORK/anomalies.csv" <<'PY'
@@ -511,7 +511,7 @@ PY
   --out "$WORK/pair-again" > /dev/null 2>&1 || fail "anomaly --model of two columns failed"
 /usr/bin/env python3 -c 'import json,sys; a,b=(json.load(open(p)) for p in sys.argv[1:]); sys.exit(0 if a["scores"] == b["scores"] and b["columns"] == ["x", "y"] else 1)' \
   "$WORK/pair-x,y/anomalies.json" "$WORK/pair-again/anomalies.json" || fail "anomaly --model does not read the columns it was trained on"
-expect_error "a 2-feature model given one column" "reads 2 feature(s); --column names 1" -- "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data "$WORK/pair.csv" --column x
+expect_error "a 2-feature model given one column" "reads 2 column(s); --column names 1" -- "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data "$WORK/pair.csv" --column x
 # A live stream on stdin: every value printed once its score is final, the scores those of the
 # whole file, the flags above the model's threshold; each line written as soon as it is known.
 "$RECUR" anomaly --model "$WORK/pair-x,y/model.safetensors" --data - < "$WORK/pair.csv" \
