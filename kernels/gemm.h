@@ -16,6 +16,13 @@ namespace recur {
 void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
           double alpha = 1.0, double beta = 0.0, Precision precision = Precision::f32);
 
+// One GEMM per group g, all of one shape (attention's per-sequence products):
+//   c[g] = alpha * op(a[g]) * op(b[g]) + beta * c[g],  a [G,·,·], b [G,·,·], c [G,M,N]
+// with op as gemm's; 3-D contiguous operands, f32 or f64 (f32 math). On a GPU one strided-batched
+// cuBLAS call (one launch instead of G); on the CPU one gemm per group.
+void batched_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                  double alpha = 1.0, double beta = 0.0);
+
 // y += alpha * x elementwise (same shape, dtype and device, contiguous). alpha is cast to the
 // dtype first.
 void axpy(double alpha, const Tensor& x, Tensor& y);

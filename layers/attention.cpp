@@ -49,15 +49,9 @@ std::vector<Tensor> Attention::forward(const std::vector<Tensor>& inputs,
   Tensor scores = Tensor::empty({B, T, S}, dtype_, device());
   Tensor weights = Tensor::empty({B, T, S}, dtype_, device());
   Tensor context = Tensor::empty({B, T, hidden_}, dtype_, device());
-  for (int64_t b = 0; b < B; ++b) {
-    Tensor scores_b = scores.select(0, b);
-    gemm(queries.select(0, b), false, keys.select(0, b), true, scores_b);  // [T,H] x [H,S]
-  }
+  batched_gemm(queries, false, keys, true, scores);  // per sequence: [T,H] x [H,S]
   attention_softmax_fwd(scores, lengths, weights);
-  for (int64_t b = 0; b < B; ++b) {
-    Tensor context_b = context.select(0, b);
-    gemm(weights.select(0, b), false, keys.select(0, b), false, context_b);  // [T,S] x [S,H]
-  }
+  batched_gemm(weights, false, keys, false, context);  // per sequence: [T,S] x [S,H]
   Tensor both = Tensor::empty({N, 2 * hidden_}, dtype_, device());
   concat_columns(context.reshape({N, hidden_}), queries.reshape({N, hidden_}), both);
   const Tensor pre = combine_.forward({both}, options)[0];
@@ -96,20 +90,13 @@ std::vector<Tensor> Attention::backward(const std::vector<Tensor>& grad_outputs)
     Tensor dcontext_rows = dcontext.reshape({N, H}), dqueries_rows = dqueries.reshape({N, H});
     split_columns(dboth, dcontext_rows, dqueries_rows);
   }
-  for (int64_t b = 0; b < B; ++b) {
-    const Tensor weights_b = saved_weights_.select(0, b), dcontext_b = dcontext.select(0, b);
-    Tensor dweights_b = dweights.select(0, b), dkeys_b = dkeys.select(0, b);
-    gemm(dcontext_b, false, saved_keys_.select(0, b), true, dweights_b, 1.0, 1.0);  // [T,S]
-    gemm(weights_b, true, dcontext_b, false, dkeys_b, 1.0, 1.0);  // the keys' share in context
-  }
+  batched_gemm(dcontext, false, saved_keys_, true, dweights, 1.0, 1.0);  // [T,S] per sequence
+  batched_gemm(saved_weights_, true, dcontext, false, dkeys, 1.0,
+               1.0);  // the keys' share in context
   Tensor dscores = Tensor::empty({B, T, S}, dtype_, device());
   attention_softmax_bwd(saved_weights_, dweights, dscores);
-  for (int64_t b = 0; b < B; ++b) {
-    const Tensor dscores_b = dscores.select(0, b);
-    Tensor dqueries_b = dqueries.select(0, b), dkeys_b = dkeys.select(0, b);
-    gemm(dscores_b, false, saved_keys_.select(0, b), false, dqueries_b, 1.0, 1.0);
-    gemm(dscores_b, true, saved_queries_.select(0, b), false, dkeys_b, 1.0, 1.0);
-  }
+  batched_gemm(dscores, false, saved_keys_, false, dqueries, 1.0, 1.0);
+  batched_gemm(dscores, true, saved_queries_, false, dkeys, 1.0, 1.0);
   saved_queries_ = saved_keys_ = saved_weights_ = saved_attended_ = Tensor();
   return {dqueries, dkeys, Tensor()};
 }

@@ -99,6 +99,66 @@ void gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& 
                     c.data<float>(), N);
 }
 
+namespace {
+
+// One group's operand of batched_gemm: 3-D, contiguous, of a's dtype and device.
+void check_batch_operand(const Tensor& t, DType dtype, Device device, int64_t groups,
+                         const char* what) {
+  RECUR_CHECK(t.defined() && t.dim() == 3 && t.size(0) == groups,
+              "batched_gemm {}: expected a 3-D tensor of {} groups, got {}", what, groups,
+              t.defined() ? t.shape_str() : "an undefined tensor");
+  check_operand(t.select(0, 0), dtype, device, what);
+}
+
+template <class T>
+void batched_gemm_typed(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                        int64_t M, int64_t N, int64_t K, double alpha, double beta) {
+  const int64_t G = a.size(0), sa = a.size(1) * a.size(2), sb = b.size(1) * b.size(2);
+  const T* A = a.data<T>();
+  const T* B = b.data<T>();
+  T* C = c.data<T>();
+  if (c.device().is_cuda()) {
+#if RECUR_WITH_CUDA
+    gemm_cuda_strided_batched<T>(c.device().index, trans_a, trans_b, G, M, N, K,
+                                 static_cast<T>(alpha), A, a.size(2), sa, B, b.size(2), sb,
+                                 static_cast<T>(beta), C, N, M * N);
+    return;
+#else
+    no_cuda(c.device());
+#endif
+  }
+  for (int64_t g = 0; g < G; ++g)
+    gemm_cpu<T>(trans_a, trans_b, M, N, K, static_cast<T>(alpha), A + g * sa, a.size(2), B + g * sb,
+                b.size(2), static_cast<T>(beta), C + g * M * N, N);
+}
+
+}  // namespace
+
+void batched_gemm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, Tensor& c,
+                  double alpha, double beta) {
+  const DType dtype = a.dtype();
+  RECUR_CHECK(dtype == DType::f32 || dtype == DType::f64,
+              "batched_gemm: computes in f32 or f64, got {}", dtype_name(dtype));
+  RECUR_CHECK(a.defined() && a.dim() == 3 && a.size(0) >= 1,
+              "batched_gemm a: expected a 3-D tensor of at least one group, got {}",
+              a.defined() ? a.shape_str() : "an undefined tensor");
+  const int64_t G = a.size(0);
+  check_batch_operand(a, dtype, a.device(), G, "a");
+  check_batch_operand(b, dtype, a.device(), G, "b");
+  check_batch_operand(c, dtype, a.device(), G, "c");
+  const int64_t M = trans_a ? a.size(2) : a.size(1), K = trans_a ? a.size(1) : a.size(2);
+  const int64_t Kb = trans_b ? b.size(2) : b.size(1), N = trans_b ? b.size(1) : b.size(2);
+  RECUR_CHECK(K == Kb && c.size(1) == M && c.size(2) == N,
+              "batched_gemm: shapes do not chain: op(a[g]) [{},{}] x op(b[g]) [{},{}] into c {}", M,
+              K, Kb, N, c.shape_str());
+  RECUR_CHECK(a.is_contiguous() && b.is_contiguous() && c.is_contiguous(),
+              "batched_gemm: expected contiguous tensors");
+  if (dtype == DType::f64)
+    batched_gemm_typed<double>(a, trans_a, b, trans_b, c, M, N, K, alpha, beta);
+  else
+    batched_gemm_typed<float>(a, trans_a, b, trans_b, c, M, N, K, alpha, beta);
+}
+
 void axpy(double alpha, const Tensor& x, Tensor& y) {
   RECUR_CHECK(x.shape() == y.shape(), "axpy: expected x of shape {}, got {}", y.shape_str(),
               x.shape_str());

@@ -60,6 +60,29 @@ void gemm_cuda(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int
   }
 }
 
+template <class T>
+void gemm_cuda_strided_batched(int device, bool trans_a, bool trans_b, int64_t G, int64_t M,
+                               int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                               int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b, T beta,
+                               T* C, int64_t ldc, int64_t stride_c) {
+  if (G == 0 || M == 0 || N == 0) return;
+  cublasHandle_t handle = cuda_context(device).cublas();
+  DeviceGuard guard(device);
+  const int m = to_int(N, "N"), n = to_int(M, "M"), k = to_int(K, "K"), groups = to_int(G, "G");
+  const int la = std::max(1, to_int(lda, "lda")), lb = std::max(1, to_int(ldb, "ldb"));
+  const int lc = to_int(ldc, "ldc");
+  // The operands swap as in gemm_cuda: cuBLAS's A is our B.
+  if constexpr (std::is_same_v<T, float>) {
+    RECUR_CUBLAS_CHECK(cublasSgemmStridedBatched(handle, op(trans_b), op(trans_a), m, n, k, &alpha,
+                                                 B, lb, stride_b, A, la, stride_a, &beta, C, lc,
+                                                 stride_c, groups));
+  } else {
+    RECUR_CUBLAS_CHECK(cublasDgemmStridedBatched(handle, op(trans_b), op(trans_a), m, n, k, &alpha,
+                                                 B, lb, stride_b, A, la, stride_a, &beta, C, lc,
+                                                 stride_c, groups));
+  }
+}
+
 void gemm_cuda_mixed(int device, Precision precision, bool trans_a, bool trans_b, int64_t M,
                      int64_t N, int64_t K, float alpha, const void* A, int64_t lda, const void* B,
                      int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -76,6 +99,13 @@ void gemm_cuda_mixed(int device, Precision precision, bool trans_a, bool trans_b
                                   CUBLAS_GEMM_DEFAULT_TENSOR_OP));
 }
 
+template void gemm_cuda_strided_batched<float>(int, bool, bool, int64_t, int64_t, int64_t, int64_t,
+                                               float, const float*, int64_t, int64_t, const float*,
+                                               int64_t, int64_t, float, float*, int64_t, int64_t);
+template void gemm_cuda_strided_batched<double>(int, bool, bool, int64_t, int64_t, int64_t, int64_t,
+                                                double, const double*, int64_t, int64_t,
+                                                const double*, int64_t, int64_t, double, double*,
+                                                int64_t, int64_t);
 template void gemm_cuda<float>(int, bool, bool, int64_t, int64_t, int64_t, float, const float*,
                                int64_t, const float*, int64_t, float, float*, int64_t);
 template void gemm_cuda<double>(int, bool, bool, int64_t, int64_t, int64_t, double, const double*,

@@ -1,5 +1,6 @@
 // The CPU GEMM wrapper against a naive triple loop, for every transpose combination and the
-// shapes that take special paths (a single row goes through gemv, K = 0 only scales C).
+// shapes that take special paths (a single row goes through gemv, K = 0 only scales C); the
+// batched GEMM against one gemm per group.
 #include "kernels/cpu/gemm_cpu.h"
 
 #include <gtest/gtest.h>
@@ -52,6 +53,39 @@ TEST(CpuGemm, TensorGemmChecksShapes) {
   EXPECT_THROW(gemm(a, false, b, false, c), Error);
   Tensor d = Tensor::zeros({2, 3}, DType::f64);
   EXPECT_THROW(gemm(d, false, b, false, c), Error);
+}
+
+// Each group of batched_gemm is the gemm of that group's slices, bit for bit.
+TEST(CpuGemm, BatchedGemmIsOneGemmPerGroup) {
+  const int64_t G = 3, M = 5, N = 4, K = 6;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Tensor a = Tensor::empty({G, ta ? K : M, ta ? M : K}, DType::f64);
+      Tensor b = Tensor::empty({G, tb ? N : K, tb ? K : N}, DType::f64);
+      Tensor c = Tensor::empty({G, M, N}, DType::f64);
+      fill_uniform(a, -1, 1, 1, 0);
+      fill_uniform(b, -1, 1, 2, 0);
+      fill_uniform(c, -1, 1, 3, 0);
+      Tensor expected = c.clone();
+      for (int64_t g = 0; g < G; ++g) {
+        Tensor c_g = expected.select(0, g);
+        gemm(a.select(0, g), ta, b.select(0, g), tb, c_g, 0.5, 2.0);
+      }
+      batched_gemm(a, ta, b, tb, c, 0.5, 2.0);
+      EXPECT_EQ(c.to_vector(), expected.to_vector()) << "ta=" << ta << " tb=" << tb;
+    }
+}
+
+TEST(CpuGemm, BatchedGemmChecksShapes) {
+  Tensor a = Tensor::zeros({2, 3, 4}, DType::f32), b = Tensor::zeros({2, 4, 5}, DType::f32);
+  Tensor c = Tensor::zeros({2, 3, 5}, DType::f32);
+  EXPECT_NO_THROW(batched_gemm(a, false, b, false, c));
+  Tensor three_groups = Tensor::zeros({3, 4, 5}, DType::f32);
+  EXPECT_THROW(batched_gemm(a, false, three_groups, false, c), Error);
+  EXPECT_THROW(batched_gemm(a, false, b, true, c), Error);
+  Tensor flat = Tensor::zeros({3, 4}, DType::f32);
+  EXPECT_THROW(batched_gemm(flat, false, b, false, c), Error);
+  EXPECT_THROW(batched_gemm(a.to(DType::f64), false, b, false, c), Error);
 }
 
 }  // namespace

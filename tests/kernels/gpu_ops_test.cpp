@@ -1,9 +1,9 @@
 // The dispatch points of kernels/gemm.h, kernels/embedding.h and kernels/softmax_xent.h on GPU 0
-// against the same calls on the CPU, f32 and f64, odd sizes: gemm (every transpose), axpy, column
-// sums, TF32 as an opt-in, embedding gather and scatter-add (i32 and i64 ids, repeated ids; the
-// scatter-add is bit-identical), softmax cross-entropy with ignored rows; the errors for bad ids
-// and targets (the CPU's text, outputs untouched) and for operands on two devices; two runs
-// bit-identical. Every test skips where there is no GPU.
+// against the same calls on the CPU, f32 and f64, odd sizes: gemm and batched_gemm (every
+// transpose), axpy, column sums, TF32 as an opt-in, embedding gather and scatter-add (i32 and i64
+// ids, repeated ids; the scatter-add is bit-identical), softmax cross-entropy with ignored rows;
+// the errors for bad ids and targets (the CPU's text, outputs untouched) and for operands on two
+// devices; two runs bit-identical. Every test skips where there is no GPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -114,6 +114,22 @@ TYPED_TEST(GpuOps, GemmMatchesTheCpuForEveryTranspose) {
       gemm(a, ta, b, tb, c_cpu, 0.7, 0.3);
       gemm(a.to(kCuda), ta, b.to(kCuda), tb, c_gpu, 0.7, 0.3);
       expect_near<T>(c_gpu, c_cpu, fmt::format("gemm trans_a {} trans_b {}", ta, tb));
+    }
+}
+
+// One strided-batched cuBLAS call against the CPU's gemm per group.
+TYPED_TEST(GpuOps, BatchedGemmMatchesTheCpuForEveryTranspose) {
+  using T = TypeParam;
+  const int64_t G = 5, M = 11, N = 7, K = 9;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const Tensor a = random_tensor<T>(ta ? Shape{G, K, M} : Shape{G, M, K}, 1);
+      const Tensor b = random_tensor<T>(tb ? Shape{G, N, K} : Shape{G, K, N}, 2);
+      Tensor c_cpu = random_tensor<T>({G, M, N}, 3);
+      Tensor c_gpu = c_cpu.to(kCuda);
+      batched_gemm(a, ta, b, tb, c_cpu, 0.7, 0.3);
+      batched_gemm(a.to(kCuda), ta, b.to(kCuda), tb, c_gpu, 0.7, 0.3);
+      expect_near<T>(c_gpu, c_cpu, fmt::format("batched_gemm trans_a {} trans_b {}", ta, tb));
     }
 }
 

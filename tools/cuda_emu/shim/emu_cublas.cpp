@@ -1,7 +1,7 @@
-// CUDA-on-the-CPU emulation (README.md): cuBLAS (cublasSgemm, Dgemm, GemmEx with bf16/f16 inputs
-// and f32 compute, Saxpy, Daxpy) in cuBLAS's column-major convention with its argument checks, on
-// OpenBLAS (one thread); CUB's DeviceRadixSort::SortPairs as a stable host sort. Every operand is
-// checked against the live device allocations.
+// CUDA-on-the-CPU emulation (README.md): cuBLAS (cublasSgemm, Dgemm, their StridedBatched forms,
+// GemmEx with bf16/f16 inputs and f32 compute, Saxpy, Daxpy) in cuBLAS's column-major convention
+// with its argument checks, on OpenBLAS (one thread); CUB's DeviceRadixSort::SortPairs as a
+// stable host sort. Every operand is checked against the live device allocations.
 #include <cblas.h>
 
 #include <algorithm>
@@ -249,6 +249,47 @@ cublasStatus_t cublasDgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
                            const double* B, int ldb, const double* beta, double* C, int ldc) {
   return gemm_generic<double>("cublasDgemm", h, ta, tb, m, n, k, alpha, A, CUDA_R_64F, lda, B,
                               CUDA_R_64F, ldb, beta, C, CUDA_R_64F, ldc, false);
+}
+// One product per group, each checked and computed as the unbatched call would.
+template <class T>
+static cublasStatus_t gemm_strided_batched(const char* api, cublasHandle_t h, cublasOperation_t ta,
+                                           cublasOperation_t tb, int m, int n, int k,
+                                           const T* alpha, const T* A, int lda, long long sa,
+                                           const T* B, int ldb, long long sb, const T* beta, T* C,
+                                           int ldc, long long sc, int batch, bool tf) {
+  if (batch < 0) {
+    report("%s: batchCount %d < 0", api, batch);
+    return CUBLAS_STATUS_INVALID_VALUE;
+  }
+  const cudaDataType_t type = std::is_same_v<T, double> ? CUDA_R_64F : CUDA_R_32F;
+  for (int g = 0; g < batch; ++g) {
+    const cublasStatus_t status =
+        gemm_generic<T>(api, h, ta, tb, m, n, k, alpha, A + g * sa, type, lda, B + g * sb, type,
+                        ldb, beta, C + g * sc, type, ldc, tf);
+    if (status != CUBLAS_STATUS_SUCCESS) return status;
+  }
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
+                                         cublasOperation_t tb, int m, int n, int k,
+                                         const float* alpha, const float* A, int lda,
+                                         long long strideA, const float* B, int ldb,
+                                         long long strideB, const float* beta, float* C, int ldc,
+                                         long long strideC, int batchCount) {
+  const bool tf = handles().count(h) && h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  return gemm_strided_batched<float>("cublasSgemmStridedBatched", h, ta, tb, m, n, k, alpha, A, lda,
+                                     strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount,
+                                     tf);
+}
+cublasStatus_t cublasDgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
+                                         cublasOperation_t tb, int m, int n, int k,
+                                         const double* alpha, const double* A, int lda,
+                                         long long strideA, const double* B, int ldb,
+                                         long long strideB, const double* beta, double* C, int ldc,
+                                         long long strideC, int batchCount) {
+  return gemm_strided_batched<double>("cublasDgemmStridedBatched", h, ta, tb, m, n, k, alpha, A,
+                                      lda, strideA, B, ldb, strideB, beta, C, ldc, strideC,
+                                      batchCount, false);
 }
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m,
                             int n, int k, const void* alpha, const void* A, cudaDataType_t at,
