@@ -33,6 +33,20 @@ std::vector<std::vector<int64_t>> bucket_batches(const ClassData& data, std::vec
   return length_buckets(std::move(items), length, batch, seed);
 }
 
+std::vector<int64_t> window_starts(int64_t steps, int64_t window, int64_t stride) {
+  RECUR_CHECK(window >= 1 && stride >= 1 && stride <= window,
+              "expected windows of at least 1 step and a stride in [1, window], got window {} and "
+              "stride {}",
+              window, stride);
+  std::vector<int64_t> starts;
+  for (int64_t start = 0;; start += stride) {
+    const int64_t first = std::max<int64_t>(0, std::min(start, steps - window));
+    starts.push_back(first);
+    if (first + std::min(window, steps) >= steps) break;
+  }
+  return starts;
+}
+
 void check_items(const ClassData& data, const std::vector<int64_t>& items, const char* what) {
   for (int64_t i : items)
     RECUR_CHECK(i >= 0 && i < data.size(), "{}: sequence {} of {} ({} sequences)", what, i,

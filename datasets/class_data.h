@@ -40,6 +40,8 @@ class ClassData {
   virtual ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const = 0;
   // What its items are called in messages: "documents", "sequences", "windows".
   virtual const char* noun() const = 0;
+  // What its groups are called: "documents" or "sequences" (what the windows were cut from).
+  virtual const char* group_noun() const = 0;
   // The sequence item i was cut from (LabelledSequences::cut_windows), in [0, groups()); the
   // items of a group are consecutive. Uncut data: every item its own group.
   virtual int64_t group(int64_t i) const { return i; }
@@ -62,6 +64,13 @@ class ClassData {
 // smaller.
 std::vector<std::vector<int64_t>> bucket_batches(const ClassData& data, std::vector<int64_t> items,
                                                  int64_t batch, int64_t max_len, uint64_t seed);
+
+// Where the windows of `window` steps, one every `stride` (1 <= stride <= window), start in a
+// sequence of `steps` steps: 0, stride, 2*stride, ..., and the last ends at the sequence's end
+// (so every step is read; it may overlap the one before more than the others do); one window,
+// from 0, when the sequence has at most `window` steps. Each window holds min(window, steps)
+// steps. Throws on a bad window or stride.
+std::vector<int64_t> window_starts(int64_t steps, int64_t window, int64_t stride);
 
 // Throws unless `items` are indices of `data`; `what` names the caller in the message.
 void check_items(const ClassData& data, const std::vector<int64_t>& items, const char* what);

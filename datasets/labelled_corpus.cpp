@@ -122,8 +122,33 @@ ClassBatch LabelledCorpus::batch(const std::vector<int64_t>& documents, int64_t 
   return make_batch(texts, labels, max_len);
 }
 
+std::vector<std::string_view> text_windows(std::string_view text, int64_t window, int64_t stride) {
+  std::vector<std::string_view> windows;
+  for (int64_t first : window_starts(static_cast<int64_t>(text.size()), window, stride))
+    windows.push_back(text.substr(static_cast<size_t>(first), static_cast<size_t>(window)));
+  return windows;
+}
+
+void LabelledCorpus::cut_windows(int64_t window, int64_t stride) {
+  RECUR_CHECK(!windowed(), "{}: already cut into windows", path());
+  std::vector<LabelledDocument> windows;
+  for (size_t d = 0; d < docs_.size(); ++d) {
+    const LabelledDocument& doc = docs_[d];
+    for (std::string_view text : text_windows(doc.text, window, stride)) {
+      windows.push_back({doc.label, doc.offset + (text.data() - doc.text.data()), text});
+      groups_.push_back(static_cast<int64_t>(d));
+    }
+  }
+  documents_ = static_cast<int64_t>(docs_.size());
+  docs_ = std::move(windows);
+}
+
+ClassBatch make_texts_batch(const std::vector<std::string_view>& texts, int64_t max_len) {
+  return make_batch(texts, std::vector<int64_t>(texts.size(), 0), max_len);
+}
+
 ClassBatch make_text_batch(std::string_view text, int64_t max_len) {
-  return make_batch({text}, {0}, max_len);
+  return make_texts_batch({text}, max_len);
 }
 
 }  // namespace recur

@@ -196,19 +196,12 @@ const std::string& LabelledSequences::sequence_id(int64_t group) const {
 
 void LabelledSequences::cut_windows(int64_t window, int64_t stride) {
   RECUR_CHECK(!windowed(), "{}: already cut into windows", path_);
-  RECUR_CHECK(window >= 1 && stride >= 1 && stride <= window,
-              "{}: expected windows of at least 1 step and a stride in [1, window], got window {} "
-              "and stride {}",
-              path_, window, stride);
   std::vector<Sequence> windows;
   for (const Sequence& s : sequences_) {
-    for (int64_t start = 0;; start += stride) {
-      const int64_t first = std::max<int64_t>(0, std::min(start, s.steps - window));
-      const int64_t steps = std::min(window, s.steps);
+    const int64_t steps = std::min(window, s.steps);
+    for (int64_t first : window_starts(s.steps, window, stride))
       windows.push_back(
           {fmt::format("{}@{}", s.id, first), s.label, s.first_row + first, steps, s.group});
-      if (first + steps >= s.steps) break;
-    }
     sequence_ids_.push_back(s.id);
   }
   sequences_ = std::move(windows);

@@ -58,6 +58,7 @@ class LabelledSequences : public ClassData {
   // (set_standardisation; none set: the raw values), then zeros.
   ClassBatch batch(const std::vector<int64_t>& items, int64_t max_len) const override;
   const char* noun() const override { return windowed() ? "windows" : "sequences"; }
+  const char* group_noun() const override { return "sequences"; }
   int64_t group(int64_t i) const override { return sequences_[static_cast<size_t>(i)].group; }
   int64_t groups() const override {
     return windowed() ? static_cast<int64_t>(sequence_ids_.size()) : size();

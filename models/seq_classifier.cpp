@@ -29,8 +29,6 @@ void SeqClassifierConfig::validate() const {
   RECUR_CHECK(window_stride >= 0 && window_stride <= max_len,
               "classifier: expected a window stride in [1, max_len = {}] (0: no windows), got {}",
               max_len, window_stride);
-  RECUR_CHECK(!reads_windows() || reads_features(),
-              "classifier: windows are cut from feature sequences; this model reads bytes");
   RECUR_CHECK(labels.size() >= 2, "classifier: expected at least 2 labels, got {}", labels.size());
   std::set<std::string> seen;
   for (const std::string& label : labels)

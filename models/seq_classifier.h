@@ -48,9 +48,10 @@ struct SeqClassifierConfig {
   double dropout = 0.0;             // between recurrent layers, in training mode
   std::vector<std::string> labels;  // the class names, in class-index order (at least 2)
   int64_t max_len = 256;            // the model reads the first max_len steps of a sequence
-  // Feature sequences only. 0: as above. Else every sequence is cut into windows of max_len
-  // steps, one every window_stride steps (LabelledSequences::cut_windows); the model learns and
-  // predicts each window, and a sequence's prediction is the mean of its windows' probabilities.
+  // 0: as above. Else every sequence (document or feature sequence) is cut into windows of
+  // max_len steps, one every window_stride steps (the cut_windows of datasets/labelled_*.h); the
+  // model learns and predicts each window, and a sequence's prediction is the mean of its
+  // windows' probabilities.
   int64_t window_stride = 0;
   // Numeric inputs: the names of the features, in input order; empty: byte tokens (vocab, embed).
   std::vector<std::string> features;

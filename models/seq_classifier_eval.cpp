@@ -25,7 +25,11 @@ SeqClassifier load_seq_classifier(const std::string& path, const Placement& wher
 
 std::unique_ptr<ClassData> open_class_data(const std::string& path,
                                            const SeqClassifierConfig& model) {
-  if (!model.reads_features()) return std::make_unique<LabelledCorpus>(path, model.labels);
+  if (!model.reads_features()) {
+    auto corpus = std::make_unique<LabelledCorpus>(path, model.labels);
+    if (model.reads_windows()) corpus->cut_windows(model.max_len, model.window_stride);
+    return corpus;
+  }
   auto data = std::make_unique<LabelledSequences>(
       path, SequenceColumns{model.id_column, model.label_column, model.features}, model.labels);
   data->set_standardisation({model.feature_mean, model.feature_std});
@@ -193,7 +197,7 @@ ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& 
   const GroupProbabilities groups = mean_per_group(data, items, probs);
   return {score_probabilities(probs, targets, C),
           score_probabilities(groups.probabilities, groups.labels, C),
-          model.config().reads_windows()};
+          model.config().reads_windows(), data.group_noun()};
 }
 
 nlohmann::json ClassifierEvaluation::to_json(const std::vector<std::string>& labels) const {
@@ -206,8 +210,9 @@ std::string ClassifierEvaluation::report(const std::vector<std::string>& labels,
                                          const std::string& noun) const {
   std::string out = items.report(labels, noun);
   if (windows)
-    out += " per sequence (the mean of its windows' probabilities):\n" +
-           sequences.report(labels, "sequences");
+    out += fmt::format(" per {} (the mean of its windows' probabilities):\n",
+                       group_noun.substr(0, group_noun.size() - 1)) +
+           sequences.report(labels, group_noun);
   return out;
 }
 

@@ -75,10 +75,11 @@ struct ClassifierEvaluation {
   ClassifierScores items;      // per item: document, sequence or window
   ClassifierScores sequences;  // per group: the same as items unless the data is cut in windows
   bool windows = false;        // the model reads windows: `sequences` tells more than `items`
+  std::string group_noun = "sequences";  // what the groups are: "documents" or "sequences"
 
-  // items.to_json(), with windows its "sequences": sequences.to_json().
+  // items.to_json(), with windows its "sequences": sequences.to_json() (documents or sequences).
   nlohmann::json to_json(const std::vector<std::string>& labels) const;
-  // items.report(labels, noun), with windows followed by the report per sequence.
+  // items.report(labels, noun), with windows followed by the report per group (group_noun).
   std::string report(const std::vector<std::string>& labels, const std::string& noun) const;
 };
 

@@ -1,8 +1,8 @@
 // `recur classify`: trains a sequence-to-vector classifier (models/seq_classifier.h) on a
 // labelled corpus (datasets/labelled_corpus.h: LABEL<TAB>TEXT documents, e.g. `spam`: the
 // SpamAssassin messages as ham or spam) or on numeric feature sequences (a .csv file,
-// datasets/labelled_sequences.h: one row of features per time step; with --window, each cut into
-// windows whose mean probabilities classify the sequence), reporting accuracy,
+// datasets/labelled_sequences.h: one row of features per time step); with --window, each document
+// or sequence is cut into windows whose mean probabilities classify it. Reports accuracy,
 // per-label precision and recall on a held-out tenth after every epoch against the
 // majority-class baseline; writes metrics.jsonl and atomic last/best checkpoints (best by
 // validation accuracy: per window when cut).
@@ -101,13 +101,13 @@ bool is_feature_csv(const std::string& data) {
 // of its split) it records in o.model; or a labelled corpus of byte documents.
 std::unique_ptr<ClassData> open_training_data(ClassifyOptions& o) {
   if (!is_feature_csv(o.train.data)) {
-    RECUR_CHECK(o.model.features.empty() && !o.model.reads_windows(),
-                "--{}: {} is a labelled corpus of byte documents; {} of a .csv file of feature "
-                "sequences",
-                o.model.reads_windows() ? "window" : "features", o.train.data,
-                o.model.reads_windows() ? "windows are cut from the sequences"
-                                        : "features come from the columns");
-    return std::make_unique<LabelledCorpus>(resolve_labelled_corpus(o.train.data));
+    RECUR_CHECK(o.model.features.empty(),
+                "--features: {} is a labelled corpus of byte documents; features come from the "
+                "columns of a .csv file of feature sequences",
+                o.train.data);
+    auto corpus = std::make_unique<LabelledCorpus>(resolve_labelled_corpus(o.train.data));
+    if (o.model.reads_windows()) corpus->cut_windows(o.model.max_len, o.model.window_stride);
+    return corpus;
   }
   auto data = std::make_unique<LabelledSequences>(
       o.train.data, SequenceColumns{o.model.id_column, o.model.label_column, o.model.features});
@@ -164,15 +164,16 @@ int run_classify(ClassifyOptions o) {
   const double baseline =
       static_cast<double>(majority_hits) / static_cast<double>(split.validation.size());
 
-  const std::string steps =
-      o.model.reads_windows()
-          ? fmt::format("windows of {} steps, one every {}", o.model.max_len, o.model.window_stride)
-          : fmt::format("up to {} steps", o.model.max_len);
+  const char* step = features ? "steps" : "bytes";
+  const std::string steps = o.model.reads_windows()
+                                ? fmt::format("windows of {} {}, one every {}", o.model.max_len,
+                                              step, o.model.window_stride)
+                                : fmt::format("up to {} {}", o.model.max_len, step);
   const std::string input =
       features ? fmt::format("{} features (standardised), {}", o.model.features.size(), steps)
-               : fmt::format("embed {}, up to {} bytes", o.model.embed, o.model.max_len);
+               : fmt::format("embed {}, {}", o.model.embed, steps);
   const std::string cut = o.model.reads_windows()
-                              ? fmt::format("{} sequences cut into ", corpus.groups())
+                              ? fmt::format("{} {} cut into ", corpus.groups(), corpus.group_noun())
                               : std::string();
   std::fprintf(stderr,
                "recur classify: %s, %s%lld %s (%lld train, %lld validation), labels %s\n"
@@ -282,6 +283,27 @@ void print_prediction(const std::vector<std::string>& labels, const std::vector<
   }
 }
 
+// The class probabilities of one text: of its first max_len bytes, or with a model of windows
+// the mean of its windows' (`batch` windows per forward).
+std::vector<double> text_probabilities(SeqClassifier& model, std::string_view text, int64_t batch) {
+  const SeqClassifierConfig& config = model.config();
+  if (!config.reads_windows())
+    return class_probabilities(model, make_text_batch(text, config.max_len))[0];
+  RECUR_CHECK(batch >= 1, "recur predict: expected --batch >= 1, got {}", batch);
+  const std::vector<std::string_view> windows =
+      text_windows(text, config.max_len, config.window_stride);
+  std::vector<double> mean(static_cast<size_t>(config.classes()), 0.0);
+  for (size_t begin = 0; begin < windows.size(); begin += static_cast<size_t>(batch)) {
+    const std::vector<std::string_view> part(
+        windows.begin() + static_cast<ptrdiff_t>(begin),
+        windows.begin() + static_cast<ptrdiff_t>(std::min(windows.size(), begin + batch)));
+    for (const auto& p : class_probabilities(model, make_texts_batch(part, config.max_len)))
+      for (size_t c = 0; c < mean.size(); ++c) mean[c] += p[c];
+  }
+  for (double& p : mean) p /= static_cast<double>(windows.size());
+  return mean;
+}
+
 int run_predict(const PredictOptions& o) {
   RECUR_CHECK(o.text.empty() != o.data.empty(),
               "recur predict: expected exactly one of --text FILE and --data FILE|NAME");
@@ -325,8 +347,7 @@ int run_predict(const PredictOptions& o) {
     begin = end + 1;
     ++number;
     RECUR_CHECK(!doc.empty(), "{}: document {} is empty", o.text, number);
-    print_prediction(labels, class_probabilities(model, make_text_batch(doc, config.max_len))[0],
-                     "document", number, o.json);
+    print_prediction(labels, text_probabilities(model, doc, o.batch), "document", number, o.json);
   }
   RECUR_CHECK(number > 0, "{}: expected at least one document, got an empty file", o.text);
   return 0;
@@ -360,8 +381,8 @@ std::function<int()> add_classify_command(CLI::App& app) {
       ->capture_default_str()
       ->each([o](const std::string&) { o->max_len_given = true; });
   cmd->add_option("--window", o->window,
-                  "feature sequences: cut each into windows of this many steps, and predict a "
-                  "sequence by the mean of its windows' probabilities");
+                  "cut each document or feature sequence into windows of this many steps (bytes), "
+                  "and predict it by the mean of its windows' probabilities");
   cmd->add_option("--stride", o->stride,
                   "--window: steps from one window to the next (default: "
                   "the window's length, no overlap)");

@@ -341,7 +341,47 @@ PY
 classify_resumes "classify --window" "$WORK/win" "$WORK/recordings.csv" "${WIN[@]}"
 expect_error "--stride alone" "--stride needs --window" -- "$RECUR" classify --data "$WORK/recordings.csv" --stride 4 --out "$WORK/cls2"
 expect_error "--window and another --max-len" "--window 24 is the steps the model reads; drop --max-len 30" -- "$RECUR" classify --data "$WORK/recordings.csv" "${WIN[@]}" --max-len 30 --out "$WORK/cls2"
-expect_error "--window on byte documents" "--window: .*labelled corpus of byte documents; windows are cut" -- "$RECUR" classify --data "$WORK/labelled.txt" --window 8 --out "$WORK/cls2"
+# Long documents whose class shows only after their first 80 bytes: a model of their first 64
+# bytes guesses; cut into windows of 64 bytes, every byte is read and each document is known.
+/usr/bin/env python3 - "$WORK/long.txt" "$WORK/long2.txt" <<'PY'
+import random, sys
+random.seed(4)
+filler = "the a of to in cat dog sat ran log mat hat sun day way old new big red".split()
+def doc(marker):
+    words = []
+    while len(" ".join(words)) < 80:
+        words.append(random.choice(filler))
+    n = random.randint(220, 360)
+    while len(" ".join(words)) < n:
+        words.append(marker if random.random() < 0.2 else random.choice(filler))
+    return " ".join(words + [marker])
+docs = [("pos\t" + doc("good")) if i % 2 == 0 else ("neg\t" + doc("poor")) for i in range(120)]
+open(sys.argv[1], "w").write("\x1e".join(docs) + "\x1e")
+open(sys.argv[2], "w").write(doc("good") + "\x1e" + doc("poor") + "\x1e")
+PY
+LONG=(--hidden 16 --embed 8 --batch 16 --lr 1e-2 --seed 1)
+"$RECUR" classify --data "$WORK/long.txt" "${LONG[@]}" --epochs 4 --max-len 64 --out "$WORK/long-start" \
+  > /dev/null 2> "$WORK/long-start.log" || fail "classify long documents: $(tail -3 "$WORK/long-start.log")"
+"$RECUR" classify --data "$WORK/long.txt" "${LONG[@]}" --epochs 4 --window 64 --out "$WORK/long-win" \
+  > /dev/null 2> "$WORK/long-win.log" || fail "classify --window of documents: $(tail -3 "$WORK/long-win.log")"
+grep -q "120 documents cut into [0-9]* windows" "$WORK/long-win.log" && grep -q "windows of 64 bytes, one every 64" "$WORK/long-win.log" \
+  || fail "classify --window of documents log: $(head -3 "$WORK/long-win.log")"
+/usr/bin/env python3 - "$WORK/long-start/metrics.jsonl" "$WORK/long-win/metrics.jsonl" <<'PY' || fail "only windows should tell the long documents apart: $(grep -A8 'epoch 4 validation' "$WORK/long-win.log")"
+import json, sys
+start, win = ([json.loads(line) for line in open(p)] for p in sys.argv[1:])
+assert max(r["accuracy"] for r in start) <= 0.75, [r["accuracy"] for r in start]
+assert max(r["sequences"]["accuracy"] for r in win) >= 0.9, [r["sequences"] for r in win]
+assert all(r["sequences"]["documents"] == 12 for r in win), win[0]["sequences"]
+PY
+"$RECUR" predict --model "$WORK/long-win/best.safetensors" --text "$WORK/long2.txt" > "$WORK/longpred.txt" \
+  || fail "predict --text with a model of windows"
+grep -q '^document 1: pos' "$WORK/longpred.txt" && grep -q '^document 2: neg' "$WORK/longpred.txt" \
+  || fail "predict --text with a model of windows: $(cat "$WORK/longpred.txt")"
+"$RECUR" predict --model "$WORK/long-win/best.safetensors" --data "$WORK/long.txt" --json > "$WORK/longscores.json" \
+  || fail "predict --data with a model of windows"
+/usr/bin/env python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sequences"]; sys.exit(0 if s["documents"] == 120 and s["accuracy"] >= 0.9 else 1)' \
+  "$WORK/longscores.json" || fail "predict --data with a model of windows: $(cat "$WORK/longscores.json")"
+classify_resumes "classify --window of documents" "$WORK/longr" "$WORK/long.txt" "${LONG[@]}" --window 64 --stride 32
 [[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
 
 # ---- forecast: a trend, a 12-step season and noise; the RNN must beat both naive baselines

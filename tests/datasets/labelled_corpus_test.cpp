@@ -1,5 +1,5 @@
 // LabelledCorpus (datasets/labelled_corpus.h): the LABEL<TAB>TEXT format, its errors, the
-// stratified split and the batches a classifier reads.
+// stratified split, the batches a classifier reads, and documents cut into windows.
 #include "datasets/labelled_corpus.h"
 
 #include <gtest/gtest.h>
@@ -117,6 +117,56 @@ TEST(LabelledCorpus, BucketBatchesCoverEveryDocumentOnceAndRepeatForASeed) {
   EXPECT_LT(static_cast<double>(padded), 1.15 * static_cast<double>(real));  // little padding
   EXPECT_EQ(bucket_batches(corpus, docs, 8, 64, 7), batches);
   EXPECT_NE(bucket_batches(corpus, docs, 8, 64, 8), batches);
+}
+
+TEST(LabelledCorpus, CutWindowsReadEveryByteAndKeepDocumentsTogether) {
+  testing::ScratchDir dir("recur_labelled");
+  // d_i: label a or b, text of 3 + i bytes 'A' + i, 'A' + i + 1, ...
+  std::string bytes;
+  for (int i = 0; i < 12; ++i) {
+    bytes += i % 3 == 0 ? "b\t" : "a\t";
+    for (int t = 0; t < 3 + i; ++t) bytes += static_cast<char>('A' + i + t);
+    bytes += "\x1e";
+  }
+  LabelledCorpus corpus(dir.write("c.txt", bytes));
+  const ClassData::Split by_document = corpus.split(5);
+  corpus.cut_windows(4, 3);
+  EXPECT_TRUE(corpus.windowed());
+  EXPECT_STREQ(corpus.noun(), "windows");
+  EXPECT_STREQ(corpus.group_noun(), "documents");
+  EXPECT_EQ(corpus.groups(), 12);
+  // d0 (3 bytes): one short window; d1 (4): one; d2 (5): @0 @1; d5 (8): @0 @3 @4.
+  std::vector<std::string> texts;
+  for (int64_t i = 0; i < corpus.size(); ++i)
+    if (corpus.group(i) == 0 || corpus.group(i) == 2 || corpus.group(i) == 5)
+      texts.emplace_back(corpus[i].text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"ABC", "CDEF", "DEFG", "FGHI", "IJKL", "JKLM"}));
+  const int64_t last = corpus.size() - 1;  // d11's last window: its last 4 bytes
+  EXPECT_EQ(corpus[last].text, "VWXY");
+  EXPECT_EQ(corpus[last].label, 0);  // a
+  EXPECT_EQ(bytes.substr(static_cast<size_t>(corpus[last].offset), 4), "VWXY");
+  EXPECT_EQ(corpus.batch({last}, 4).inputs.to_vector(), (std::vector<double>{'V', 'W', 'X', 'Y'}));
+  // Every window of a held-out document is held out, and no other.
+  const ClassData::Split by_window = corpus.split(5);
+  std::vector<int64_t> held;
+  for (int64_t i : by_window.validation)
+    if (held.empty() || held.back() != corpus.group(i)) held.push_back(corpus.group(i));
+  EXPECT_EQ(held, by_document.validation);
+  for (int64_t i : by_window.train)
+    EXPECT_EQ(std::count(held.begin(), held.end(), corpus.group(i)), 0);
+  EXPECT_EQ(by_window.train.size() + by_window.validation.size(),
+            static_cast<size_t>(corpus.size()));
+  // An unlabelled text is cut the same way.
+  EXPECT_EQ(text_windows("FGHIJKLM", 4, 3),
+            (std::vector<std::string_view>{"FGHI", "IJKL", "JKLM"}));
+  const ClassBatch windows = make_texts_batch(text_windows("FGHIJ", 4, 4), 4);
+  EXPECT_EQ(windows.inputs.to_vector(),
+            (std::vector<double>{'F', 'G', 'H', 'I', 'G', 'H', 'I', 'J'}));
+
+  expect_error([&] { corpus.cut_windows(4, 3); }, "already cut");
+  LabelledCorpus again(corpus.path());
+  expect_error([&] { again.cut_windows(4, 5); },
+               "stride in [1, window], got window 4 and stride 5");
 }
 
 }  // namespace
