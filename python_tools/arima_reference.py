@@ -199,6 +199,18 @@ def model_forecasts(res, test):
 
 # ------------------------------------------------------------------------------- main
 
+def require_statsmodels(prog):
+    """The statsmodels module (numpy with it), or None after printing how to install it."""
+    try:
+        import numpy  # noqa: F401
+        import statsmodels
+    except ImportError as e:
+        print(f"{prog}: error: {e}; install it with: apt-get install -y python3-statsmodels",
+              file=sys.stderr)
+        return None
+    return statsmodels
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, metavar="FILE.csv")
@@ -216,13 +228,10 @@ def main(argv=None):
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    try:
-        import numpy as np
-        import statsmodels
-    except ImportError as e:
-        print(f"{PROG}: error: {e}; install it with: apt-get install -y python3-statsmodels",
-              file=sys.stderr)
+    statsmodels = require_statsmodels(PROG)
+    if statsmodels is None:
         return 1
+    import numpy as np
 
     start = time.monotonic()
     n_train = len(values) - a.test

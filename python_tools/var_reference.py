@@ -36,7 +36,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arima_reference import InputError, baselines, metrics, read_series  # noqa: E402
+from arima_reference import (InputError, baselines, metrics, read_series,  # noqa: E402
+                             require_statsmodels)
 
 PROG = "var_reference.py"
 
@@ -125,13 +126,10 @@ def main(argv=None):
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    try:
-        import numpy  # noqa: F401
-        import statsmodels
-    except ImportError as e:
-        print(f"{PROG}: error: {e}; install it with: apt-get install -y python3-statsmodels",
-              file=sys.stderr)
+    statsmodels = require_statsmodels(PROG)
+    if statsmodels is None:
         return 1
+    import numpy
 
     start = time.monotonic()
     values = [list(r) for r in zip(*(columns[n] for n in names))]  # [n][F]
