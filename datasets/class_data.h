@@ -1,8 +1,9 @@
 // ClassData: what a sequence classifier (models/seq_classifier.h) learns from: labelled
 // sequences of variable length. Two kinds: byte documents (datasets/labelled_corpus.h: spam or
 // ham mail, reviews) and numeric feature sequences (datasets/labelled_sequences.h: a sensor's
-// readings, one row of values per time step). The split, the length-bucketed batches and the
-// evaluation are written once, against this interface.
+// readings, one row of values per time step), either of them possibly cut into windows. The
+// split, the length-bucketed batches and the evaluation are written once, against this
+// interface.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +43,9 @@ class ClassData {
   virtual const char* noun() const = 0;
   // What its groups are called: "documents" or "sequences" (what the windows were cut from).
   virtual const char* group_noun() const = 0;
-  // The sequence item i was cut from (LabelledSequences::cut_windows), in [0, groups()); the
-  // items of a group are consecutive. Uncut data: every item its own group.
+  // The document or sequence item i was cut from (the cut_windows of LabelledCorpus and
+  // LabelledSequences), in [0, groups()); the items of a group are consecutive. Uncut data:
+  // every item its own group.
   virtual int64_t group(int64_t i) const { return i; }
   virtual int64_t groups() const { return size(); }
 
