@@ -56,6 +56,20 @@ std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
   return rows;
 }
 
+void check_feature_scaling(const std::vector<SeriesScaling>& scaling,
+                           const std::vector<std::string>& columns, int64_t features,
+                           const char* what) {
+  RECUR_CHECK(features >= 1 && static_cast<int64_t>(scaling.size()) == features,
+              "{}: expected a scaling for each of its {} features, got {}", what, features,
+              scaling.size());
+  for (const SeriesScaling& s : scaling)
+    RECUR_CHECK(s.difference == scaling.front().difference,
+                "{}: expected first differences of every feature or of none", what);
+  RECUR_CHECK(columns.empty() || static_cast<int64_t>(columns.size()) == features,
+              "{}: expected a column name for each of its {} features, got {}", what, features,
+              columns.size());
+}
+
 nlohmann::json scalings_to_json(const std::vector<SeriesScaling>& scaling) {
   if (scaling.size() == 1) return scaling[0].to_json();
   nlohmann::json out = nlohmann::json::array();

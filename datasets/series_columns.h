@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,12 @@ std::vector<SeriesScaling> fit_scalings(const SeriesColumns& columns, bool diffe
 // have one length.
 std::vector<double> model_rows(const std::vector<SeriesScaling>& scaling,
                                const SeriesColumns& columns);
+
+// Throws, naming the model (`what`), unless there is one scaling per feature (at least one), all
+// in first differences or none, and one column name per feature or none (unrecorded).
+void check_feature_scaling(const std::vector<SeriesScaling>& scaling,
+                           const std::vector<std::string>& columns, int64_t features,
+                           const char* what);
 
 // A checkpoint's "scaling": one object for one feature (as before there were more), else an
 // array with one object per feature. from_json reads both.

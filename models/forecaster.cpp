@@ -1,18 +1,14 @@
 #include "models/forecaster.h"
 
+#include <algorithm>
+
 #include "layers/linear.h"
 
 namespace recur {
 
 void ForecasterConfig::validate() const {
   RECUR_CHECK(window >= 1, "forecaster: window must be at least 1, got {}", window);
-  RECUR_CHECK(!scaling.empty(), "forecaster: expected a scaling for each feature, got none");
-  for (const SeriesScaling& s : scaling)
-    RECUR_CHECK(s.difference == difference(),
-                "forecaster: expected first differences of every feature or of none");
-  RECUR_CHECK(columns.empty() || static_cast<int64_t>(columns.size()) == features(),
-              "forecaster: expected a column name for each of its {} features, got {}", features(),
-              columns.size());
+  check_feature_scaling(scaling, columns, std::max<int64_t>(features(), 1), "forecaster");
   recurrent().validate();
 }
 

@@ -7,15 +7,7 @@ namespace recur {
 void SeqAutoencoderConfig::validate() const {
   RECUR_CHECK(window >= 1, "autoencoder: window must be at least 1, got {}", window);
   RECUR_CHECK(features >= 1, "autoencoder: features must be at least 1, got {}", features);
-  RECUR_CHECK(static_cast<int64_t>(scaling.size()) == features,
-              "autoencoder: expected a scaling for each of its {} features, got {}", features,
-              scaling.size());
-  for (const SeriesScaling& s : scaling)
-    RECUR_CHECK(s.difference == difference(),
-                "autoencoder: expected first differences of every feature or of none");
-  RECUR_CHECK(columns.empty() || static_cast<int64_t>(columns.size()) == features,
-              "autoencoder: expected a column name for each of its {} features, got {}", features,
-              columns.size());
+  check_feature_scaling(scaling, columns, features, "autoencoder");
   encoder().validate();
 }
 
