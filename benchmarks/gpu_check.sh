@@ -77,7 +77,7 @@ RACECHECK_FILTER='Parity/GpuRecurrentSeq.FusedMatchesReference/*_h0_len_B3_H37_T
 RACECHECK_FILTER+=':Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 RACECHECK_FILTER+=':Parity/GpuRecurrentSeq.FusedMatchesReference/lstm_proj_rev_h0_len_B64_H50_T7_f32'
 RACECHECK_FILTER+=':GpuPersistentMixed.SixteenBitMathAtASmallOddShape'
-RACECHECK_FILTER+=':GpuPersistentBarrier.ClusterBarrier*'
+RACECHECK_FILTER+=':GpuPersistentBarrier.ClusterBarrierAtASmallOddShape'  # H = 256 outlasts it
 SYNCCHECK_FILTER='Parity/GpuPersistentSeq.PersistentMatchesReference/*_h0_len_B3_H37_T7_f32'
 # The arrival-counter barrier and the persistent backward on a fused forward's saved tensors.
 SYNCCHECK_FILTER+=':GpuPersistentBarrier.*:GpuPersistentSeqAcrossEngines.*'
@@ -229,7 +229,8 @@ use_prebuilt() {
   TESTS="$dir/recur_gpu_tests"
   SUITE="$dir/bench_suite"
   export RECUR_PREBUILT=$dir  # for benchmarks/run.sh (GPU_CHECK_RUN_SH=1)
-  [[ -d $dir/corpora ]] && export RECUR_DATA="$PWD/$dir/corpora"
+  if [[ -d $dir/corpora ]]; then export RECUR_DATA="$PWD/$dir/corpora"; fi
+  return 0
 }
 
 gpu_info() {
@@ -292,20 +293,35 @@ sanitizer() {
 # algorithm, plus the cuBLAS ceilings: about 300 cases at 0.2 s or more each, two minutes or so.
 # The whole side-by-side run with PyTorch is benchmarks/run.sh --device cuda --quick (about four
 # minutes): run it as its own device call, or here with GPU_CHECK_RUN_SH=1.
+BENCH_FILTER='^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/'
+# Seconds kept for PyTorch's side (bench_peers.py, one run per shape); 0 leaves it out.
+BENCH_PEER_S=${GPU_CHECK_PEER_S:-90}
 bench() {
   [[ -x $SUITE ]] || { echo "no $SUITE"; return 1; }
-  # bench_suite stops starting cases 40 s before the stage's limit, so its JSON is written.
+  # bench_suite stops starting cases 40 s before its limit, so its JSON is written; PyTorch gets
+  # the BENCH_PEER_S after it.
   local seconds
-  seconds=$(limit 220)
+  seconds=$(limit $((220 + BENCH_PEER_S)))
+  seconds=$((seconds - BENCH_PEER_S))
   timeout "$seconds" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
     --time-limit $((seconds > 80 ? seconds - 40 : seconds / 2)) \
-    --filter '^gemm/|^layer/(lstm|gru)/(inference|training)/(B(1|8|64|256)/H1024|B(1|8)/H256)/T256/L1/D1/' \
+    --filter "${GPU_CHECK_BENCH_FILTER:-$BENCH_FILTER}" \
     --out "$OUT/bench_lstm.json" 2>&1 | tee "$LOGS/bench.log"
   local rc=${PIPESTATUS[0]}
-  # The table of every engine per shape (plot_bench.py, no peers: PyTorch runs in run.sh), and
-  # the largest H the persistent engine fits on this card, as bench_suite recorded it.
+  # PyTorch (the machine's, with cuDNN) on the same shapes, right after, with the GPU to itself.
+  local peers=()
+  if [[ -s $OUT/bench_lstm.json ]] && ((BENCH_PEER_S > 0)) &&
+    python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    timeout "$(limit "$BENCH_PEER_S")" python3 benchmarks/bench_peers.py --device cuda \
+      --cases "$OUT/bench_lstm.json" --out "$OUT/bench_peers.json" 2>&1 | tee -a "$LOGS/bench.log"
+    [[ ${PIPESTATUS[0]} == 0 && -s $OUT/bench_peers.json ]] && peers=(--peer "$OUT/bench_peers.json")
+  else
+    echo "PyTorch with CUDA is not there (or GPU_CHECK_PEER_S=0): the table has no PyTorch column"
+  fi
+  # The table of every engine per shape beside PyTorch (plot_bench.py), and the largest H the
+  # persistent engine fits on this card, as bench_suite recorded it.
   [[ -s $OUT/bench_lstm.json ]] &&
-    python3 python_tools/plot_bench.py merge --recur "$OUT/bench_lstm.json" \
+    python3 python_tools/plot_bench.py merge --recur "$OUT/bench_lstm.json" "${peers[@]}" \
       --out "$LOGS/bench_record.json" 2>&1 &&
     python3 python_tools/plot_bench.py table "$LOGS/bench_record.json" 2>&1 |
     tee "$OUT/bench_table.md"

@@ -399,16 +399,21 @@ def markdown(rec, image_dir=None, image_exists=None):
         # record or has several engines: then one column per engine, each engine's ratio, and
         # the best engine's numbers.
         several = gpu or len(engines) > 1
+        # A dtype column where the record has 16-bit rows (recur's bf16/f16 GEMM operands).
+        dtypes = any(r.get("dtype", "f32") != "f32" for r in layer)
         w("**Recurrent layer** (I = H; inference: forward; training: forward + backward; "
           "ms per call)")
         w("")
         if not several:
-            w("| cell | mode | B | H | T | L×D | recur ms | µs/step | GFLOP/s | % peak | "
+            w("| cell | mode | B | H | T | L×D | " + ("dtype | " if dtypes else "")
+              + "recur ms | µs/step | GFLOP/s | % peak | "
               + " | ".join(f"{p} ms" for p in peers) + " | recur/PyTorch |")
-            w("|---|---|---:|---:|---:|---|---:|---:|---:|---:|" + "---:|" * len(peers) + "---:|")
+            w("|---|---|---:|---:|---:|---|" + ("---|" if dtypes else "") + "---:|---:|---:|---:|"
+              + "---:|" * len(peers) + "---:|")
         else:
             per_engine_ratio = len(engines) > 1
-            head = ["cell", "mode", "B", "H", "T", "L×D"] + [f"{e} ms" for e in engines]
+            head = ["cell", "mode", "B", "H", "T", "L×D"] + (["dtype"] if dtypes else [])
+            head += [f"{e} ms" for e in engines]
             head += [f"{p} ms" for p in peers]
             if per_engine_ratio:
                 head += [f"{_engine(e)}/PyTorch" for e in engines] + ["best"]
@@ -416,7 +421,8 @@ def markdown(rec, image_dir=None, image_exists=None):
                      "best/PyTorch" if per_engine_ratio else f"{_engine(engines[0])}/PyTorch"
                      if engines else "recur/PyTorch"]
             w("| " + " | ".join(head) + " |")
-            w("|---|---|---:|---:|---:|---|" + "---:|" * (len(engines) + len(peers))
+            w("|---|---|---:|---:|---:|---|" + ("---|" if dtypes else "")
+              + "---:|" * (len(engines) + len(peers))
               + ("---:|" * len(engines) + "---|" if per_engine_ratio else "") + "---:|" * 4)
         loop_note = False
         for name, by in table.items():
@@ -430,7 +436,7 @@ def markdown(rec, image_dir=None, image_exists=None):
                     mark, loop_note = "†", True
                 cells.append(_fmt(pr["ms"]) + mark if pr else "-")
             shape = (f"| {r['cell']} | {r['mode']} | {r['B']} | {r['H']} | {r['T']} | "
-                     f"{r['L']}×{r['D']} | ")
+                     f"{r['L']}×{r['D']} | " + (f"{r.get('dtype', 'f32')} | " if dtypes else ""))
             if not several:
                 rl = engines[0] if engines else None
                 rr = by.get(rl)

@@ -83,6 +83,12 @@ bool not_supported(const Error& e) {
   return std::string(e.what()).find("not supported by cuDNN") != std::string::npos;
 }
 
+// cuDNN's persistent algorithms sum the f32 weight gradients in an order of their own: on an H200
+// (cuDNN 9.14) an element of rnn_tanh's reversed grad w_hh that cancels to -0.0064 came out
+// 1.47e-5 off, 3.2e-6 of the tensor's largest element (kF32 allows 2e-6 of it, which recur's own
+// engines meet). Every other bound stays kF32's.
+constexpr Tolerance kF32CudnnPersistent{kF32.nmse, kF32.rtol, 1e-5};
+
 class GpuCudnnSeq : public ::testing::TestWithParam<CudnnCase> {
  protected:
   void SetUp() override {
@@ -115,7 +121,11 @@ TEST_P(GpuCudnnSeq, MatchesReference) {
     return;
   }
   try {
-    expect_matches_reference(p, c.dtype, kCudnn);
+    const bool persistent = GetParam().algo != CudnnAlgo::standard;
+    expect_matches_reference(p, c.dtype, kCudnn,
+                             c.dtype == DType::f64 ? kF64
+                             : persistent          ? kF32CudnnPersistent
+                                                   : kF32);
   } catch (const Error& e) {
     // Only the persistent algorithms may be out of cuDNN's reach; standard runs everything.
     if (GetParam().algo != CudnnAlgo::standard && not_supported(e)) GTEST_SKIP() << e.what();

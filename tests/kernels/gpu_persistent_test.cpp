@@ -233,21 +233,34 @@ TEST(GpuPersistentBarrier, CounterBarrierGivesTheGridSyncResultsBitForBit) {
 // at most 16 blocks, so each block owns more units than with one block per SM and its sums run in
 // another order: it matches the reference (f32; bf16 against the CPU emulation), two runs are
 // bit-identical, and a layer too large for one cluster is refused with the reason.
+// The small odd shape alone is the sanitizers' case (racecheck at H = 256 outlasts its limit).
+void expect_cluster_barrier_matches(CellKind cell, int64_t proj, const MixedShape& s) {
+  SCOPED_TRACE(fmt::format("{} B={} H={} T={}", cell_name(cell), s.B, s.H, s.T));
+  const Case c{cell, proj, s.B != 8, true, true, s.B, s.H, s.T, DType::f32};
+  ASSERT_EQ(persistent_supports(seq_config(cell, s.H), s.B, kCuda, DType::f32), "");
+  expect_matches_reference(make_problem(c), DType::f32, kPersistent);
+  expect_two_runs_identical(make_problem(c), DType::f32, kPersistent);
+}
+
+struct ClusterBarrierScope {
+  ClusterBarrierScope() { set_persistent_barrier(PersistentBarrier::cluster); }
+  ~ClusterBarrierScope() { set_persistent_barrier(PersistentBarrier::auto_); }
+  ClusterBarrierScope(const ClusterBarrierScope&) = delete;
+  ClusterBarrierScope& operator=(const ClusterBarrierScope&) = delete;
+};
+
+TEST(GpuPersistentBarrier, ClusterBarrierAtASmallOddShape) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  const ClusterBarrierScope cluster;
+  for (const auto& [cell, proj] : kCells) expect_cluster_barrier_matches(cell, proj, {3, 37, 7});
+}
+
 TEST(GpuPersistentBarrier, ClusterBarrierMatchesTheReference) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
-  struct Restore {
-    ~Restore() { set_persistent_barrier(PersistentBarrier::auto_); }
-  } restore;
-  set_persistent_barrier(PersistentBarrier::cluster);
+  const ClusterBarrierScope cluster;
   for (const auto& [cell, proj] : kCells) {
-    for (const MixedShape& s :
-         {MixedShape{3, 37, 7}, MixedShape{1, 256, 5}, MixedShape{8, 256, 9}}) {
-      SCOPED_TRACE(fmt::format("{} B={} H={} T={}", cell_name(cell), s.B, s.H, s.T));
-      const Case c{cell, proj, s.B != 8, true, true, s.B, s.H, s.T, DType::f32};
-      ASSERT_EQ(persistent_supports(seq_config(cell, s.H), s.B, kCuda, DType::f32), "");
-      expect_matches_reference(make_problem(c), DType::f32, kPersistent);
-      expect_two_runs_identical(make_problem(c), DType::f32, kPersistent);
-    }
+    for (const MixedShape& s : {MixedShape{1, 256, 5}, MixedShape{8, 256, 9}})
+      expect_cluster_barrier_matches(cell, proj, s);
     Problem p = make_problem({cell, proj, true, true, true, 8, 256, 5, DType::f32});
     p.cfg.precision = Precision::bf16;
     expect_nmse_within(run_engine(p, DType::f32, kPersistent),

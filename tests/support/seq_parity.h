@@ -335,11 +335,15 @@ struct DeviceCall {
 };
 
 // Engine `e` on `p` in `dtype` against the f64 reference, within kF64 or kF32.
-inline void expect_matches_reference(const Problem& p, DType dtype, const SeqEngine& e) {
+inline void expect_matches_reference(const Problem& p, DType dtype, const SeqEngine& e,
+                                     const Tolerance& tol) {
   const Results ref = run_engine(p, DType::f64, kReference);
   const Results got = run_engine(p, dtype, e);
-  const Tolerance tol = dtype == DType::f64 ? kF64 : kF32;
   compare_results(got, ref, &tol);
+}
+
+inline void expect_matches_reference(const Problem& p, DType dtype, const SeqEngine& e) {
+  expect_matches_reference(p, dtype, e, dtype == DType::f64 ? kF64 : kF32);
 }
 
 // Two runs of engine `e` on `p` in `dtype` are bit-identical.
