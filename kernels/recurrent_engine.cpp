@@ -35,14 +35,20 @@ const EngineTableEntry* measured_entry(const EngineTable& table, const SeqConfig
 // the engine table (kernels/engine_table.h; the one for calls with sequences of different
 // lengths where the call has them), when there is one; then the fixed order fused,
 // cudnn. The persistent engine is only chosen where a measurement ranks it.
+// At a 16-bit math precision cuDNN runs its own 16-bit RNN (data, states and cell state in 16
+// bits), another computation than recur's mixed precision (16-bit GEMM operands, everything else
+// f32): however fast it measured, it comes last there, after every engine that computes the
+// latter.
 std::vector<Engine> preferences(Device device, const SeqConfig& config, DType dtype,
                                 const CallShape& call) {
   if (!device.is_cuda()) return {Engine::reference};
+  const bool cudnn_last = config.precision != Precision::f32;
   std::vector<Engine> order;
   const std::shared_ptr<const EngineTable> table = EngineTable::active();
   if (const EngineTableEntry* measured = measured_entry(*table, config, dtype, call))
     for (const std::string& name : measured->ranking_for(call.varying_lengths))
-      order.push_back(engine_from_name(name));
+      if (Engine e = engine_from_name(name); !(cudnn_last && e == Engine::cudnn))
+        order.push_back(e);
   for (Engine e : {Engine::fused, Engine::cudnn})
     if (std::find(order.begin(), order.end(), e) == order.end()) order.push_back(e);
   return order;

@@ -17,7 +17,9 @@
 //   auto_      the fastest engine that supports the call: on a GPU the ranking measured for the
 //              nearest shape in the engine table (kernels/engine_table.h, written from GPU
 //              benchmark records), then fused, then cudnn; on the CPU the reference. The
-//              persistent engine is chosen only where a measurement ranks it. A preferred engine
+//              persistent engine is chosen only where a measurement ranks it. At bf16/f16 math
+//              cuDNN comes last (its 16-bit RNN keeps states and cell state in 16 bits, not
+//              recur's mixed precision): forced, it runs as measured. A preferred engine
 //              that cannot run a call is logged (once per reason) with why, then the next is
 //              used; never silently.
 // A forced engine that cannot run a call is an error naming the reason.

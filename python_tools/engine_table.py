@@ -2,11 +2,13 @@
 """The measured engine table that Engine::auto_ reads (kernels/engine_table.h), from a GPU
 benchmark record:
 
-    engine_table.py RECORD.json [--out benchmarks/engine_table.json]
+    engine_table.py RECORD.json [RECORD.json ...] [--out benchmarks/engine_table.json]
 
-RECORD.json is a record of `benchmarks/run.sh --device cuda` (python_tools/plot_bench.py merge
+Each RECORD.json is a record of `benchmarks/run.sh --device cuda` (python_tools/plot_bench.py merge
 wrote it) or the bench_lstm.json that benchmarks/gpu_check.sh keeps (bench_suite's own JSON).
-Without --out the table goes to stdout. The committed table is compiled into the library: rebuild
+With several records, each shape is ranked from ONE of them, the last given that measured
+it (engines are only compared within one run: on two H200 machines the same binary's fused
+16-bit rows differed by up to 1.5x, docs/PERFORMANCE.md). Without --out the table goes to stdout. The committed table is compiled into the library: rebuild
 after writing it.
 """
 
@@ -78,10 +80,29 @@ def bench_suite_as_record(doc):
     return dict(doc, results=rows, gpu_name=gpu_name(doc.get("env", {}).get("gpu")))
 
 
+def latest_per_shape(records):
+    """One record holding, for every layer shape, the rows of the last of `records` that
+    measured it (the first record's other fields)."""
+    last = {}
+    for i, rec in enumerate(records):
+        for r in rec["results"]:
+            if r.get("side") == "recur" and r.get("section") == "layer":
+                last[r["shape"]] = i
+    rows = [r for i, rec in enumerate(records) for r in rec["results"]
+            if r.get("side") == "recur" and r.get("section") == "layer" and last[r["shape"]] == i]
+    return dict(records[0], results=rows)
+
+
 def engine_table(args):
-    with open(args.record) as f:
-        rec = bench_suite_as_record(json.load(f))
-    table = engine_table_of(rec, os.path.relpath(args.record))
+    records = []
+    for path in args.record:
+        with open(path) as f:
+            records.append(bench_suite_as_record(json.load(f)))
+    names = {rec.get("gpu_name") or gpu_name(rec.get("gpu")) for rec in records}
+    if len(names) > 1:
+        raise SystemExit(f"engine_table.py: the records were measured on different GPUs: {names}")
+    table = engine_table_of(latest_per_shape(records),
+                            ", ".join(os.path.relpath(p) for p in args.record))
     text = json.dumps(table, indent=1) + "\n"
     if args.out:
         with open(args.out, "w") as f:
@@ -94,7 +115,7 @@ def engine_table(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("record")
+    ap.add_argument("record", nargs="+")
     ap.add_argument("--out", help="default: stdout (the committed one: benchmarks/engine_table.json)")
     engine_table(ap.parse_args(argv))
 

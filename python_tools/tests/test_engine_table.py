@@ -111,6 +111,38 @@ class EngineTableTest(unittest.TestCase):
         self.assertEqual(entry["cudnn_algo"], "persist_dynamic")
         self.assertEqual(entry["gpu"], "NVIDIA H100 80GB HBM3")
 
+    def write_records(self, d, *records):
+        paths = []
+        for i, rec in enumerate(records):
+            paths.append(os.path.join(d, f"rec{i}.json"))
+            with open(paths[-1], "w") as f:
+                json.dump(rec, f)
+        return paths
+
+    def test_several_records_rank_each_shape_from_the_last_that_measured_it(self):
+        first = self.record([self.row("fused", 9.0, 8), self.row("cudnn", 2.0, 8, "persist_dynamic"),
+                             self.row("fused", 40.0, 64), self.row("cudnn", 30.0, 64, "standard")])
+        # The later run measured B = 8 again, fused only: its shape comes from that run alone
+        # (engines are compared within one run), B = 64 still from the first.
+        second = self.record([self.row("fused", 3.0, 8)])
+        with tempfile.TemporaryDirectory() as d:
+            table = json.loads(run_main(self.write_records(d, first, second)))
+        b8, b64 = sorted(table["entries"], key=lambda e: e["B"])
+        self.assertEqual(b8["ranking"], ["fused"])
+        self.assertAlmostEqual(b8["ms"]["fused"], 3.0)
+        self.assertNotIn("cudnn_algo", b8)
+        self.assertEqual(b64["ranking"], ["cudnn", "fused"])
+        self.assertIn("rec0.json", table["source"])
+        self.assertIn("rec1.json", table["source"])
+
+    def test_several_records_must_come_from_one_kind_of_gpu(self):
+        other = dict(self.record([self.row("fused", 3.0, 8)]), gpu_name="NVIDIA H200")
+        with tempfile.TemporaryDirectory() as d:
+            paths = self.write_records(d, self.record([self.row("fused", 9.0, 8)]), other)
+            with self.assertRaises(SystemExit) as cm:
+                run_main(paths)
+        self.assertIn("different GPUs", str(cm.exception))
+
     def test_refuses_a_cpu_record(self):
         with self.assertRaises(SystemExit):
             et.engine_table_of({"device": "cpu", "results": []}, "cpu.json")

@@ -245,6 +245,30 @@ TEST(RecurrentEngine, AutoFollowsTheMeasuredRankingOfTheNearestShape) {
   EngineTable::set_active(*saved);
 }
 
+// At bf16/f16 math cuDNN runs its own 16-bit RNN (16-bit states and cell state), not recur's mixed
+// precision: auto passes over it even where the table measured it fastest; forced, it runs.
+TEST(RecurrentEngine, AutoLeavesCudnnLastAtSixteenBitMath) {
+  if (!cuda_compiled()) GTEST_SKIP() << "this build has no CUDA: there are no GPU engines to rank";
+  nlohmann::json bf16 = measured("inference", "bf16", 8, 1024, "persist_static", "grid_sync");
+  bf16["ranking"] = {"cudnn", "fused"};
+  nlohmann::json f32 = measured("inference", "f32", 8, 1024, "persist_static", "grid_sync");
+  f32["ranking"] = {"cudnn", "fused"};
+  TableScope scope({bf16, f32});
+  const Device gpu = Device::cuda(0);
+  SeqConfig config = lstm_seq();
+  config.hidden_size = 1024;
+  if (!engine_unsupported_reason(Engine::cudnn, config, gpu, DType::f32).empty())
+    GTEST_SKIP() << "this build has no cuDNN";
+  const CallShape call{8, 256, false};
+  EXPECT_EQ(choose_engine(Engine::auto_, config, gpu, DType::f32, call), Engine::cudnn);
+  for (Precision precision : {Precision::bf16, Precision::f16}) {
+    config.precision = precision;
+    EXPECT_EQ(choose_engine(Engine::auto_, config, gpu, DType::f32, call), Engine::fused)
+        << precision_name(precision);
+    EXPECT_EQ(choose_engine(Engine::cudnn, config, gpu, DType::f32, call), Engine::cudnn);
+  }
+}
+
 // cuDNN's persist_static and persist_dynamic take no sequences of different lengths: where the
 // fastest cuDNN time was one of them, calls with such lengths follow the entry's own ranking and
 // cuDNN algorithm for them; entries without one rank every call alike.
