@@ -308,6 +308,24 @@ class GpuRecordTest(unittest.TestCase):
         self.assertIn("Not run (1: refused by the engine", text)
         self.assertNotIn("FAILED", pb.markdown(self.rec))  # a record without failures
 
+    def test_sixteen_bit_rows_get_a_dtype_column(self):
+        sixteen = []
+        for r in self.rec["results"]:
+            if r["section"] == "layer" and (r["cell"], r["mode"], r["B"]) == ("lstm", "inference", 8):
+                name = r["name"].replace("/D1", "/D1/bf16")
+                sixteen.append(dict(r, name=name, shape=pb.shape_name(name), dtype="bf16",
+                                    ms=r["ms"] / 2))
+        self.assertTrue(sixteen)
+        text = pb.markdown(dict(self.rec, results=self.rec["results"] + sixteen))
+        header = next(line for line in text.splitlines() if line.startswith("| cell |"))
+        self.assertTrue(header.startswith("| cell | mode | B | H | T | L×D | dtype | recur fused ms"))
+        lines = text.splitlines()
+        self.assertEqual(lines[lines.index(header) + 1].count("|"), header.count("|"))
+        self.assertIn("| lstm | inference | 8 | 512 | 256 | 1×1 | f32 | 2.00 | 1.00 | 4.00 |", text)
+        self.assertIn("| lstm | inference | 8 | 512 | 256 | 1×1 | bf16 | 1.00 | 0.500 | 2.00 |",
+                      text)
+        self.assertNotIn("| L×D | dtype |", pb.markdown(self.rec))  # f32 only: no column
+
     def test_table_with_one_gpu_engine_names_it(self):
         rec = dict(self.rec, results=[r for r in self.rec["results"]
                                       if r["label"] != "recur cudnn (standard)"])
@@ -345,6 +363,14 @@ class GpuRecordTest(unittest.TestCase):
             again = f.read()
         self.assertEqual(again.count(f"<!-- bench:{key} begin -->"), 1)
         self.assertEqual(again, text)
+        # A record that is another part of the same GPU's results gets its own section beside it.
+        with contextlib.redirect_stderr(io.StringIO()):
+            pb.main(["docs", self.record, "--doc", doc, "--part", "16-bit math"])
+        with open(doc) as f:
+            parts = f.read()
+        self.assertIn(text.rstrip("\n"), parts)
+        self.assertIn(f"<!-- bench:{key}-16-bit-math begin -->\n### GPU: NVIDIA H100 80GB HBM3, "
+                      "`--quick`, 16-bit math", parts)
 
     @unittest.skipUnless(HAVE_MATPLOTLIB, "matplotlib is not installed")
     def test_plot_draws_every_engine_and_the_peer(self):
@@ -431,6 +457,8 @@ class CpuRecordTest(unittest.TestCase):
         self.assertEqual(pb.shape_name("layer/gru/inference/B64/H1024/T256/L1/D1/bf16"),
                          "layer/gru/inference/B64/H1024/T256/L1/D1/bf16")
         self.assertEqual(pb.doc_key({"device": "cpu", "mode": "quick"}), "cpu-quick")
+        self.assertEqual(pb.doc_key({"device": "cpu", "mode": "quick"}, "Part 2"),
+                         "cpu-quick-part-2")
 
 
 @unittest.skipUnless(HAVE_TORCH, "PyTorch is not installed")
