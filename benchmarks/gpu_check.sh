@@ -40,8 +40,9 @@
 # - GPU_CHECK_ONLY="gpu_tests memcheck" runs only the named stages (a rerun after a fix).
 # Measured on an H200 (2026-11-29, prebuilt): all 1,128 GPU tests 132 s beside the sanitizers
 # (memcheck 22 s, synccheck 6 s, racecheck 64 s), the default bench about 1-1.5 s a case (about
-# 300 cases: more than its 220 s; the 16-bit cuDNN cases came last and were cut), so a full check
-# with the default budget spends about 8 minutes, plus about 35 s to start the machine.
+# 300 cases: more than its 220 s; the 16-bit cuDNN cases came last and were cut; much of a case
+# was drawing its inputs on the CPU, since made about 16 times faster: docs/GPU_NOTES.md), so a
+# full check with the default budget spends about 8 minutes, plus about 35 s to start the machine.
 # Logs go to build/gpu_check_logs; $OUT defaults to build/gpu_check.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
