@@ -269,12 +269,19 @@ void Tensor::copy_from(const Tensor& src) {
     std::memmove(raw_data(), src.raw_data(), nbytes());
     return;
   }
+  size_t ses = dtype_size(src.dtype_);
+  if (is_contiguous() && src.is_contiguous()) {  // a conversion: element by element, no index list
+    const std::byte* from = src.storage_.get() + src.offset_ * ses;
+    std::byte* to = storage_.get() + offset_ * es;
+    for (int64_t i = 0; i < numel(); ++i)
+      store(to + i * es, dtype_, load(from + i * ses, src.dtype_));
+    return;
+  }
   std::vector<int64_t> src_offsets;
   src_offsets.reserve(numel());
   for_each_offset(src.shape_, src.strides_, src.offset_,
                   [&](int64_t o) { src_offsets.push_back(o); });
   size_t i = 0;
-  size_t ses = dtype_size(src.dtype_);
   for_each_offset(shape_, strides_, offset_, [&](int64_t o) {
     const std::byte* from = src.storage_.get() + src_offsets[i++] * ses;
     std::byte* to = storage_.get() + o * es;

@@ -47,6 +47,19 @@ TEST(Tensor, ConvertsBetweenDtypes) {
   EXPECT_EQ(t.to(DType::i32).to_vector(), (std::vector<double>{1, -2, 3}));
 }
 
+// Conversions between contiguous tensors at an offset (views of rows), both ways.
+TEST(Tensor, ConvertsViewsAtAnOffset) {
+  Tensor rows = Tensor::from_vector<float>({0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, {4, 3});
+  Tensor middle = rows.narrow(0, 1, 2);  // contiguous, starting at element 3
+  ASSERT_TRUE(middle.is_contiguous());
+  EXPECT_EQ(middle.to(DType::f64).to_vector(), (std::vector<double>{3, 4, 5, 6, 7, 8}));
+  Tensor into = Tensor::zeros({4, 3}, DType::f64);
+  into.narrow(0, 2, 2).copy_from(
+      Tensor::from_vector<float>({-1.5f, 2.5f, 3.25f, 1e30f, -0.0f, 7}, {2, 3}));
+  EXPECT_EQ(into.to_vector(),
+            (std::vector<double>{0, 0, 0, 0, 0, 0, -1.5, 2.5, 3.25, double(1e30f), -0.0, 7}));
+}
+
 TEST(Tensor, HalfPrecisionRoundsToNearestEven) {
   // 1 + 2^-11 is halfway between two f16 values: ties go to the even mantissa (1.0).
   EXPECT_EQ(to_float(to_f16(1.0f + 1.0f / 2048)), 1.0f);
