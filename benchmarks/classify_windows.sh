@@ -4,7 +4,8 @@
 # ways, in one run:
 #   start      the first 256 bytes of each message, EPOCHS epochs
 #   windows    every byte, in windows of 256 (--window 256), EPOCHS epochs; a message's
-#              prediction is the mean of its windows' probabilities
+#              prediction is the mean of its windows' probabilities (and, from the same
+#              probabilities, their normalised geometric mean: --window-vote log_mean)
 #   start-long the first 256 bytes, as many steps as `windows` took (the same compute: a window
 #              costs what a message's first 256 bytes do)
 #
@@ -57,6 +58,14 @@ for name in ("start", "windows", "start-long"):
     if "sequences" in epochs[-1]:
         entry["window_accuracy_last"] = epochs[-1]["accuracy"]
         entry["windows"] = epochs[-1]["documents"]
+        entry["vote"] = epochs[-1]["sequences"].get("vote", "mean")
+    if "sequences_other_vote" in epochs[-1]:  # the same windows' probabilities, the other vote
+        other = [e["sequences_other_vote"] for e in epochs]
+        entry["other_vote"] = {"vote": other[-1]["vote"],
+                               "accuracy_last": other[-1]["accuracy"],
+                               "accuracy_best": max(m["accuracy"] for m in other),
+                               "per_label_last": other[-1]["per_label"],
+                               "per_epoch": [m["accuracy"] for m in other]}
     record["runs"][name] = entry
     rows.append((name, entry))
 with open(out, "w") as f:
@@ -67,9 +76,15 @@ print(f"recur classify on spam, LSTM E=32 H=64, per-message validation accuracy;
 print("| run | epochs | steps | last epoch | best epoch | spam recall (last) | training s |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, e in rows:
-    print(f"| {name} | {e['epochs']} | {e['steps']} | {e['accuracy_last']:.4f} | "
+    print(f"| {name}{' (' + e['vote'] + ')' if 'vote' in e else ''} | {e['epochs']} | "
+          f"{e['steps']} | {e['accuracy_last']:.4f} | "
           f"{e['accuracy_best']:.4f} | {e['per_label_last']['spam']['recall']:.4f} | "
           f"{e['train_seconds']:.0f} |")
+    if "other_vote" in e:
+        o = e["other_vote"]
+        print(f"| {name} ({o['vote']}, same model) | {e['epochs']} | {e['steps']} | "
+              f"{o['accuracy_last']:.4f} | {o['accuracy_best']:.4f} | "
+              f"{o['per_label_last']['spam']['recall']:.4f} | |")
 print(f"\nmajority class ('ham'): {rows[0][1]['baseline_accuracy']:.4f} of "
       f"{rows[0][1]['messages']} validation messages")
 print(f"\nrecord: {out}")

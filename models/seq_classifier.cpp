@@ -1,6 +1,8 @@
 #include "models/seq_classifier.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "layers/embedding.h"
@@ -38,6 +40,40 @@ void SeqClassifierConfig::validate() const {
   recurrent().validate();
 }
 
+const char* window_vote_name(WindowVote vote) {
+  return vote == WindowVote::log_mean ? "log_mean" : "mean";
+}
+
+WindowVote window_vote_from_name(const std::string& name) {
+  for (WindowVote v : {WindowVote::mean, WindowVote::log_mean})
+    if (name == window_vote_name(v)) return v;
+  RECUR_FAIL("unknown window vote '{}': expected mean or log_mean", name);
+}
+
+std::vector<double> combine_windows(const std::vector<std::vector<double>>& windows,
+                                    WindowVote vote) {
+  RECUR_CHECK(!windows.empty(), "combine_windows: expected at least one window");
+  const size_t C = windows[0].size();
+  std::vector<double> out(C, 0.0);
+  for (const std::vector<double>& p : windows) {
+    RECUR_CHECK(p.size() == C, "combine_windows: expected {} probabilities per window, got {}", C,
+                p.size());
+    // A probability that underflowed to 0 counts as 1e-300: one window cannot veto a class.
+    for (size_t c = 0; c < C; ++c)
+      out[c] += vote == WindowVote::mean ? p[c] : std::log(std::max(p[c], 1e-300));
+  }
+  const auto W = static_cast<double>(windows.size());
+  if (vote == WindowVote::mean) {
+    for (double& v : out) v /= W;
+    return out;
+  }
+  double top = -std::numeric_limits<double>::infinity(), sum = 0.0;
+  for (double& v : out) top = std::max(top, v /= W);
+  for (double& v : out) sum += (v = std::exp(v - top));
+  for (double& v : out) v /= sum;
+  return out;
+}
+
 nlohmann::json SeqClassifierConfig::to_json() const {
   return {{"cell", cell_name(cell)},
           {"vocab", vocab},
@@ -49,6 +85,7 @@ nlohmann::json SeqClassifierConfig::to_json() const {
           {"labels", labels},
           {"max_len", max_len},
           {"window_stride", window_stride},
+          {"window_vote", window_vote_name(window_vote)},
           {"features", features},
           {"feature_mean", feature_mean},
           {"feature_std", feature_std},
@@ -76,6 +113,7 @@ SeqClassifierConfig SeqClassifierConfig::from_json(const nlohmann::json& j) {
     c.id_column = j.value("id_column", std::string("id"));
     c.label_column = j.value("label_column", std::string("label"));
     c.window_stride = j.value("window_stride", int64_t{0});  // written before windows: none
+    c.window_vote = window_vote_from_name(j.value("window_vote", std::string("mean")));
   } catch (const nlohmann::json::exception& e) {
     RECUR_FAIL("classifier config {}: {}", j.dump(), e.what());
   }

@@ -38,6 +38,19 @@
 
 namespace recur {
 
+// How a sequence cut into windows is predicted from its windows' class probabilities:
+//   mean      their mean
+//   log_mean  the exponential of the mean of their logarithms, normalised (a geometric mean):
+//             the windows as independent evidence, so one window sure of its class weighs more
+//             than in the mean (a mail whose spam sits in one of five windows)
+enum class WindowVote { mean, log_mean };
+const char* window_vote_name(WindowVote vote);  // "mean", "log_mean"
+// Throws recur::Error naming the choices when `name` is neither.
+WindowVote window_vote_from_name(const std::string& name);
+// The probabilities of a sequence from its windows' ([W][C], W >= 1) under `vote`.
+std::vector<double> combine_windows(const std::vector<std::vector<double>>& windows,
+                                    WindowVote vote);
+
 struct SeqClassifierConfig {
   CellKind cell = CellKind::lstm;
   int64_t vocab = 256;  // byte tokens
@@ -50,9 +63,10 @@ struct SeqClassifierConfig {
   int64_t max_len = 256;            // the model reads the first max_len steps of a sequence
   // 0: as above. Else every sequence (document or feature sequence) is cut into windows of
   // max_len steps, one every window_stride steps (the cut_windows of datasets/labelled_*.h); the
-  // model learns and predicts each window, and a sequence's prediction is the mean of its
-  // windows' probabilities.
+  // model learns and predicts each window, and a sequence's prediction combines its windows'
+  // probabilities by window_vote.
   int64_t window_stride = 0;
+  WindowVote window_vote = WindowVote::mean;
   // Numeric inputs: the names of the features, in input order; empty: byte tokens (vocab, embed).
   std::vector<std::string> features;
   std::vector<double> feature_mean, feature_std;  // per feature: the standardisation of inputs

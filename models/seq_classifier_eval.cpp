@@ -129,33 +129,30 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const
   return probs;
 }
 
-GroupProbabilities mean_per_group(const ClassData& data, const std::vector<int64_t>& items,
-                                  const std::vector<std::vector<double>>& probabilities) {
-  check_items(data, items, "mean_per_group");
+GroupProbabilities group_probabilities(const ClassData& data, const std::vector<int64_t>& items,
+                                       const std::vector<std::vector<double>>& probabilities,
+                                       WindowVote vote) {
+  check_items(data, items, "group_probabilities");
   RECUR_CHECK(probabilities.size() == items.size(),
-              "mean_per_group: expected the probabilities of {} items, got {}", items.size(),
+              "group_probabilities: expected the probabilities of {} items, got {}", items.size(),
               probabilities.size());
   GroupProbabilities out;
-  std::map<int64_t, size_t> index;  // group -> its row in out
-  std::vector<int64_t> counts;
+  std::map<int64_t, size_t> index;                   // group -> its row in out
+  std::vector<std::vector<std::vector<double>>> of;  // [G][its items][C]
   for (size_t r = 0; r < items.size(); ++r) {
     const int64_t g = data.group(items[r]);
     auto [it, added] = index.emplace(g, out.groups.size());
     if (added) {
       out.groups.push_back(g);
       out.labels.push_back(data.label(items[r]));
-      out.probabilities.emplace_back(probabilities[r].size(), 0.0);
-      counts.push_back(0);
+      of.emplace_back();
     }
-    std::vector<double>& sum = out.probabilities[it->second];
-    RECUR_CHECK(probabilities[r].size() == sum.size(),
-                "mean_per_group: expected {} probabilities for item {}, got {}", sum.size(),
-                items[r], probabilities[r].size());
-    for (size_t c = 0; c < sum.size(); ++c) sum[c] += probabilities[r][c];
-    ++counts[it->second];
+    RECUR_CHECK(probabilities[r].size() == probabilities[0].size(),
+                "group_probabilities: expected {} probabilities for item {}, got {}",
+                probabilities[0].size(), items[r], probabilities[r].size());
+    of[it->second].push_back(probabilities[r]);
   }
-  for (size_t g = 0; g < out.groups.size(); ++g)
-    for (double& p : out.probabilities[g]) p /= static_cast<double>(counts[g]);
+  for (const auto& windows : of) out.probabilities.push_back(combine_windows(windows, vote));
   return out;
 }
 
@@ -194,25 +191,41 @@ ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& 
   const auto probs = class_probabilities(model, data, items, batch);
   std::vector<int64_t> targets;
   for (int64_t i : items) targets.push_back(data.label(i));
-  const GroupProbabilities groups = mean_per_group(data, items, probs);
-  return {score_probabilities(probs, targets, C),
-          score_probabilities(groups.probabilities, groups.labels, C),
-          model.config().reads_windows(), data.group_noun()};
+  ClassifierEvaluation e;
+  e.items = score_probabilities(probs, targets, C);
+  e.windows = model.config().reads_windows();
+  e.group_noun = data.group_noun();
+  e.vote = model.config().window_vote;
+  for (WindowVote vote : {WindowVote::mean, WindowVote::log_mean}) {
+    const GroupProbabilities groups = group_probabilities(data, items, probs, vote);
+    (vote == e.vote ? e.sequences : e.sequences_other_vote) =
+        score_probabilities(groups.probabilities, groups.labels, C);
+  }
+  return e;
 }
 
 nlohmann::json ClassifierEvaluation::to_json(const std::vector<std::string>& labels) const {
   nlohmann::json j = items.to_json(labels);
-  if (windows) j["sequences"] = sequences.to_json(labels);
+  if (windows) {
+    j["sequences"] = sequences.to_json(labels);
+    j["sequences"]["vote"] = window_vote_name(vote);
+    j["sequences_other_vote"] = sequences_other_vote.to_json(labels);
+    j["sequences_other_vote"]["vote"] = window_vote_name(other_vote());
+  }
   return j;
 }
 
 std::string ClassifierEvaluation::report(const std::vector<std::string>& labels,
                                          const std::string& noun) const {
   std::string out = items.report(labels, noun);
-  if (windows)
-    out += fmt::format(" per {} (the mean of its windows' probabilities):\n",
-                       group_noun.substr(0, group_noun.size() - 1)) +
+  if (windows) {
+    const std::string one = group_noun.substr(0, group_noun.size() - 1);
+    out += fmt::format(" per {} (the {} of its windows' probabilities):\n", one,
+                       vote == WindowVote::mean ? "mean" : "normalised geometric mean") +
            sequences.report(labels, group_noun);
+    out += fmt::format(" per {} by the other vote (--window-vote {}): accuracy {:.4f}\n", one,
+                       window_vote_name(other_vote()), sequences_other_vote.accuracy());
+  }
   return out;
 }
 

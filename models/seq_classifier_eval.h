@@ -57,15 +57,16 @@ std::vector<std::vector<double>> class_probabilities(SeqClassifier& model, const
                                                      int64_t batch);
 
 // The class probabilities of each group (ClassData::group: the sequence windows were cut from)
-// of `items`: the mean of its items' `probabilities` ([items.size()][C]). Groups in the order of
-// their first item.
+// of `items`: its items' `probabilities` ([items.size()][C]) combined by `vote`
+// (combine_windows of models/seq_classifier.h). Groups in the order of their first item.
 struct GroupProbabilities {
   std::vector<int64_t> groups;                     // [G]
   std::vector<int64_t> labels;                     // [G]: the label of each group's items
   std::vector<std::vector<double>> probabilities;  // [G][C]
 };
-GroupProbabilities mean_per_group(const ClassData& data, const std::vector<int64_t>& items,
-                                  const std::vector<std::vector<double>>& probabilities);
+GroupProbabilities group_probabilities(const ClassData& data, const std::vector<int64_t>& items,
+                                       const std::vector<std::vector<double>>& probabilities,
+                                       WindowVote vote);
 
 // Accuracy, mean loss and confusion of `probabilities` ([N][C]) against `targets` ([N]).
 ClassifierScores score_probabilities(const std::vector<std::vector<double>>& probabilities,
@@ -75,7 +76,12 @@ struct ClassifierEvaluation {
   ClassifierScores items;      // per item: document, sequence or window
   ClassifierScores sequences;  // per group: the same as items unless the data is cut in windows
   bool windows = false;        // the model reads windows: `sequences` tells more than `items`
-  std::string group_noun = "sequences";  // what the groups are: "documents" or "sequences"
+  std::string group_noun = "sequences";   // what the groups are: "documents" or "sequences"
+  WindowVote vote = WindowVote::mean;     // the model's: how `sequences` combines the windows
+  ClassifierScores sequences_other_vote;  // per group by the other vote, for comparison
+  WindowVote other_vote() const {
+    return vote == WindowVote::mean ? WindowVote::log_mean : WindowVote::mean;
+  }
 
   // items.to_json(), with windows its "sequences": sequences.to_json() (documents or sequences).
   nlohmann::json to_json(const std::vector<std::string>& labels) const;

@@ -45,8 +45,10 @@ struct ClassifyOptions {
   EpochTraining train{"",        /*batch=*/32, /*epochs=*/8, /*steps=*/0, /*lr=*/3e-3, /*clip=*/1.0,
                       /*seed=*/1};
   ComputeOptions compute;
-  int64_t window = 0, stride = 0;  // --window, --stride: set model.max_len and window_stride
-  bool max_len_given = false;      // --max-len on the command line
+  int64_t window = 0, stride = 0;    // --window, --stride: set model.max_len and window_stride
+  std::string window_vote = "mean";  // --window-vote: sets model.window_vote
+  bool window_vote_given = false;
+  bool max_len_given = false;  // --max-len on the command line
 };
 
 struct StepResult {
@@ -284,7 +286,7 @@ void print_prediction(const std::vector<std::string>& labels, const std::vector<
 }
 
 // The class probabilities of one text: of its first max_len bytes, or with a model of windows
-// the mean of its windows' (`batch` windows per forward).
+// its windows' combined by the model's vote (`batch` windows per forward).
 std::vector<double> text_probabilities(SeqClassifier& model, std::string_view text, int64_t batch) {
   const SeqClassifierConfig& config = model.config();
   if (!config.reads_windows())
@@ -292,16 +294,15 @@ std::vector<double> text_probabilities(SeqClassifier& model, std::string_view te
   RECUR_CHECK(batch >= 1, "recur predict: expected --batch >= 1, got {}", batch);
   const std::vector<std::string_view> windows =
       text_windows(text, config.max_len, config.window_stride);
-  std::vector<double> mean(static_cast<size_t>(config.classes()), 0.0);
+  std::vector<std::vector<double>> each;
   for (size_t begin = 0; begin < windows.size(); begin += static_cast<size_t>(batch)) {
     const std::vector<std::string_view> part(
         windows.begin() + static_cast<ptrdiff_t>(begin),
         windows.begin() + static_cast<ptrdiff_t>(std::min(windows.size(), begin + batch)));
-    for (const auto& p : class_probabilities(model, make_texts_batch(part, config.max_len)))
-      for (size_t c = 0; c < mean.size(); ++c) mean[c] += p[c];
+    for (auto& p : class_probabilities(model, make_texts_batch(part, config.max_len)))
+      each.push_back(std::move(p));
   }
-  for (double& p : mean) p /= static_cast<double>(windows.size());
-  return mean;
+  return combine_windows(each, config.window_vote);
 }
 
 int run_predict(const PredictOptions& o) {
@@ -321,9 +322,9 @@ int run_predict(const PredictOptions& o) {
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
     const auto* sequences = dynamic_cast<const LabelledSequences*>(data.get());
     if (sequences && !sequences->has_labels()) {  // nothing to score: a label per sequence
-      // Windows: the mean of each sequence's windows' probabilities.
-      const GroupProbabilities p =
-          mean_per_group(*data, all, class_probabilities(model, *data, all, o.batch));
+      // Windows: each sequence's windows' probabilities combined by the model's vote.
+      const GroupProbabilities p = group_probabilities(
+          *data, all, class_probabilities(model, *data, all, o.batch), config.window_vote);
       for (size_t g = 0; g < p.groups.size(); ++g)
         print_prediction(labels, p.probabilities[g], "sequence",
                          sequences->sequence_id(p.groups[g]), o.json);
@@ -382,7 +383,13 @@ std::function<int()> add_classify_command(CLI::App& app) {
       ->each([o](const std::string&) { o->max_len_given = true; });
   cmd->add_option("--window", o->window,
                   "cut each document or feature sequence into windows of this many steps (bytes), "
-                  "and predict it by the mean of its windows' probabilities");
+                  "and predict it from its windows' probabilities (--window-vote)");
+  cmd->add_option("--window-vote", o->window_vote,
+                  "--window: how a document's windows' probabilities make its own: their mean, or "
+                  "log_mean (the normalised geometric mean: one confident window weighs more)")
+      ->check(CLI::IsMember({"mean", "log_mean"}))
+      ->capture_default_str()
+      ->each([o](const std::string&) { o->window_vote_given = true; });
   cmd->add_option("--stride", o->stride,
                   "--window: steps from one window to the next (default: "
                   "the window's length, no overlap)");
@@ -398,6 +405,8 @@ std::function<int()> add_classify_command(CLI::App& app) {
   return [o] {
     RECUR_CHECK(o->resume || !o->train.data.empty(), "recur classify: --data is required");
     RECUR_CHECK(o->stride == 0 || o->window > 0, "recur classify: --stride needs --window");
+    RECUR_CHECK(!o->window_vote_given || o->window > 0,
+                "recur classify: --window-vote needs --window");
     if (o->window != 0) {
       RECUR_CHECK(o->window >= 1 && o->stride >= 0 && o->stride <= o->window,
                   "recur classify: expected --window >= 1 and --stride in [1, window], got "
@@ -408,6 +417,7 @@ std::function<int()> add_classify_command(CLI::App& app) {
                   o->window, o->model.max_len);
       o->model.max_len = o->window;
       o->model.window_stride = o->stride > 0 ? o->stride : o->window;
+      o->model.window_vote = window_vote_from_name(o->window_vote);
     }
     return run_classify(*o);
   };

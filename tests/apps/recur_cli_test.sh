@@ -372,6 +372,10 @@ start, win = ([json.loads(line) for line in open(p)] for p in sys.argv[1:])
 assert max(r["accuracy"] for r in start) <= 0.75, [r["accuracy"] for r in start]
 assert max(r["sequences"]["accuracy"] for r in win) >= 0.9, [r["sequences"] for r in win]
 assert all(r["sequences"]["documents"] == 12 for r in win), win[0]["sequences"]
+# The model's vote (the mean, by default) and the other one, per document, side by side.
+assert win[-1]["sequences"]["vote"] == "mean", win[-1]["sequences"]
+assert win[-1]["sequences_other_vote"]["vote"] == "log_mean", win[-1]
+assert win[-1]["sequences_other_vote"]["documents"] == 12, win[-1]["sequences_other_vote"]
 PY
 "$RECUR" predict --model "$WORK/long-win/best.safetensors" --text "$WORK/long2.txt" > "$WORK/longpred.txt" \
   || fail "predict --text with a model of windows"
@@ -381,7 +385,13 @@ grep -q '^document 1: pos' "$WORK/longpred.txt" && grep -q '^document 2: neg' "$
   || fail "predict --data with a model of windows"
 /usr/bin/env python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["sequences"]; sys.exit(0 if s["documents"] == 120 and s["accuracy"] >= 0.9 else 1)' \
   "$WORK/longscores.json" || fail "predict --data with a model of windows: $(cat "$WORK/longscores.json")"
-classify_resumes "classify --window of documents" "$WORK/longr" "$WORK/long.txt" "${LONG[@]}" --window 64 --stride 32
+classify_resumes "classify --window of documents" "$WORK/longr" "$WORK/long.txt" "${LONG[@]}" --window 64 --stride 32 --window-vote log_mean
+# The checkpoint keeps its vote: predict combines the windows by it.
+"$RECUR" predict --model "$WORK/longrA/last.safetensors" --data "$WORK/long.txt" --json > "$WORK/longvote.json" \
+  || fail "predict --data with a log_mean model"
+/usr/bin/env python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["sequences"]["vote"] == "log_mean" and s["sequences_other_vote"]["vote"] == "mean" else 1)' \
+  "$WORK/longvote.json" || fail "predict --data with a log_mean model: $(head -c 300 "$WORK/longvote.json")"
+expect_error "--window-vote alone" "--window-vote needs --window" -- "$RECUR" classify --data "$WORK/long.txt" --window-vote log_mean --out "$WORK/cls2"
 [[ ! -e "$WORK/cls2" ]] || fail "a failed classify left $WORK/cls2 behind"
 
 # ---- forecast: a trend, a 12-step season and noise; the RNN must beat both naive baselines

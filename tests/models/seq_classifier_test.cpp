@@ -110,6 +110,15 @@ TEST(SeqClassifier, FeatureConfigRoundTripsAndOldConfigsReadBytes) {
   SeqClassifierConfig byte_windows = bytes;  // documents are cut into windows of bytes
   byte_windows.window_stride = 8;
   EXPECT_EQ(SeqClassifierConfig::from_json(byte_windows.to_json()).window_stride, 8);
+  // The window vote round trips; configs written before it vote by the mean; a bad name throws.
+  byte_windows.window_vote = WindowVote::log_mean;
+  EXPECT_EQ(SeqClassifierConfig::from_json(byte_windows.to_json()).window_vote,
+            WindowVote::log_mean);
+  nlohmann::json no_vote = byte_windows.to_json();
+  no_vote.erase("window_vote");
+  EXPECT_EQ(SeqClassifierConfig::from_json(no_vote).window_vote, WindowVote::mean);
+  no_vote["window_vote"] = "median";
+  testing::expect_error([&] { SeqClassifierConfig::from_json(no_vote); }, "'median'");
 }
 
 TEST(SeqClassifier, AFeatureModelHasNoEmbeddingAndChecksItsInputs) {
@@ -185,7 +194,8 @@ TEST(SeqClassifierEval, MeanPerGroupAndScores) {
   data.cut_windows(2, 2);
   ASSERT_EQ(data.size(), 4);
   const std::vector<std::vector<double>> p = {{0.9, 0.1}, {0.2, 0.8}, {0.6, 0.4}, {0.3, 0.7}};
-  const GroupProbabilities g = mean_per_group(data, {3, 0, 1, 2}, {p[3], p[0], p[1], p[2]});
+  const GroupProbabilities g =
+      group_probabilities(data, {3, 0, 1, 2}, {p[3], p[0], p[1], p[2]}, WindowVote::mean);
   EXPECT_EQ(g.groups, (std::vector<int64_t>{1, 0}));  // in the order of their first item
   EXPECT_EQ(g.labels, (std::vector<int64_t>{1, 0}));
   ASSERT_EQ(g.probabilities.size(), 2u);
@@ -194,7 +204,7 @@ TEST(SeqClassifierEval, MeanPerGroupAndScores) {
   EXPECT_NEAR(g.probabilities[1][1], (0.1 + 0.8 + 0.4) / 3, 1e-15);
   testing::expect_error(
       [&] {
-        mean_per_group(data, {0, 1}, {p[0]});
+        group_probabilities(data, {0, 1}, {p[0]}, WindowVote::mean);
       },
       "probabilities of 2 items, got 1");
 
@@ -211,6 +221,35 @@ TEST(SeqClassifierEval, MeanPerGroupAndScores) {
         score_probabilities(p, {0, 0, 0, 2}, 2);
       },
       "row 3: expected 2 probabilities and a target in [0, 2)");
+}
+
+// The log_mean vote: the normalised geometric mean, where one sure window outweighs several
+// lukewarm ones that the mean would follow.
+TEST(SeqClassifierEval, LogMeanVoteIsTheNormalisedGeometricMean) {
+  const std::vector<std::vector<double>> w = {{0.01, 0.99}, {0.7, 0.3}, {0.7, 0.3}, {0.7, 0.3}};
+  const std::vector<double> mean = combine_windows(w, WindowVote::mean);
+  EXPECT_NEAR(mean[0], (0.01 + 3 * 0.7) / 4, 1e-15);
+  EXPECT_GT(mean[0], mean[1]);  // the mean follows the three lukewarm windows
+  const std::vector<double> geo = combine_windows(w, WindowVote::log_mean);
+  const double a = std::pow(0.01 * 0.7 * 0.7 * 0.7, 0.25),
+               b = std::pow(0.99 * 0.3 * 0.3 * 0.3, 0.25);
+  EXPECT_NEAR(geo[0], a / (a + b), 1e-12);
+  EXPECT_NEAR(geo[1], b / (a + b), 1e-12);
+  EXPECT_GT(geo[1], geo[0]);  // the sure window wins
+  // One window: both votes give it back; a zero probability does not make a NaN.
+  EXPECT_EQ(combine_windows({{0.25, 0.75}}, WindowVote::mean), (std::vector<double>{0.25, 0.75}));
+  const std::vector<double> one = combine_windows({{0.25, 0.75}}, WindowVote::log_mean);
+  EXPECT_NEAR(one[1], 0.75, 1e-12);
+  const std::vector<double> zero = combine_windows({{0.0, 1.0}, {0.5, 0.5}}, WindowVote::log_mean);
+  EXPECT_TRUE(std::isfinite(zero[0]) && zero[0] >= 0.0 && zero[0] < 1e-100);
+  testing::expect_error([] { combine_windows({}, WindowVote::mean); }, "at least one window");
+  testing::expect_error(
+      [] {
+        combine_windows({{0.5, 0.5}, {1.0}}, WindowVote::log_mean);
+      },
+      "expected 2 probabilities per window, got 1");
+  EXPECT_EQ(window_vote_from_name("log_mean"), WindowVote::log_mean);
+  testing::expect_error([] { window_vote_from_name("max"); }, {"'max'", "mean or log_mean"});
 }
 
 }  // namespace
