@@ -47,4 +47,50 @@ bool is_floating(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::bf16 || dtype == DType::f16;
 }
 
+double load_element(const std::byte* p, DType dtype) {
+  switch (dtype) {
+    case DType::f32:
+      return *reinterpret_cast<const float*>(p);
+    case DType::f64:
+      return *reinterpret_cast<const double*>(p);
+    case DType::bf16:
+      return to_float(*reinterpret_cast<const bf16*>(p));
+    case DType::f16:
+      return to_float(*reinterpret_cast<const f16*>(p));
+    case DType::i32:
+      return *reinterpret_cast<const int32_t*>(p);
+    case DType::i64:
+      return static_cast<double>(*reinterpret_cast<const int64_t*>(p));
+    case DType::u8:
+      return *reinterpret_cast<const uint8_t*>(p);
+  }
+  return 0;
+}
+
+void store_element(std::byte* p, DType dtype, double v) {
+  switch (dtype) {
+    case DType::f32:
+      *reinterpret_cast<float*>(p) = static_cast<float>(v);
+      break;
+    case DType::f64:
+      *reinterpret_cast<double*>(p) = v;
+      break;
+    case DType::bf16:
+      *reinterpret_cast<bf16*>(p) = to_bf16(static_cast<float>(v));
+      break;
+    case DType::f16:
+      *reinterpret_cast<f16*>(p) = to_f16(static_cast<float>(v));
+      break;
+    case DType::i32:
+      *reinterpret_cast<int32_t*>(p) = static_cast<int32_t>(v);
+      break;
+    case DType::i64:
+      *reinterpret_cast<int64_t*>(p) = static_cast<int64_t>(v);
+      break;
+    case DType::u8:
+      *reinterpret_cast<uint8_t*>(p) = static_cast<uint8_t>(v);
+      break;
+  }
+}
+
 }  // namespace recur

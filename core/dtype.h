@@ -22,6 +22,11 @@ const char* safetensors_dtype_name(DType dtype);
 // Parses a safetensors dtype name; throws recur::Error naming the accepted names otherwise.
 DType dtype_from_safetensors_name(const std::string& name);
 bool is_floating(DType dtype);
+// The element of `dtype` at p, as a double.
+double load_element(const std::byte* p, DType dtype);
+// `v` stored at p as `dtype`: bf16/f16 round to nearest even from the float nearest v, the others
+// convert as C++ does.
+void store_element(std::byte* p, DType dtype, double v);
 
 // The DType of a C++ element type, for typed access to tensor data.
 template <class T>

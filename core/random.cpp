@@ -3,31 +3,12 @@
 #include <cmath>
 #include <cstddef>
 
-#include "core/half.h"
 #include "core/parallel.h"
 #include "core/philox.h"
 
 namespace recur {
 
 namespace {
-
-// `v` rounded to `dtype` at `p`, as Tensor::copy_from rounds an f64 value.
-void store_rounded(std::byte* p, DType dtype, double v) {
-  switch (dtype) {
-    case DType::f64:
-      *reinterpret_cast<double*>(p) = v;
-      break;
-    case DType::bf16:
-      *reinterpret_cast<bf16*>(p) = to_bf16(static_cast<float>(v));
-      break;
-    case DType::f16:
-      *reinterpret_cast<f16*>(p) = to_f16(static_cast<float>(v));
-      break;
-    default:  // f32: fill_blocks admits floating dtypes only
-      *reinterpret_cast<float*>(p) = static_cast<float>(v);
-      break;
-  }
-}
 
 // Element i of `t` (in row-major order of its shape) gets value i of four_values(i / 4, out),
 // lane i % 4: one Philox block gives four elements. Every value depends on its index alone, so
@@ -47,7 +28,7 @@ void fill_blocks(Tensor& t, const char* what, Four four_values) {
     for (int64_t k = b0; k < b1; ++k) {
       four_values(static_cast<uint64_t>(k), v);
       for (int64_t i = 4 * k; i < 4 * k + 4 && i < n; ++i)
-        store_rounded(base + i * es, dtype, v[i - 4 * k]);
+        store_element(base + i * es, dtype, v[i - 4 * k]);
     }
   });
   if (!t.is_contiguous()) t.copy_from(out);

@@ -48,53 +48,6 @@ void check_cpu(const Tensor& t, const char* what) {
               what, t.device().name());
 }
 
-// Reads element i (as double) from typed memory.
-double load(const std::byte* p, DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return *reinterpret_cast<const float*>(p);
-    case DType::f64:
-      return *reinterpret_cast<const double*>(p);
-    case DType::bf16:
-      return to_float(*reinterpret_cast<const bf16*>(p));
-    case DType::f16:
-      return to_float(*reinterpret_cast<const f16*>(p));
-    case DType::i32:
-      return *reinterpret_cast<const int32_t*>(p);
-    case DType::i64:
-      return static_cast<double>(*reinterpret_cast<const int64_t*>(p));
-    case DType::u8:
-      return *reinterpret_cast<const uint8_t*>(p);
-  }
-  return 0;
-}
-
-void store(std::byte* p, DType dtype, double v) {
-  switch (dtype) {
-    case DType::f32:
-      *reinterpret_cast<float*>(p) = static_cast<float>(v);
-      break;
-    case DType::f64:
-      *reinterpret_cast<double*>(p) = v;
-      break;
-    case DType::bf16:
-      *reinterpret_cast<bf16*>(p) = to_bf16(static_cast<float>(v));
-      break;
-    case DType::f16:
-      *reinterpret_cast<f16*>(p) = to_f16(static_cast<float>(v));
-      break;
-    case DType::i32:
-      *reinterpret_cast<int32_t*>(p) = static_cast<int32_t>(v);
-      break;
-    case DType::i64:
-      *reinterpret_cast<int64_t*>(p) = static_cast<int64_t>(v);
-      break;
-    case DType::u8:
-      *reinterpret_cast<uint8_t*>(p) = static_cast<uint8_t>(v);
-      break;
-  }
-}
-
 // Calls f(element offset) for every element of (shape, strides) in row-major order.
 template <class F>
 void for_each_offset(const Shape& shape, const std::vector<int64_t>& strides, int64_t base, F f) {
@@ -274,7 +227,7 @@ void Tensor::copy_from(const Tensor& src) {
     const std::byte* from = src.storage_.get() + src.offset_ * ses;
     std::byte* to = storage_.get() + offset_ * es;
     for (int64_t i = 0; i < numel(); ++i)
-      store(to + i * es, dtype_, load(from + i * ses, src.dtype_));
+      store_element(to + i * es, dtype_, load_element(from + i * ses, src.dtype_));
     return;
   }
   std::vector<int64_t> src_offsets;
@@ -288,7 +241,7 @@ void Tensor::copy_from(const Tensor& src) {
     if (src.dtype_ == dtype_)
       std::memcpy(to, from, es);
     else
-      store(to, dtype_, load(from, src.dtype_));
+      store_element(to, dtype_, load_element(from, src.dtype_));
   });
 }
 
@@ -314,7 +267,7 @@ void Tensor::fill(double value) {
   }
   size_t es = dtype_size(dtype_);
   for_each_offset(shape_, strides_, offset_,
-                  [&](int64_t o) { store(storage_.get() + o * es, dtype_, value); });
+                  [&](int64_t o) { store_element(storage_.get() + o * es, dtype_, value); });
 }
 
 int64_t Tensor::offset_of(const int64_t* index) const {
@@ -331,14 +284,14 @@ double Tensor::item(std::initializer_list<int64_t> index) const {
   check_cpu(*this, "item");
   RECUR_CHECK(static_cast<int64_t>(index.size()) == dim(),
               "item: expected {} indices for shape {}, got {}", dim(), shape_str(), index.size());
-  return load(storage_.get() + offset_of(index.begin()) * dtype_size(dtype_), dtype_);
+  return load_element(storage_.get() + offset_of(index.begin()) * dtype_size(dtype_), dtype_);
 }
 
 double Tensor::item() const {
   RECUR_CHECK(numel() == 1, "item: expected a one-element tensor, got shape {}", shape_str());
   std::vector<int64_t> zero(shape_.size(), 0);
   check_cpu(*this, "item");
-  return load(storage_.get() + offset_of(zero.data()) * dtype_size(dtype_), dtype_);
+  return load_element(storage_.get() + offset_of(zero.data()) * dtype_size(dtype_), dtype_);
 }
 
 std::vector<double> Tensor::to_vector() const {
@@ -347,7 +300,7 @@ std::vector<double> Tensor::to_vector() const {
   out.reserve(numel());
   size_t es = dtype_size(dtype_);
   for_each_offset(shape_, strides_, offset_,
-                  [&](int64_t o) { out.push_back(load(storage_.get() + o * es, dtype_)); });
+                  [&](int64_t o) { out.push_back(load_element(storage_.get() + o * es, dtype_)); });
   return out;
 }
 
