@@ -21,6 +21,8 @@
 #               GPU_CHECK_BENCH_FILTER names), then PyTorch on the same shapes
 #               (bench_peers.py, GPU_CHECK_PEER_S seconds, default 90; 0 leaves it out); with
 #               GPU_CHECK_RUN_SH=1 also the whole benchmarks/run.sh --device cuda --quick
+#   repeat      two 16-bit fused cases, each in three fresh processes: whether their
+#               times differ from process to process (docs/GPU_NOTES.md)
 # Prints each stage's output when it ends and a table of stage -> status and seconds; exits 1 when
 # any stage failed.
 #
@@ -57,7 +59,7 @@ JOBS=$(nproc 2>/dev/null || echo 16)
 # the machine that built it).
 export RECUR_TEST_DATA="$PWD/tests/data"
 BUDGET=${GPU_CHECK_BUDGET_S:-480}
-ONLY=" ${GPU_CHECK_ONLY:-configure build nvidia-smi gpu_tests bench memcheck racecheck synccheck} "
+ONLY=" ${GPU_CHECK_ONLY:-configure build nvidia-smi gpu_tests bench repeat memcheck racecheck synccheck} "
 
 # Filters for the sanitizers, chosen to finish well inside their limits: the runtime's small tests
 # (allocator, copies, small GEMMs in f32; not the 1 PiB allocation, whose refused cudaMalloc the
@@ -348,6 +350,21 @@ for r in json.load(open(sys.argv[1])).get("persistent_limits") or []:
   return "$rc"
 }
 
+# The fused engine's 16-bit cases whose times differed most between two machines of the same
+# kind (docs/GPU_NOTES.md: bf16 LSTM training at B = 8, 10.07 against 6.78 ms), each timed in
+# three fresh processes one after another: one process's times against another's on one machine.
+REPEAT_FILTER='^layer/(lstm|gru)/training/B8/H1024/T256/L1/D1/bf16/fused$'
+repeat() {
+  [[ -x $SUITE ]] || { echo "no $SUITE"; return 1; }
+  local i
+  for i in 1 2 3; do
+    timeout "$(limit 40)" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
+      --filter "$REPEAT_FILTER" --out "$LOGS/repeat-$i.json" 2>&1 | grep -E '^\[[0-9]+/' |
+      sed "s/^/process $i: /"
+    [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  done
+}
+
 if [[ -n ${GPU_CHECK_PREBUILT:-} ]] && use_prebuilt "$GPU_CHECK_PREBUILT"; then
   skip_stage configure "prebuilt: $GPU_CHECK_PREBUILT"
   skip_stage build "prebuilt: $GPU_CHECK_PREBUILT"
@@ -379,8 +396,11 @@ if built; then
   start_stage synccheck sanitizer synccheck "$SYNCCHECK_FILTER"
   finish_stages
   run_stage bench bench
+  run_stage repeat repeat
 else
-  for s in gpu_tests memcheck racecheck synccheck bench; do skip_stage "$s" "no test binary"; done
+  for s in gpu_tests memcheck racecheck synccheck bench repeat; do
+    skip_stage "$s" "no test binary"
+  done
 fi
 
 echo
