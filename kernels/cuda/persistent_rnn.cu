@@ -10,7 +10,9 @@
 //   shared memory  w    [gates*units, ld]      its rows of W_hh, loaded once (rounded)
 //                  hbuf [chunk_rows, ld]       rows of h_{t-1} staged per chunk (rounded)
 //                  part                        the warps' partial product tiles
-//   per step s     1. stage h_{t-1} rows from L2 (__ldcg: never a stale L1 line of another
+//   per step s     0. ask L1 for the step's inputs that do not wait on h_{t-1} (xp_t and c_{t-1}
+//                     of the block's units: prefetch_step_inputs)
+//                  1. stage h_{t-1} rows from L2 (__ldcg: never a stale L1 line of another
 //                     block's units), then the block's product W_hh_slice h^T
 //                     (kernels/cuda/block_product.cuh: 8x8 tiles on CUDA cores at f32, 16x16
 //                     tiles on tensor cores at bf16/f16) into hp [B,G] (global scratch: only this
@@ -104,6 +106,33 @@ __device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned epoch) 
   }
 }
 
+// Asks L1 for the lines of step t's inputs that do not depend on h_{t-1}, before the block's
+// product: its units' entries of xp_t and (lstm) of c_{t-1} (written by this block a step ago),
+// which the cell step reads after the product. A hint only: no value changes. Each thread asks for
+// a few lines (per row and stream, one every 32 units and the last unit's).
+template <CellKind Cell>
+__device__ __forceinline__ void prefetch_step_inputs(const PersistentRnnFwd& a, int64_t t,
+                                                     int64_t j0, int nu, const float* c_prev) {
+#ifdef __CUDA_ARCH__  // a PTX instruction: compiled for the device only (the CPU emulation skips
+                      // it)
+  constexpr int gates = static_cast<int>(cell_gates(Cell));
+  constexpr int streams = gates + (Cell == CellKind::lstm ? 1 : 0);
+  const int chunks = (nu + 31) / 32 + 1;  // 128-byte lines of 32 floats; +1: the last unit's
+  // 32-bit indices (B * streams * chunks is small): the step's registers are spoken for.
+  const int n = static_cast<int>(a.B) * streams * chunks;
+  const float* xp_t = a.xp + t * gates * a.H + j0;  // row b at b * T * G
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += kThreads) {
+    const int chunk = i % chunks, row = i / chunks, stream = row % streams, b = row / streams;
+    const int jj = chunk + 1 < chunks ? 32 * chunk : nu - 1;
+    const float* p = stream < gates ? xp_t + b * a.T * gates * a.H + stream * a.H + jj
+                                    : c_prev + b * a.H + j0 + jj;
+    asm volatile("prefetch.global.L1 [%0];" ::"l"(p));
+  }
+#else
+  (void)a, (void)t, (void)j0, (void)nu, (void)c_prev;
+#endif
+}
+
 // How many hidden units the block starting at unit j0 owns: `units`, fewer in the last block.
 __device__ __forceinline__ int owned_units(int64_t H, int64_t j0, int units) {
   const int64_t left = H - j0;
@@ -139,6 +168,7 @@ __global__ void __launch_bounds__(kThreads)
     const float* h_prev = a.hs + in * B * H;
     float* h_next = a.hs + out * B * H;
     if (nu > 0) {  // uniform across the block: the __syncthreads below are reached by all
+      prefetch_step_inputs<Cell>(a, t, j0, nu, a.cs != nullptr ? a.cs + in * B * H : nullptr);
       // 1. hp[b, g*H + j] = W_hh[g*H + j, :] . h_{t-1}[b, :] for this block's units j.
       for (int64_t b0 = 0; b0 < B; b0 += chunk_rows) {
         const int64_t nb = B - b0 < chunk_rows ? B - b0 : chunk_rows;
