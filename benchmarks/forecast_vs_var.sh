@@ -6,6 +6,7 @@
 #
 #   bash benchmarks/forecast_vs_var.sh                    # macro, mote2, mote3; seeds 1-3
 #   SETS="macro" SEEDS="1 2 3 4 5" bash benchmarks/forecast_vs_var.sh
+#   RECUR_OPTIONS="--feed-back 0.5" bash benchmarks/forecast_vs_var.sh   # more options for recur
 #
 # Sets:
 #   macro  US real GDP, consumption and investment, quarterly 1959-2009 (statsmodels' macrodata,
@@ -33,6 +34,7 @@ declare -A COLUMNS=([macro]="realgdp,realcons,realinv" [mote2]="humidity,tempera
   [mote3]="humidity,temperature")
 declare -A TEST=([macro]=20 [mote2]=360 [mote3]=360)
 declare -A OPTIONS=([macro]="--difference --window 16" [mote2]=--difference [mote3]=--difference)
+for set in "${!OPTIONS[@]}"; do OPTIONS[$set]+="${RECUR_OPTIONS:+ $RECUR_OPTIONS}"; done
 
 if [[ " $SETS " == *" mote"* ]]; then
   /usr/bin/python3 python_tools/sensor_network.py --out-dir "$tmp/data" >&2

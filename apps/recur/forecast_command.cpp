@@ -25,6 +25,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "layers/loss.h"
+#include "models/feed_back.h"
 #include "models/forecast.h"
 #include "train/checkpoint.h"
 
@@ -44,6 +45,7 @@ struct ForecastOptions {
   int64_t season = -1;      // -1: from the series' metadata (<csv>.json), else none
   int64_t validation = -1;  // -1: as many as --test (a tenth without); 0: no early stopping
   int64_t horizon = 0;
+  double feed_back = 0.0;  // --feed-back: scheduled sampling's p (models/feed_back.h)
   ComputeOptions compute;
 };
 
@@ -64,6 +66,7 @@ void save_forecaster(const std::string& path, Forecaster& model, const ForecastO
   ck.config = {{"kind", kForecasterKind},
                {"model", model.config().to_json()},
                {"train", o.training.to_json()}};
+  ck.config["train"]["feed_back"] = o.feed_back;
   ck.extra = {{"step", trained.step}, {"validation_score", trained.score}};
   save_checkpoint(path, ck);
 }
@@ -101,8 +104,16 @@ TrainedWeights train_forecaster(Forecaster& model, const SeriesColumns& fit,
     ForwardOptions keep;
     keep.keep_for_backward = true;
     keep.step = static_cast<uint64_t>(step);
+    Tensor x = b.x;
+    if (o.feed_back > 0.0) {  // the model's own predictions in place of some true inputs
+      model.set_training(false);
+      const Tensor predicted = model.forward(on_device(b.x)).prediction.to(Device::cpu());
+      model.set_training(true);
+      x = feed_back_predictions(b.x, predicted, o.feed_back, o.training.seed,
+                                static_cast<uint64_t>(step));
+    }
     const double loss =
-        mse.forward(model.forward(on_device(b.x), {}, keep).prediction, on_device(b.y));
+        mse.forward(model.forward(on_device(x), {}, keep).prediction, on_device(b.y));
     model.backward(mse.backward());
     return loss;
   };
@@ -176,6 +187,9 @@ int run_forecast(ForecastOptions o) {
   const Placement where = apply_compute_options(o.compute);
   const std::string path = resolve_series(o.data);
   const bool training = o.checkpoint.empty();
+  RECUR_CHECK(training || o.feed_back == 0.0,
+              "recur forecast --model: --feed-back {} is a training option; the model is trained",
+              o.feed_back);
   std::unique_ptr<Forecaster> model;
   if (!training) model = std::make_unique<Forecaster>(load_forecaster(o.checkpoint, where));
   std::vector<std::string> names = o.columns;
@@ -250,6 +264,7 @@ int run_forecast(ForecastOptions o) {
   if (training) {
     report["train_options"] = o.training.to_json();
     report["train_options"]["validation"] = o.validation;
+    report["train_options"]["feed_back"] = o.feed_back;
   }
   if (o.test > 0) report.update(evaluate(*model, history, actual, names, path, points, o.season));
   if (o.horizon > 0) {
@@ -302,6 +317,12 @@ std::function<int()> add_forecast_command(CLI::App& app) {
                   "as --test; 0: keep the last weights)");
   cmd->add_option("--season", o->season,
                   "season length for the seasonal naive baseline (default: the series' own)");
+  cmd->add_option("--feed-back", o->feed_back,
+                  "training: each window step after the first reads, with this probability, the "
+                  "model's own prediction of it instead of the true value (scheduled sampling), "
+                  "so that it learns to continue from its forecasts, as it does ahead")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--horizon", o->horizon, "also forecast this many values past the data's end")
       ->capture_default_str();
   add_window_training_options(cmd, o->training, o->model.hidden, o->model.layers, o->model.window,
