@@ -427,6 +427,19 @@ import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 assert a["ahead"] == b["ahead"] and a["one_step"] == b["one_step"] and len(b["future"]) == 5
 PY
+# --feed-back: trained partly on its own predictions (scheduled sampling), recorded, still better
+# than the baselines ahead.
+"$RECUR" forecast --data "$WORK/series.csv" "${FORECAST[@]}" --feed-back 0.5 --out "$WORK/fc-fb" \
+  > "$WORK/fcfb.out" 2> "$WORK/fcfb.log" || fail "forecast --feed-back: $(tail -3 "$WORK/fcfb.log")"
+/usr/bin/env python3 - "$WORK/fc/forecast.json" "$WORK/fc-fb/forecast.json" <<'PY' || fail "forecast --feed-back: $(cat "$WORK/fcfb.out")"
+import json, sys
+plain, fed = (json.load(open(p)) for p in sys.argv[1:])
+assert plain["train_options"]["feed_back"] == 0 and fed["train_options"]["feed_back"] == 0.5
+assert fed["ahead"]["forecast"] != plain["ahead"]["forecast"]
+assert fed["ahead"]["rmse"] < 0.8 * fed["baselines"]["seasonal_naive"]["ahead"]["rmse"], fed["ahead"]
+PY
+expect_error "--feed-back out of range" "--feed-back" -- "$RECUR" forecast --data "$WORK/series.csv" --feed-back 1.5 --out "$WORK/fc3"
+expect_error "--feed-back with --model" "--feed-back 0.5 is a training option" -- "$RECUR" forecast --model "$WORK/fc/model.safetensors" --data "$WORK/series.csv" --test 24 --feed-back 0.5
 printf 'date,v\n1,2\n2,NA\n3,4\n' > "$WORK/na.csv"
 expect_error "missing value" "na.csv:3: column 'v' holds 'NA', expected a finite number" -- "$RECUR" forecast --data "$WORK/na.csv" --out "$WORK/fc3"
 expect_error "unknown column" "no column 'co2'" -- "$RECUR" forecast --data "$WORK/series.csv" --column co2 --out "$WORK/fc3"
