@@ -108,13 +108,12 @@ __device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned epoch) 
 
 // Asks L1 for the lines of step t's inputs that do not depend on h_{t-1}, before the block's
 // product: its units' entries of xp_t and (lstm) of c_{t-1} (written by this block a step ago),
-// which the cell step reads after the product. A hint only: no value changes. Each thread asks for
-// a few lines (per row and stream, one every 32 units and the last unit's).
+// which the cell step reads after the product. A hint only: no value changes (the CPU emulation
+// checks each address). Each thread asks for a few lines (per row and stream, one every 32 units
+// and the last unit's).
 template <CellKind Cell>
 __device__ __forceinline__ void prefetch_step_inputs(const PersistentRnnFwd& a, int64_t t,
                                                      int64_t j0, int nu, const float* c_prev) {
-#ifdef __CUDA_ARCH__  // a PTX instruction: compiled for the device only (the CPU emulation skips
-                      // it)
   constexpr int gates = static_cast<int>(cell_gates(Cell));
   constexpr int streams = gates + (Cell == CellKind::lstm ? 1 : 0);
   const int chunks = (nu + 31) / 32 + 1;  // 128-byte lines of 32 floats; +1: the last unit's
@@ -128,9 +127,6 @@ __device__ __forceinline__ void prefetch_step_inputs(const PersistentRnnFwd& a, 
                                     : c_prev + b * a.H + j0 + jj;
     asm volatile("prefetch.global.L1 [%0];" ::"l"(p));
   }
-#else
-  (void)a, (void)t, (void)j0, (void)nu, (void)c_prev;
-#endif
 }
 
 // How many hidden units the block starting at unit j0 owns: `units`, fewer in the last block.

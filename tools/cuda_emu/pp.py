@@ -4,6 +4,7 @@
   reinterpret_cast<const void*>(&k<...>) -> ::emu::kernel_ptr(&k<...>)
   extern __shared__ ... name[];          -> #define name (reinterpret_cast<T*>(::emu::dyn_smem()))
   asm volatile("mma.sync...m16n8k16...")  -> ::emu::mma16816(d, a, b, bf, __LINE__);
+  asm volatile("prefetch.global.L1 [%0];" ::"l"(p)) -> ::emu::prefetch(p, __LINE__);
   while (...volatile...) { }             -> while (...) { ::emu::spin_yield(); }
 usage: pp.py in out
 """
@@ -111,12 +112,18 @@ def rewrite_asm(s):
         p = i + len("asm volatile")
         q = match_forward(s, p, "(", ")")
         body = s[p:q + 1]
-        end = s.find(";", q)
-        if "mma.sync.aligned.m16n8k16.row.col.f32" not in body:
+        end = s.find(";", q + 1)
+        prefetch = re.match(r'\(\s*"prefetch\.global\.L[12] \[%0\];"\s*::\s*"l"\((.+)\)\s*\)$', body,
+                            re.S)
+        if prefetch:  # a hint: the emulation checks the address and does nothing
+            call = "::emu::prefetch(%s, __LINE__);" % prefetch.group(1)
+        elif "mma.sync.aligned.m16n8k16.row.col.f32" in body:
+            bf = "true" if ".bf16.bf16" in body else "false"
+            call = "::emu::mma16816(d, a, b, %s, __LINE__);" % bf
+        else:
             raise SystemExit("unknown asm: " + body[:200])
-        bf = "true" if ".bf16.bf16" in body else "false"
         out.append(s[pos:i])
-        out.append("::emu::mma16816(d, a, b, %s, __LINE__);" % bf + "\n" * s[i:end + 1].count("\n"))
+        out.append(call + "\n" * s[i:end + 1].count("\n"))
         pos = end + 1
     return "".join(out)
 

@@ -286,6 +286,15 @@ void warp_collective(int kind, int line, void* my_slot, void (*fn)(void**, int, 
   wait_here("warp collective", line);
 }
 
+// ---------------------------------------------------------------- prefetch
+// A hint on a GPU; here its address must lie in a live device allocation, else the launch fails.
+void prefetch(const void* p, int line) {
+  cur();
+  char what[160];
+  snprintf(what, sizeof what, "prefetch at line %d in %s", line, g_run->name);
+  if (!check_range(p, 1, /*want_device=*/true, what)) g_run->failed = true;
+}
+
 // ---------------------------------------------------------------- shuffles
 struct ShflSlot {
   uint64_t in, out;

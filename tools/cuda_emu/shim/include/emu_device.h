@@ -85,6 +85,9 @@ uint64_t warp_shfl(uint64_t v, int mode, int arg, unsigned mask, int width, int 
 void warp_collective(int kind, int line, void* my_slot, void (*fn)(void** slots, int n, void* ctx),
                      void* ctx);
 void report(const char* fmt, ...);
+// PTX prefetch.global.L1/L2 [p]: a hint, so nothing happens; p must lie in a live device
+// allocation (a kernel fault otherwise, so that a wrong address is caught here).
+void prefetch(const void* p, int line);
 // PTX mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 as a warp collective.
 void mma16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], bool bf, int line);
 
