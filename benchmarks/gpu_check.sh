@@ -310,10 +310,11 @@ BENCH_PEER_S=${GPU_CHECK_PEER_S:-90}
 bench() {
   [[ -x $SUITE ]] || { echo "no $SUITE"; return 1; }
   # bench_suite stops starting cases 40 s before its limit, so its JSON is written; PyTorch gets
-  # the BENCH_PEER_S after it.
-  local seconds
-  seconds=$(limit $((220 + BENCH_PEER_S)))
-  seconds=$((seconds - BENCH_PEER_S))
+  # BENCH_PEER_S after it (a third of what is left, near the deadline).
+  local total seconds peer_s
+  total=$(limit $((220 + BENCH_PEER_S)))
+  peer_s=$((BENCH_PEER_S < total / 3 ? BENCH_PEER_S : total / 3))
+  seconds=$((total - peer_s))
   timeout "$seconds" "$SUITE" --device cuda --min-time 0.1 --max-reps 5 \
     --time-limit $((seconds > 80 ? seconds - 40 : seconds / 2)) \
     --filter "${GPU_CHECK_BENCH_FILTER:-$BENCH_FILTER}" \
@@ -321,9 +322,9 @@ bench() {
   local rc=${PIPESTATUS[0]}
   # PyTorch (the machine's, with cuDNN) on the same shapes, right after, with the GPU to itself.
   local peers=()
-  if [[ -s $OUT/bench_lstm.json ]] && ((BENCH_PEER_S > 0)) &&
+  if [[ -s $OUT/bench_lstm.json ]] && ((peer_s > 0)) &&
     python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-    timeout "$(limit "$BENCH_PEER_S")" python3 benchmarks/bench_peers.py --device cuda \
+    timeout "$(limit "$peer_s")" python3 benchmarks/bench_peers.py --device cuda \
       --cases "$OUT/bench_lstm.json" --out "$OUT/bench_peers.json" 2>&1 | tee -a "$LOGS/bench.log"
     [[ ${PIPESTATUS[0]} == 0 && -s $OUT/bench_peers.json ]] && peers=(--peer "$OUT/bench_peers.json")
   else

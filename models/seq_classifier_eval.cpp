@@ -196,11 +196,12 @@ ClassifierEvaluation evaluate_classifier(SeqClassifier& model, const ClassData& 
   e.windows = model.config().reads_windows();
   e.group_noun = data.group_noun();
   e.vote = model.config().window_vote;
-  for (WindowVote vote : {WindowVote::mean, WindowVote::log_mean}) {
+  auto score_groups = [&](WindowVote vote) {
     const GroupProbabilities groups = group_probabilities(data, items, probs, vote);
-    (vote == e.vote ? e.sequences : e.sequences_other_vote) =
-        score_probabilities(groups.probabilities, groups.labels, C);
-  }
+    return score_probabilities(groups.probabilities, groups.labels, C);
+  };
+  e.sequences = score_groups(e.vote);
+  if (e.windows) e.sequences_other_vote = score_groups(e.other_vote());  // only windows show it
   return e;
 }
 

@@ -78,7 +78,7 @@ struct ClassifierEvaluation {
   bool windows = false;        // the model reads windows: `sequences` tells more than `items`
   std::string group_noun = "sequences";   // what the groups are: "documents" or "sequences"
   WindowVote vote = WindowVote::mean;     // the model's: how `sequences` combines the windows
-  ClassifierScores sequences_other_vote;  // per group by the other vote, for comparison
+  ClassifierScores sequences_other_vote;  // with windows: per group by the other vote, to compare
   WindowVote other_vote() const {
     return vote == WindowVote::mean ? WindowVote::log_mean : WindowVote::mean;
   }
